@@ -1,0 +1,52 @@
+/** Wall time and peak RSS of one command, and small statistics helpers shared by the benchmarks. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Measurement {
+  wallMs: number;
+  /** Peak resident set of the spawned process itself (VmHWM), in bytes. */
+  peakRssBytes: number;
+  exitCode: number | null;
+  stderr: string;
+}
+
+function vmHwm(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a command and measures it. Peak RSS is sampled from /proc every 10 ms; VmHWM only grows, so the last
+ * sample before exit is the process's peak up to that moment.
+ */
+export function measure(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    let peak = 0;
+    const timer = setInterval(() => {
+      const v = child.pid ? vmHwm(child.pid) : undefined;
+      if (v) peak = Math.max(peak, v);
+    }, 10);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const wallMs = performance.now() - started;
+      clearInterval(timer);
+      resolve({ wallMs, peakRssBytes: peak, exitCode: code, stderr });
+    });
+  });
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);

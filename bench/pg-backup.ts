@@ -1,0 +1,102 @@
+/**
+ * pg-backup vs the shell pipelines it replaces, on a ≥ 1 GB database this benchmark generates itself
+ * (pgbench scale 50 plus a text-heavy table), all in one run:
+ *   pg-backup --to DIR                         (zstd, custom format)
+ *   pg_dump -Fc -Z0 | zstd -3 -T0 > file       (the fast pipe; the goal is ≤ 1.10× its wall time)
+ *   pg_dump | gzip > file                      (what the old scripts do)
+ * Reports median wall times, ratios, artifact sizes and pg-backup's peak RSS.
+ * Knobs: BENCH_PG_SCALE (50), BENCH_TEXT_ROWS (1500000), BENCH_ROUNDS (3).
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync, statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPostgres } from '../test/support/postgres.js';
+import { binPath } from '../test/support/run-bin.js';
+import { tempDir } from '../test/support/fixtures.js';
+import { measure, median, mib, type Measurement } from './measure.js';
+
+const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
+const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+export async function benchPgBackup(): Promise<Record<string, unknown>> {
+  const cluster = await startPostgres();
+  try {
+    const env = { ...process.env, ...cluster.env('bench') };
+    await cluster.createDatabase('bench');
+    console.error(`bench: generating pgbench scale ${scale} + ${textRows} text rows…`);
+    execFileSync(join(cluster.binDir, 'pgbench'), ['-i', '-q', '-s', String(scale), 'bench'], { env, stdio: 'ignore' });
+    await cluster.query('bench', `CREATE TABLE docs AS
+      SELECT i AS id, now() - i * interval '1 minute' AS created_at,
+             'Document ' || i || ': ' || repeat('lorem ipsum dolor sit amet ' || (i % 97) || ' ', 3) || md5(i::text) || ' ' ||
+             repeat(md5((i % 1000)::text), 4) AS body
+        FROM generate_series(1, ${textRows}) i`);
+    await cluster.query('bench', 'VACUUM ANALYZE');
+    const size = Number((await cluster.query('bench', 'SELECT pg_database_size(current_database()) AS s')).rows[0].s);
+    console.error(`bench: database is ${mib(size)} MiB`);
+    const pgDump = join(cluster.binDir, 'pg_dump');
+    const out = tempDir('bench-out');
+
+    const contenders: Record<string, () => Promise<{ m: Measurement; bytes: number }>> = {
+      'pg-backup': async () => {
+        const dir = join(out, 'pgb');
+        rmSync(dir, { recursive: true, force: true });
+        const m = await measure(process.execPath, [binPath('pg-backup'), '--to', dir, '--no-progress'], env);
+        const artifact = readdirSync(dir).find((n) => n.endsWith('.zst'))!;
+        return { m, bytes: statSync(join(dir, artifact)).size };
+      },
+      'pg_dump -Fc -Z0 | zstd -3 -T0': async () => {
+        const file = join(out, 'pipe.dump.zst');
+        const m = await measure('bash', ['-c', `set -o pipefail; "${pgDump}" -Fc -Z0 | zstd -3 -T0 -q > "${file}"`], env);
+        return { m, bytes: statSync(file).size };
+      },
+      'pg_dump | gzip': async () => {
+        const file = join(out, 'old.sql.gz');
+        const m = await measure('bash', ['-c', `"${pgDump}" | gzip > "${file}"`], env);
+        return { m, bytes: statSync(file).size };
+      },
+    };
+
+    // Warm the buffer cache so every contender reads the same hot data.
+    execFileSync(pgDump, ['-Fc', '-Z0', '--no-sync', '-f', '/dev/null'], { env });
+    const results: Record<string, { wall: number[]; rss: number[]; bytes: number }> = {};
+    for (let round = 0; round < rounds; round += 1) {
+      // Rotate the order so no contender always runs first or last.
+      const names = Object.keys(contenders);
+      const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
+      for (const name of order) {
+        const { m, bytes } = await contenders[name]!();
+        if (m.exitCode !== 0) throw new Error(`${name} failed (${m.exitCode}): ${m.stderr}`);
+        const r = (results[name] ??= { wall: [], rss: [], bytes });
+        r.wall.push(m.wallMs);
+        r.rss.push(m.peakRssBytes);
+        r.bytes = bytes;
+        console.error(`bench: round ${round + 1} ${name}: ${(m.wallMs / 1000).toFixed(2)} s, ${mib(bytes)} MiB`);
+      }
+    }
+    rmSync(out, { recursive: true, force: true });
+
+    const pgb = results['pg-backup']!;
+    const zpipe = results['pg_dump -Fc -Z0 | zstd -3 -T0']!;
+    const old = results['pg_dump | gzip']!;
+    const summary = {
+      benchmark: 'pg-backup',
+      database_bytes: size,
+      rounds,
+      median_wall_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(median(v.wall) / 1000).toFixed(2)])),
+      artifact_bytes: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.bytes])),
+      wall_ratio_vs_zstd_pipe: +(median(pgb.wall) / median(zpipe.wall)).toFixed(3),
+      wall_ratio_vs_gzip_pipe: +(median(pgb.wall) / median(old.wall)).toFixed(3),
+      size_ratio_vs_zstd_pipe: +(pgb.bytes / zpipe.bytes).toFixed(3),
+      pg_backup_peak_rss_mib: +mib(Math.max(...pgb.rss)),
+    };
+    const goals = {
+      'wall ≤ 1.10× zstd pipe': summary.wall_ratio_vs_zstd_pipe <= 1.1,
+      'peak RSS ≤ 100 MB': Math.max(...pgb.rss) <= 100e6,
+      'size ≤ 1.02× zstd pipe': summary.size_ratio_vs_zstd_pipe <= 1.02,
+    };
+    return { ...summary, goals };
+  } finally {
+    await cluster.stop();
+  }
+}

@@ -1,0 +1,145 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor } from './errors.js';
+import { createLog, type Io } from './io.js';
+import { toolVersion } from './version.js';
+
+/** The exit-code table from DESIGN.md, appended to every binary's --help. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0        success / verdict Ok
+  1        the operation failed (dump, upload, restore, drill check)
+  2        usage: unknown flag, bad value, missing required setting
+  3        verdict TooOld / stale (freshness)
+  4        verdict VersionAhead / incompatible version
+  5        integrity: checksum mismatch, truncated or unreadable artifact
+  6        not found: no such backup, empty location
+  75       another run holds the lock (cron overlap)
+  124      a wrapped command timed out
+  130/143  interrupted by SIGINT / SIGTERM, after cleaning up`;
+
+/** How long a tool may take to clean up after a signal before the runner exits anyway. */
+const CLEANUP_GRACE_MS = 5_000;
+
+/** A tool's logic: takes parsed options (commander's camelCase record) and the positional arguments. */
+export type ToolRun = (opts: Record<string, unknown>, args: string[], io: Io) => Promise<void>;
+
+/** The process-facing parts runCli needs; injectable so the runner itself is testable. */
+export interface ProcessLike {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  stdout: Io['stdout'];
+  stderr: Io['stderr'];
+  stdin: Io['stdin'];
+  cwd(): string;
+  on(event: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+  off(event: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+  exit(code: number): never;
+}
+
+/**
+ * Runs a tool: parses flags with commander, loads the tool's logic lazily (so `--help` stays fast), wires
+ * SIGINT/SIGTERM to an AbortSignal, prints one error line, and exits with the code from {@link exitCodeFor}.
+ * This is the only place that maps errors to exit codes or calls process.exit.
+ */
+export async function runCli(program: Command, load: () => Promise<ToolRun>, proc: ProcessLike = process): Promise<never> {
+  const tool = program.name();
+  program
+    .version(toolVersion(), '-V, --version', 'print the version and exit')
+    .addOption(new Option('-v, --verbose', 'details on stderr, stack traces on errors'))
+    .helpOption('-h, --help', 'show this help')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void proc.stdout.write(text),
+      writeErr: (text) => void proc.stderr.write(text),
+      outputError: () => {}, // commander's errors are reprinted below as our one-line format
+    });
+
+  const controller = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => () => {
+    if (interrupted) {
+      // A second signal means "now": do not wait for cleanup.
+      proc.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+    }
+    interrupted = signal;
+    controller.abort(new InterruptedError(signal));
+    const timer = setTimeout(() => {
+      proc.stderr.write(`${tool}: cleanup after ${signal} took longer than ${CLEANUP_GRACE_MS / 1000}s; exiting\n`);
+      proc.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+    }, CLEANUP_GRACE_MS);
+    timer.unref();
+  };
+  const onInt = onSignal('SIGINT');
+  const onTerm = onSignal('SIGTERM');
+  proc.on('SIGINT', onInt);
+  proc.on('SIGTERM', onTerm);
+  // A closed stdout (e.g. `| head`) must be a failure of this run, not an unhandled crash.
+  proc.stdout.on('error', () => {});
+
+  let verbose = Boolean(proc.env.DEBUG);
+  const execute = async (): Promise<void> => {
+    try {
+      await program.parseAsync(proc.argv);
+    } catch (error) {
+      if (error instanceof CommanderError) {
+        if (error.exitCode === 0) return; // --help, --version
+        throw new UsageError(error.message.replace(/^error: /, ''), { hint: `see '${tool} --help'` });
+      }
+      throw error;
+    }
+    const opts = program.opts();
+    verbose ||= Boolean(opts.verbose);
+    const io: Io = {
+      tool,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      stdin: proc.stdin,
+      env: proc.env,
+      cwd: proc.cwd(),
+      signal: controller.signal,
+      log: createLog(tool, proc.stderr, verbose),
+    };
+    const run = await load();
+    await run(opts, program.args, io);
+  };
+
+  let code: number = ExitCode.ok;
+  try {
+    await execute();
+  } catch (error) {
+    // Whatever broke after a signal (a killed child, an aborted stream) is the signal's doing.
+    const reported = interrupted && !(error instanceof UsageError) ? new InterruptedError(interrupted) : error;
+    proc.stderr.write(`${formatError(tool, reported)}\n`);
+    if (verbose && error instanceof Error && error.stack) proc.stderr.write(`${error.stack}\n`);
+    code = exitCodeFor(reported);
+  } finally {
+    proc.off('SIGINT', onInt);
+    proc.off('SIGTERM', onTerm);
+  }
+  return finish(proc, code);
+}
+
+/** The one error line: `tool: what failed: why (hint)`. */
+export function formatError(tool: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = error instanceof ToolError && error.hint ? ` (hint: ${error.hint})` : '';
+  return `${tool}: ${message.replace(/\s*\n\s*/g, ' ')}${hint}`;
+}
+
+async function finish(proc: ProcessLike, code: number): Promise<never> {
+  // Let buffered stdout reach a pipe before exiting.
+  if (proc.stdout.writableLength > 0) {
+    await new Promise<void>((resolve) => {
+      proc.stdout.once('drain', resolve);
+      proc.stdout.once('error', resolve);
+      proc.stdout.once('close', resolve);
+    });
+  }
+  return proc.exit(code);
+}
+
+/** A fresh commander program with the tool's name and description; bins add their own options. */
+export function createProgram(name: string, description: string): Command {
+  return new Command(name).description(description).allowExcessArguments(false);
+}

@@ -1,0 +1,198 @@
+/**
+ * The one place configuration is resolved: flags > environment > defaults, validated before any work starts.
+ * Every problem is a UsageError whose message names the flag (or variable) at fault.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError, describeSystemError } from './errors.js';
+import type { Env } from './io.js';
+import { isValidGroup, sanitizeGroup } from './naming.js';
+import { COMPRESSIONS, type Compression } from './compress.js';
+import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * Parses a duration such as `90s`, `15m`, `24h`, `14d`, `2w` or a compound `1h30m` into milliseconds.
+ * Throws a UsageError naming `flag` for anything else (a bare number is refused: its unit would be a guess).
+ */
+export function parseDuration(value: string, flag: string): number {
+  const text = value.trim();
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let match = part.exec(text); match; match = part.exec(text)) {
+    total += Number(match[1]) * DURATION_UNITS[match[2] as string]!;
+    consumed = part.lastIndex;
+  }
+  if (text === '' || consumed !== text.length) {
+    throw new UsageError(`${flag}: '${value}' is not a duration`, { hint: 'use e.g. 90s, 15m, 24h, 14d, 1h30m' });
+  }
+  return Math.round(total);
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1_000,
+  kb: 1_000,
+  kib: 1_024,
+  m: 1_000_000,
+  mb: 1_000_000,
+  mib: 1_048_576,
+  g: 1_000_000_000,
+  gb: 1_000_000_000,
+  gib: 1_073_741_824,
+  t: 1_000_000_000_000,
+  tb: 1_000_000_000_000,
+  tib: 1_099_511_627_776,
+};
+
+/** Parses a size such as `8MiB`, `64M`, `1.5GB` or `1024` (bytes). Throws a UsageError naming `flag`. */
+export function parseSize(value: string, flag: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new UsageError(`${flag}: '${value}' is not a size`, { hint: 'use e.g. 1048576, 64MiB, 8MB, 1GiB' });
+  }
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** Parses a whole number within bounds, naming the flag on error. */
+export function parseInteger(value: string, flag: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\s*-?\d+\s*$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${flag}: '${value}' must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+/**
+ * Reads a secret from `name` in the environment, or from the file named by `name_FILE` (trailing newline
+ * removed). Setting both is ambiguous and refused. Returns undefined when neither is set.
+ */
+export function readSecret(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && file !== undefined) {
+    throw new UsageError(`${name} and ${name}_FILE are both set; set only one`);
+  }
+  if (file !== undefined) return readSecretFile(file, `${name}_FILE`);
+  return direct;
+}
+
+/** Reads a secret file (e.g. for --token-file), naming the flag when it cannot be read. */
+export function readSecretFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read '${path}': ${describeSystemError(error)}`);
+  }
+}
+
+/** A `--trigger` word: free text, but kept to a safe token so it can be used in file names and labels. */
+export function parseTrigger(value: string | undefined): string {
+  const trigger = value ?? 'manual';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(trigger)) {
+    throw new UsageError(`--trigger: '${trigger}' must be a word of letters, digits, '.', '_' or '-'`, {
+      hint: 'e.g. cron, manual, pre-migration, shutdown',
+    });
+  }
+  return trigger;
+}
+
+/** Chooses the one location flag of a writer: `--to`, or its alias `--outdir` from the old scripts. */
+export function resolveWriteLocation(flags: { to?: string; outdir?: string }): string | undefined {
+  if (flags.to !== undefined && flags.outdir !== undefined && flags.to !== flags.outdir) {
+    throw new UsageError('--to and --outdir name different locations; --outdir is an alias of --to, give one');
+  }
+  const location = flags.to ?? flags.outdir;
+  if (location !== undefined && location.trim() === '') throw new UsageError('--to: the location is empty');
+  return location;
+}
+
+/** Raw pg-backup flags as commander hands them over. */
+export interface PgBackupFlags {
+  dbname?: string;
+  to?: string;
+  outdir?: string;
+  format?: string;
+  compress?: string;
+  group?: string;
+  trigger?: string;
+  versionQuery?: string;
+  stdout?: boolean;
+  json?: boolean;
+  pgBinDir?: string;
+  progress?: boolean;
+}
+
+/** Everything pg-backup needs, validated. */
+export interface PgBackupConfig {
+  target: PgTarget;
+  /** Undefined only with --stdout. */
+  location: string | undefined;
+  format: 'custom' | 'plain';
+  compression: Compression;
+  group: string;
+  trigger: string;
+  versionQuery: string | undefined;
+  toStdout: boolean;
+  json: boolean;
+  pgBinDir: string | undefined;
+  progress: boolean | undefined;
+}
+
+/** Resolves and validates pg-backup's configuration before any connection or file is touched. */
+export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupConfig {
+  const location = resolveWriteLocation(flags);
+  const toStdout = Boolean(flags.stdout);
+  if (toStdout && location !== undefined) {
+    throw new UsageError('--stdout and --to are exclusive: the dump goes either to stdout or to a location');
+  }
+  if (toStdout && flags.json) {
+    throw new UsageError('--json cannot be combined with --stdout: stdout carries the dump itself');
+  }
+  if (!toStdout && location === undefined) {
+    throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix; or --stdout' });
+  }
+  const format = flags.format ?? 'custom';
+  if (format !== 'custom' && format !== 'plain') {
+    throw new UsageError(`--format: '${format}' is not one of custom, plain`);
+  }
+  const compression = (flags.compress ?? 'zstd') as Compression;
+  if (!COMPRESSIONS.includes(compression)) {
+    throw new UsageError(`--compress: '${flags.compress}' is not one of ${COMPRESSIONS.join(', ')}`);
+  }
+  const target = resolvePgTarget(flags.dbname, env);
+  let group: string;
+  if (flags.group !== undefined) {
+    if (!isValidGroup(flags.group)) {
+      throw new UsageError(`--group: '${flags.group}' may hold only letters, digits, '.', '_' and '-' (at most 100)`);
+    }
+    group = flags.group;
+  } else {
+    group = sanitizeGroup(target.database);
+  }
+  if (flags.versionQuery !== undefined && flags.versionQuery.trim() === '') {
+    throw new UsageError('--version-query: the query is empty');
+  }
+  return {
+    target,
+    location,
+    format,
+    compression,
+    group,
+    trigger: parseTrigger(flags.trigger),
+    versionQuery: flags.versionQuery,
+    toStdout,
+    json: Boolean(flags.json),
+    pgBinDir: flags.pgBinDir,
+    progress: flags.progress,
+  };
+}

@@ -1,0 +1,210 @@
+import { Readable } from 'node:stream';
+import type { Client } from 'pg';
+import { writeArtifact, type ArtifactSink } from './artifact-writer.js';
+import { spawnChild, type Child } from './child.js';
+import { compressionSuffix, resolveCompression, startCompression, type Compression } from './compress.js';
+import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from './config.js';
+import { UsageError } from './errors.js';
+import type { Io } from './io.js';
+import { acquireLock, type Lock } from './lock.js';
+import { buildManifest, serializeManifest, type Manifest, type TableStat } from './manifest.js';
+import { buildArtifactName, manifestNameFor, parseArtifactName, seriesKey } from './naming.js';
+import { childEnv } from './postgres/connection.js';
+import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, type ServerInfo } from './postgres/inspect.js';
+import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
+import { openStore } from './store/location.js';
+import type { Store } from './store/store.js';
+
+/**
+ * pg-backup: pg_dump → compress → sha256 → store → manifest.
+ *
+ * Everything is validated and the server inspected before any byte is written; then pg_dump runs inside an
+ * exported snapshot (so the manifest's row counts match the dump exactly) and streams straight into the
+ * compressor. The artifact is published only if pg_dump, the compressor and the store all succeeded, and the
+ * manifest is written last. Any failure or signal removes the partial artifact and leaves no manifest.
+ */
+export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
+  const config = resolvePgBackupConfig(opts as PgBackupFlags, io.env);
+  if (config.toStdout && io.stdout.isTTY) {
+    throw new UsageError('--stdout: refusing to write a binary dump to a terminal', { hint: 'pipe or redirect stdout' });
+  }
+  // Connecting and probing pg_dump take a while; they run while the location and compressor are checked.
+  const probing = probeCandidates('pg_dump', io.env, config.pgBinDir);
+  const connecting = connect(config.target, io.env);
+  let store: Store | undefined;
+  let compression: Compression;
+  let zstdPath: string | undefined;
+  try {
+    store = config.location ? await openStore(config.location, '--to', io.cwd) : undefined;
+    await store?.prepareForWrite();
+    ({ compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log));
+  } catch (error) {
+    void connecting.then((c) => c.end()).catch(() => {});
+    void probing.catch(() => {});
+    throw error;
+  }
+  const client = await connecting;
+  let lock: Lock | undefined;
+  try {
+    const server = await serverInfo(client);
+    const pgDump = await findPgTool('pg_dump', server.major, server.version, io.env, config.pgBinDir, probing);
+    io.log.info(`server ${config.target.display} runs ${server.version}; using ${pgDump.path} (${pgDump.version})`);
+    if (store) lock = await acquireLock(store.lockPath(seriesKey('postgres', config.group)), io.tool);
+    throwIfAborted(io.signal);
+
+    const snapshot = await beginSnapshot(client);
+    if (!snapshot) io.log.warn('the server cannot export a snapshot; row counts may differ slightly from the dump');
+    const version = config.versionQuery ? await schemaVersion(client, config.versionQuery) : undefined;
+    if (config.versionQuery && version === null) io.log.warn('--version-query returned no value; schema_version is null');
+    const tables = await listTables(client);
+
+    const startedAt = new Date();
+    const ext = `${config.format === 'custom' ? 'dump' : 'sql'}${compressionSuffix(compression)}`;
+    const name = store ? await freeName(store, config.group, startedAt, ext) : buildArtifactName('postgres', config.group, startedAt, ext);
+    const sink: ArtifactSink = store ? { store, name } : { stdout: io.stdout };
+
+    const [digest, stats] = await Promise.all([
+      dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name }),
+      countRows(client, tables),
+    ]).catch(async (error: unknown) => {
+      if (store) await store.deleteMany([name]).catch(() => {});
+      throw io.signal.aborted ? io.signal.reason : error;
+    });
+    await client.query('COMMIT');
+
+    const finishedAt = new Date();
+    const manifest: Manifest = buildManifest({
+      id: parseArtifactName(name)!.id,
+      kind: 'postgres',
+      group: config.group,
+      trigger: config.trigger,
+      started_at: startedAt.toISOString(),
+      finished_at: finishedAt.toISOString(),
+      artifact: {
+        name,
+        size_bytes: digest.bytes,
+        sha256: digest.sha256,
+        compression,
+        format: `pg_dump-${config.format}`,
+      },
+      source: sourceFacts(config, server, pgDump, version, stats, snapshot !== undefined),
+    });
+
+    if (!store) {
+      io.log.info(`wrote ${digest.bytes} bytes to stdout, sha256 ${digest.sha256}`);
+      return;
+    }
+    try {
+      throwIfAborted(io.signal);
+      await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]), { signal: io.signal });
+    } catch (error) {
+      // Without its manifest the artifact is not a backup; don't leave it looking like one.
+      await store.deleteMany([name]).catch(() => {});
+      throw io.signal.aborted ? io.signal.reason : error;
+    }
+    io.log.info(`${name}: ${digest.bytes} bytes, sha256 ${digest.sha256}, ${manifest.duration_ms} ms`);
+    io.stdout.write(config.json ? serializeManifest(manifest) : `${store.locate(name)}\n`);
+  } finally {
+    await lock?.release();
+    await client.end().catch(() => {});
+  }
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason;
+}
+
+/** The artifact name for this start time; if a backup of this group already has it, the next free second. */
+async function freeName(store: Store, group: string, time: Date, ext: string): Promise<string> {
+  for (let offset = 0; ; offset += 1) {
+    const name = buildArtifactName('postgres', group, new Date(time.getTime() + offset * 1000), ext);
+    if (!(await store.stat(name)) && !(await store.stat(manifestNameFor(name)))) return name;
+  }
+}
+
+interface DumpOptions {
+  config: PgBackupConfig;
+  io: Io;
+  pgDump: PgTool;
+  snapshot: string | undefined;
+  compression: Compression;
+  zstdPath: string | undefined;
+  sink: ArtifactSink;
+  label: string;
+}
+
+/**
+ * Runs pg_dump into the compressor and the compressor into the sink. With zstd, pg_dump writes straight into
+ * zstd's stdin (a kernel pipe, no copy through Node); Node only reads the compressed bytes. Every stage's exit
+ * is checked before the artifact is committed; on failure all stages are stopped.
+ */
+async function dump(options: DumpOptions) {
+  const { config, io, pgDump, snapshot } = options;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([io.signal, stop.signal]);
+  const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
+  const compressor = startCompression(options.compression, {
+    env: io.env,
+    signal,
+    ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
+    ...(passStderr ? { onStderr: passStderr } : {}),
+  });
+  const args = [`--format=${config.format}`, '--compress=0', '--no-password'];
+  if (snapshot) args.push(`--snapshot=${snapshot}`);
+  const pgDumpChild: Child = spawnChild('pg_dump', pgDump.path, args, {
+    env: childEnv(config.target, io.env),
+    stdout: compressor.inputIsPipe ? compressor.input : 'pipe',
+    signal,
+    ...(passStderr ? { onStderr: passStderr } : {}),
+  });
+  if (compressor.inputIsPipe) {
+    compressor.input.destroy(); // pg_dump holds the write end now; ours must close so zstd sees EOF
+  } else {
+    pgDumpChild.stdout!.pipe(compressor.input);
+    pgDumpChild.stdout!.on('error', (error) => compressor.input.destroy(error));
+  }
+  try {
+    return await writeArtifact({
+      sink: options.sink,
+      body: compressor.output,
+      stagesSucceeded: async () => {
+        await compressor.succeeded();
+        await pgDumpChild.succeeded();
+      },
+      signal: io.signal,
+      progress: { stderr: io.stderr, label: options.label, enabled: config.progress !== false },
+    });
+  } catch (error) {
+    // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
+    stop.abort();
+    await pgDumpChild.exited;
+    throw error;
+  }
+}
+
+function sourceFacts(
+  config: PgBackupConfig,
+  server: ServerInfo,
+  pgDump: PgTool,
+  version: string | null | undefined,
+  tables: TableStat[],
+  consistent: boolean,
+): Manifest['source'] {
+  const exact = tables.filter((t) => t.exact).length;
+  return {
+    host: config.target.host,
+    port: config.target.port,
+    database: server.database,
+    user: config.target.user,
+    server_version: server.version,
+    server_version_num: server.versionNum,
+    tool_version: pgDump.text,
+    ...(version !== undefined ? { schema_version: version } : {}),
+    stats: {
+      database_size_bytes: server.databaseSizeBytes,
+      row_counts: exact === tables.length ? 'exact' : exact === 0 ? 'estimated' : 'mixed',
+      counted_in_dump_snapshot: consistent,
+      tables,
+    },
+  };
+}

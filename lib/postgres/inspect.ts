@@ -1,0 +1,156 @@
+import type { Client } from 'pg';
+import { OperationError, describeSystemError, errnoCode } from '../errors.js';
+import type { Env } from '../io.js';
+import type { TableStat } from '../manifest.js';
+import { clientConfig, type PgTarget } from './connection.js';
+
+/** Facts about the server and database being dumped. */
+export interface ServerInfo {
+  /** e.g. "15.19 (Debian 15.19-0+deb12u1)" */
+  version: string;
+  /** e.g. 150019 */
+  versionNum: number;
+  major: number;
+  database: string;
+  databaseSizeBytes: number;
+}
+
+/** A table as seen before counting: its size decides whether an exact count is cheap. */
+export interface TableInfo {
+  schema: string;
+  table: string;
+  sizeBytes: number;
+  estimate: number;
+}
+
+/** Tables up to this size are counted exactly with count(*); larger ones get the planner's estimate. */
+export const EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Connects with node-postgres. Failures become OperationErrors naming host:port and the reason
+ * (refused, unreachable, authentication, unknown database), with a hint.
+ */
+export async function connect(target: PgTarget, env: Env): Promise<Client> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(clientConfig(target, env));
+  // An idle-connection error after connect (server gone) must not crash the process; queries report it.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw connectError(target, error);
+  }
+}
+
+function connectError(target: PgTarget, error: unknown): OperationError {
+  const where = `${target.host}:${target.port}`;
+  const code = errnoCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === '28P01' || code === '28000') {
+    return new OperationError(`cannot connect to ${where} as ${target.user}: ${message}`, {
+      hint: 'check the password (PGPASSWORD, .pgpass or the URL)',
+      cause: error,
+    });
+  }
+  if (code === '3D000') {
+    return new OperationError(`cannot connect to ${where}: ${message}`, { hint: 'check --dbname / PGDATABASE', cause: error });
+  }
+  const reason = code && /^E[A-Z]+$/.test(code) ? describeSystemError(error) : message;
+  return new OperationError(`cannot connect to ${where}: ${reason}`, {
+    hint: 'is the server running? check --dbname, DATABASE_URL or PGHOST/PGPORT',
+    cause: error,
+  });
+}
+
+/**
+ * Opens a read-only repeatable-read transaction and exports its snapshot, so pg_dump (`--snapshot`) and
+ * our row counts see exactly the same data. Returns undefined when the server cannot export snapshots
+ * (e.g. behind a transaction-mode pooler); the dump then takes its own snapshot.
+ */
+export async function beginSnapshot(client: Client): Promise<string | undefined> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const result = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    return result.rows[0]?.id;
+  } catch {
+    await client.query('ROLLBACK');
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return undefined;
+  }
+}
+
+export async function serverInfo(client: Client): Promise<ServerInfo> {
+  const { rows } = await client.query<{ version: string; num: string; db: string; size: string }>(
+    `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
+            current_database() AS db, pg_database_size(current_database())::text AS size`,
+  );
+  const row = rows[0]!;
+  const versionNum = Number(row.num);
+  return {
+    version: row.version,
+    versionNum,
+    major: versionNum >= 100000 ? Math.floor(versionNum / 10000) : Math.floor(versionNum / 100) / 100,
+    database: row.db,
+    databaseSizeBytes: Number(row.size),
+  };
+}
+
+/**
+ * User tables (not catalogs, not partitioned parents, which hold no rows of their own) with their size and
+ * row estimate from the catalog. Reading pg_class takes no table locks, so this never waits behind a
+ * migration holding an exclusive lock (pg_dump would, but it can be given a lock timeout).
+ */
+export async function listTables(client: Client): Promise<TableInfo[]> {
+  const { rows } = await client.query<{ schema: string; table: string; size: string; estimate: string }>(
+    `SELECT n.nspname AS schema, c.relname AS table,
+            (c.relpages::bigint * current_setting('block_size')::int)::text AS size,
+            (CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples END)::bigint::text AS estimate
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+      ORDER BY 1, 2`,
+  );
+  return rows.map((r) => ({ schema: r.schema, table: r.table, sizeBytes: Number(r.size), estimate: Number(r.estimate) }));
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Row counts per table: exact (count(*) inside the snapshot) for tables up to `exactMaxBytes` and for tables
+ * never analysed, the planner's estimate for larger ones. Counts are batched to keep round trips few.
+ */
+export async function countRows(client: Client, tables: TableInfo[], exactMaxBytes = EXACT_COUNT_MAX_BYTES): Promise<TableStat[]> {
+  const exact = tables.filter((t) => t.sizeBytes <= exactMaxBytes || t.estimate < 0);
+  const counted = new Map<TableInfo, number>();
+  for (let i = 0; i < exact.length; i += 100) {
+    const batch = exact.slice(i, i + 100);
+    const sql = batch
+      .map((t, j) => `SELECT ${j} AS i, count(*)::text AS n FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`)
+      .join(' UNION ALL ');
+    const { rows } = await client.query<{ i: number; n: string }>(sql);
+    for (const row of rows) counted.set(batch[row.i]!, Number(row.n));
+  }
+  return tables.map((t) => {
+    const n = counted.get(t);
+    return { schema: t.schema, table: t.table, rows: n ?? t.estimate, exact: n !== undefined };
+  });
+}
+
+/** Runs `--version-query` and returns its first column of its first row as text (null when empty/NULL). */
+export async function schemaVersion(client: Client, sql: string): Promise<string | null> {
+  try {
+    const result = await client.query({ text: sql, rowMode: 'array' });
+    const value: unknown = result.rows[0]?.[0];
+    if (value === null || value === undefined) return null;
+    return value instanceof Date ? value.toISOString() : String(value);
+  } catch (error) {
+    throw new OperationError(`--version-query failed: ${(error as Error).message}`, {
+      hint: "e.g. --version-query 'select max(version) from schema_migrations'",
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, open, opendir, rename, stat, unlink, access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError, NotFoundError, OperationError, StoreError, describeSystemError, errnoCode } from '../errors.js';
+import { tempNameFor } from '../naming.js';
+import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/**
+ * Backups in a local directory. Writes go to a hidden temporary name, are fsynced, then hard-linked to the
+ * final name (which fails rather than replace an existing backup) and the directory is fsynced, so a crash
+ * leaves either nothing or a complete file. Files are created with mode 0600.
+ */
+export class LocalStore implements Store {
+  constructor(
+    readonly dir: string,
+    readonly display: string,
+  ) {}
+
+  async prepareForWrite(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+      await access(this.dir, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw new StoreError(`cannot write to ${this.display}: ${describeSystemError(error)}`, {
+        hint: 'check the path and its permissions',
+        cause: error,
+      });
+    }
+  }
+
+  locate(name: string): string {
+    return join(this.dir, name);
+  }
+
+  lockPath(key: string): string {
+    return join(this.dir, `.${key}.lock`);
+  }
+
+  async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
+    const final = join(this.dir, name);
+    const temp = join(this.dir, tempNameFor(name, `${process.pid}-${randomBytes(4).toString('hex')}`));
+    try {
+      const out = createWriteStream(temp, { flags: 'wx', mode: FILE_MODE, highWaterMark: 1 << 20 });
+      await pipeline(body, out, options.signal ? { signal: options.signal } : {});
+      // fsync acts on the file, so a fresh descriptor flushes what the stream wrote.
+      const handle = await open(temp, 'r');
+      let size: number;
+      try {
+        await handle.sync();
+        size = (await handle.stat()).size;
+      } finally {
+        await handle.close();
+      }
+      await publish(temp, final);
+      await syncDir(this.dir);
+      return { size };
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw errnoCode(error) && errnoCode(error) !== 'ABORT_ERR' ? this.writeError(name, error) : error;
+    }
+  }
+
+  async get(name: string): Promise<Readable> {
+    const path = join(this.dir, name);
+    try {
+      const handle = await open(path, 'r');
+      return handle.createReadStream({ highWaterMark: 1 << 20 });
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') throw new NotFoundError(`no such backup: ${path}`);
+      throw new IntegrityError(`cannot read ${path}: ${describeSystemError(error)}`, { cause: error });
+    }
+  }
+
+  async stat(name: string): Promise<StoreEntry | undefined> {
+    try {
+      const info = await stat(join(this.dir, name));
+      return info.isFile() ? { name, size: info.size, modified: info.mtime } : undefined;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw new OperationError(`cannot stat ${join(this.dir, name)}: ${describeSystemError(error)}`);
+    }
+  }
+
+  async *list(): AsyncIterable<StoreEntry> {
+    let dir;
+    try {
+      dir = await opendir(this.dir);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw new OperationError(`cannot list ${this.display}: ${describeSystemError(error)}`);
+    }
+    for await (const entry of dir) {
+      if (!entry.isFile() || entry.name.endsWith('.lock')) continue;
+      const found = await this.stat(entry.name);
+      if (found) yield found;
+    }
+  }
+
+  async deleteMany(names: string[]): Promise<DeleteResult> {
+    const result: DeleteResult = { deleted: [], failed: [] };
+    for (const name of names) {
+      try {
+        await unlink(join(this.dir, name));
+        result.deleted.push(name);
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') result.deleted.push(name);
+        else result.failed.push({ name, error: describeSystemError(error) });
+      }
+    }
+    if (result.deleted.length > 0) await syncDir(this.dir);
+    return result;
+  }
+
+  private writeError(name: string, error: unknown): StoreError {
+    return new StoreError(`cannot write ${name} to ${this.display}: ${describeSystemError(error)}`, {
+      hint: errnoCode(error) === 'ENOSPC' ? 'free some space or choose another --to' : 'check the path and its permissions',
+      cause: error,
+    });
+  }
+}
+
+/** Moves temp to final without ever replacing an existing file (link fails with EEXIST). */
+async function publish(temp: string, final: string): Promise<void> {
+  try {
+    await link(temp, final);
+    await unlink(temp);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST') throw new OperationError(`refusing to replace existing ${final}`);
+    // File systems without hard links: a rename, after checking the name is free (the lock excludes races).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') {
+      const existing = await stat(final).catch(() => undefined);
+      if (existing) throw new OperationError(`refusing to replace existing ${final}`);
+      await rename(temp, final);
+      return;
+    }
+    throw error;
+  }
+}
+
+/** fsync a directory so a rename/link in it survives a crash. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

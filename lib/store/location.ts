@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
+import type { Store } from './store.js';
+
+/** A parsed location: a local directory or an S3 bucket with a prefix. */
+export type Location = { type: 'local'; path: string } | { type: 's3'; bucket: string; prefix: string };
+
+/**
+ * Parses a location as DESIGN.md defines it: a directory path, `file:///dir`, or `s3://bucket/prefix`.
+ * `flag` names the flag in errors.
+ */
+export function parseLocation(text: string, flag: string, cwd: string): Location {
+  if (/^s3:\/\//i.test(text)) {
+    const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(text);
+    if (!match || !/^[a-z0-9][a-z0-9.-]{1,62}$/.test(match[1]!)) {
+      throw new UsageError(`${flag}: '${text}' is not a valid s3://bucket/prefix location`);
+    }
+    return { type: 's3', bucket: match[1]!, prefix: match[2]!.replace(/\/+$/, '') };
+  }
+  if (/^file:/i.test(text)) {
+    try {
+      return { type: 'local', path: fileURLToPath(text) };
+    } catch {
+      throw new UsageError(`${flag}: '${text}' is not a valid file:/// URL`, { hint: 'use file:///absolute/dir' });
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    throw new UsageError(`${flag}: unsupported location '${text}'`, { hint: 'use a directory, file:///dir or s3://bucket/prefix' });
+  }
+  return { type: 'local', path: resolve(cwd, text) };
+}
+
+/** Opens the store behind a location. S3 support is loaded only when an s3:// location is used. */
+export async function openStore(text: string, flag: string, cwd: string): Promise<Store> {
+  const location = parseLocation(text, flag, cwd);
+  if (location.type === 's3') {
+    throw new UsageError(`${flag}: s3:// locations are not supported by this version yet`, {
+      hint: 'use a local directory',
+    });
+  }
+  const { LocalStore } = await import('./local.js');
+  return new LocalStore(location.path, text);
+}

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+
+/** One object in a location. */
+export interface StoreEntry {
+  name: string;
+  size: number;
+  modified: Date;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+}
+
+/** The outcome of a batch delete: what went, and what could not go and why. */
+export interface DeleteResult {
+  deleted: string[];
+  failed: { name: string; error: string }[];
+}
+
+/**
+ * Where backups live. Every binary reads and writes through this interface; the local-disk store is the
+ * default, S3 drops in behind the same methods.
+ *
+ * `put` is atomic: the object appears under `name` only after `body` ended cleanly and the bytes are durable.
+ * If `body` errors (a producer failed, a signal arrived) or the write fails, nothing is published and any
+ * partial data is removed; `put` then rejects with the original error. Existing objects are never replaced.
+ */
+export interface Store {
+  /** The location as the operator wrote it, safe to print (no credentials). */
+  readonly display: string;
+  /** Makes sure the location exists and is writable; fails early with a clear error. */
+  prepareForWrite(): Promise<void>;
+  put(name: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
+  get(name: string, options?: PutOptions): Promise<Readable>;
+  stat(name: string): Promise<StoreEntry | undefined>;
+  list(): AsyncIterable<StoreEntry>;
+  deleteMany(names: string[]): Promise<DeleteResult>;
+  /** Where an artifact lives, for the result line: a path or an s3:// URL. */
+  locate(name: string): string;
+  /** A local file path for the lock of `key` (kind + group) on this location. */
+  lockPath(key: string): string;
+}

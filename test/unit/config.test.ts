@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDuration, parseInteger, parseSize, parseTrigger, readSecret, resolvePgBackupConfig, resolveWriteLocation } from '../../lib/config.js';
+import { UsageError } from '../../lib/errors.js';
+
+describe('durations', () => {
+  it('parses the units operators write', () => {
+    expect(parseDuration('90s', '--x')).toBe(90_000);
+    expect(parseDuration('15m', '--x')).toBe(900_000);
+    expect(parseDuration('24h', '--x')).toBe(86_400_000);
+    expect(parseDuration('14d', '--x')).toBe(14 * 86_400_000);
+    expect(parseDuration('2w', '--x')).toBe(14 * 86_400_000);
+    expect(parseDuration('1h30m', '--x')).toBe(5_400_000);
+    expect(parseDuration('1.5h', '--x')).toBe(5_400_000);
+    expect(parseDuration('250ms', '--x')).toBe(250);
+  });
+
+  it('refuses anything ambiguous, naming the flag', () => {
+    for (const bad of ['', '90', 'abc', '10 days', '5y', '-5m', '1h 30m']) {
+      expect(() => parseDuration(bad, '--max-age')).toThrow(UsageError);
+      expect(() => parseDuration(bad, '--max-age')).toThrow(/^--max-age: /);
+    }
+  });
+});
+
+describe('sizes and integers', () => {
+  it('parses decimal and binary units', () => {
+    expect(parseSize('1024', '--s')).toBe(1024);
+    expect(parseSize('8MiB', '--s')).toBe(8 * 1024 * 1024);
+    expect(parseSize('8MB', '--s')).toBe(8_000_000);
+    expect(parseSize('1.5GiB', '--s')).toBe(1.5 * 1024 ** 3);
+    expect(parseSize('64k', '--s')).toBe(64_000);
+    expect(() => parseSize('lots', '--part-size')).toThrow(/^--part-size: 'lots' is not a size/);
+    expect(() => parseSize('5 XB', '--part-size')).toThrow(UsageError);
+  });
+
+  it('bounds integers', () => {
+    expect(parseInteger('3', '--n', 1, 10)).toBe(3);
+    expect(() => parseInteger('0', '--min-keep', 1)).toThrow(/^--min-keep: '0' must be a whole number from 1/);
+    expect(() => parseInteger('2.5', '--n')).toThrow(UsageError);
+  });
+});
+
+describe('secrets', () => {
+  it('reads NAME or NAME_FILE, never both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-file\n');
+    expect(readSecret({ TOKEN: 'direct' }, 'TOKEN')).toBe('direct');
+    expect(readSecret({ TOKEN_FILE: file }, 'TOKEN')).toBe('from-file');
+    expect(readSecret({}, 'TOKEN')).toBeUndefined();
+    expect(() => readSecret({ TOKEN: 'a', TOKEN_FILE: file }, 'TOKEN')).toThrow(/both set/);
+    expect(() => readSecret({ TOKEN_FILE: join(dir, 'missing') }, 'TOKEN')).toThrow(/^TOKEN_FILE: cannot read/);
+  });
+});
+
+describe('pg-backup configuration', () => {
+  const env = { PGHOST: 'db.internal', PGPORT: '6432', PGUSER: 'backup', PGDATABASE: 'appdb' };
+
+  it('applies defaults: custom format, zstd, group from the database, trigger manual', () => {
+    const config = resolvePgBackupConfig({ to: '/backups' }, env);
+    expect(config).toMatchObject({ location: '/backups', format: 'custom', compression: 'zstd', group: 'appdb', trigger: 'manual', toStdout: false });
+    expect(config.target).toMatchObject({ host: 'db.internal', port: 6432, user: 'backup', database: 'appdb' });
+  });
+
+  it('flags win over the environment', () => {
+    const config = resolvePgBackupConfig({ to: '/b', dbname: 'postgresql://u@other:5433/sales', group: 'g1', trigger: 'cron' }, env);
+    expect(config.target).toMatchObject({ host: 'other', port: 5433, user: 'u', database: 'sales' });
+    expect(config.group).toBe('g1');
+  });
+
+  it('accepts --outdir as an alias of --to but not a conflicting pair', () => {
+    expect(resolveWriteLocation({ outdir: '/old' })).toBe('/old');
+    expect(resolveWriteLocation({ to: '/x', outdir: '/x' })).toBe('/x');
+    expect(() => resolveWriteLocation({ to: '/x', outdir: '/y' })).toThrow(/--to and --outdir/);
+  });
+
+  it('validates everything before work, naming the flag', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{}, /missing --to/],
+      [{ to: '/b', format: 'tar' }, /^--format: 'tar'/],
+      [{ to: '/b', compress: 'lz4' }, /^--compress: 'lz4'/],
+      [{ to: '/b', group: '../etc' }, /^--group: /],
+      [{ to: '/b', stdout: true }, /--stdout and --to are exclusive/],
+      [{ stdout: true, json: true }, /--json cannot be combined with --stdout/],
+      [{ to: '/b', versionQuery: '  ' }, /^--version-query: /],
+      [{ to: '/b', trigger: 'pre migration' }, /^--trigger: /],
+    ];
+    for (const [flags, message] of cases) {
+      expect(() => resolvePgBackupConfig(flags, env), JSON.stringify(flags)).toThrow(message);
+    }
+    expect(parseTrigger(undefined)).toBe('manual');
+  });
+});
