@@ -5,7 +5,7 @@
  *   pg_dump -Fc -Z0 | zstd -3 -T0 > file       (the fast pipe; the goal is ≤ 1.10× its wall time)
  *   pg_dump | gzip > file                      (what the old scripts do)
  * Reports median wall times, ratios, artifact sizes and pg-backup's peak RSS.
- * Knobs: BENCH_PG_SCALE (50), BENCH_TEXT_ROWS (1500000), BENCH_ROUNDS (3).
+ * Knobs: BENCH_PG_SCALE (50), BENCH_TEXT_ROWS (1500000), BENCH_ROUNDS (5).
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, readdirSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { measure, median, mib, type Measurement } from './measure.js';
 
 const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
 export async function benchPgBackup(): Promise<Record<string, unknown>> {
   const cluster = await startPostgres();
@@ -65,6 +65,8 @@ export async function benchPgBackup(): Promise<Record<string, unknown>> {
       const names = Object.keys(contenders);
       const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
       for (const name of order) {
+        // Flush the previous contender's dirty pages so their write-back doesn't land on this one's clock.
+        execFileSync('sync');
         const { m, bytes } = await contenders[name]!();
         if (m.exitCode !== 0) throw new Error(`${name} failed (${m.exitCode}): ${m.stderr}`);
         const r = (results[name] ??= { wall: [], rss: [], bytes });

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 
 /** What a checksum stream saw: the sha256 (hex) and the byte count. */
@@ -36,5 +37,27 @@ export class ChecksumStream extends Transform {
   digest(): Digest {
     if (!this.result) throw new Error('checksum requested before the stream ended');
     return this.result;
+  }
+}
+
+/**
+ * sha256 and size of a file, read through one reused buffer: constant memory and no garbage, however large
+ * the file.
+ */
+export async function digestFile(path: string, bufferSize = 1 << 20): Promise<Digest> {
+  const handle = await open(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(bufferSize);
+    let bytes = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, bufferSize, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  } finally {
+    await handle.close();
   }
 }

@@ -22,7 +22,8 @@ export interface CompressionStage {
    * its stdout, so raw bytes go producer → compressor through the kernel without passing through Node.
    */
   readonly inputIsPipe: boolean;
-  readonly output: Readable;
+  /** Null when the compressor writes into a file descriptor itself (see `outputFd`). */
+  readonly output: Readable | null;
   /** Resolves when the compressor finished cleanly; rejects with an OperationError otherwise. */
   succeeded(): Promise<void>;
 }
@@ -32,6 +33,8 @@ export interface CompressionOptions {
   signal?: AbortSignal;
   /** Path of the zstd binary (see {@link resolveCompression}). */
   zstdPath?: string;
+  /** With zstd: a file descriptor zstd writes into directly, instead of a pipe back to Node. */
+  outputFd?: number;
   onStderr?: (chunk: Buffer) => void;
 }
 
@@ -57,19 +60,20 @@ export async function resolveCompression(
 
 /** Starts a compressor of the given kind. */
 export function startCompression(compression: Compression, options: CompressionOptions): CompressionStage {
+  if (options.outputFd !== undefined && compression !== 'zstd') throw new Error(`${compression} cannot write to a descriptor`);
   if (compression === 'zstd') {
     if (!options.zstdPath) throw new Error('zstd compression needs the path of the zstd binary');
     const child: Child = spawnChild('zstd', options.zstdPath, ZSTD_ARGS, {
       env: options.env,
       stdin: 'pipe',
-      stdout: 'pipe',
+      stdout: options.outputFd ?? 'pipe',
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
     });
     const input = child.process.stdin!;
     // A write after zstd died surfaces through succeeded(); don't let it crash the process as unhandled.
     input.on('error', () => {});
-    return { compression, input, inputIsPipe: true, output: child.stdout!, succeeded: () => child.succeeded() };
+    return { compression, input, inputIsPipe: true, output: child.stdout, succeeded: () => child.succeeded() };
   }
   const stream = compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
   const done = finished(stream, { readable: false }).catch((error: unknown) => {

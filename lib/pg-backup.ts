@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Client } from 'pg';
-import { writeArtifact, type ArtifactSink } from './artifact-writer.js';
+import { writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
+import type { Digest } from './checksum.js';
 import { spawnChild, type Child } from './child.js';
 import { compressionSuffix, resolveCompression, startCompression, type Compression } from './compress.js';
 import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from './config.js';
@@ -31,6 +32,9 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   // Connecting and probing pg_dump take a while; they run while the location and compressor are checked.
   const probing = probeCandidates('pg_dump', io.env, config.pgBinDir);
   const connecting = connect(config.target, io.env);
+  // Awaited below; until then a failure must not count as an unhandled rejection.
+  probing.catch(() => {});
+  connecting.catch(() => {});
   let store: Store | undefined;
   let compression: Compression;
   let zstdPath: string | undefined;
@@ -40,7 +44,6 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     ({ compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log));
   } catch (error) {
     void connecting.then((c) => c.end()).catch(() => {});
-    void probing.catch(() => {});
     throw error;
   }
   const client = await connecting;
@@ -134,46 +137,54 @@ interface DumpOptions {
 }
 
 /**
- * Runs pg_dump into the compressor and the compressor into the sink. With zstd, pg_dump writes straight into
- * zstd's stdin (a kernel pipe, no copy through Node); Node only reads the compressed bytes. Every stage's exit
- * is checked before the artifact is committed; on failure all stages are stopped.
+ * Runs pg_dump into the compressor and the compressor into the sink. pg_dump writes straight into zstd's
+ * stdin (a kernel pipe), and for a local store the last stage writes straight into the artifact's temporary
+ * file, so Node copies no bytes; otherwise Node streams the compressed bytes to the sink. Every stage's exit is
+ * checked before the artifact is committed; on failure all stages are stopped.
  */
-async function dump(options: DumpOptions) {
-  const { config, io, pgDump, snapshot } = options;
+async function dump(options: DumpOptions): Promise<Digest> {
+  const { config, io, pgDump, snapshot, sink } = options;
   const stop = new AbortController();
   const signal = AbortSignal.any([io.signal, stop.signal]);
   const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
-  const compressor = startCompression(options.compression, {
-    env: io.env,
-    signal,
-    ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
-    ...(passStderr ? { onStderr: passStderr } : {}),
-  });
+  const direct = 'store' in sink && options.compression !== 'gzip' ? await sink.store.openWriter?.(sink.name) : undefined;
+
+  const compressor =
+    options.compression === 'none'
+      ? undefined
+      : startCompression(options.compression, {
+          env: io.env,
+          signal,
+          ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
+          ...(direct ? { outputFd: direct.fd } : {}),
+          ...(passStderr ? { onStderr: passStderr } : {}),
+        });
   const args = [`--format=${config.format}`, '--compress=0', '--no-password'];
   if (snapshot) args.push(`--snapshot=${snapshot}`);
+  const pgDumpOut = compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (direct?.fd ?? 'pipe');
   const pgDumpChild: Child = spawnChild('pg_dump', pgDump.path, args, {
     env: childEnv(config.target, io.env),
-    stdout: compressor.inputIsPipe ? compressor.input : 'pipe',
+    stdout: pgDumpOut,
     signal,
     ...(passStderr ? { onStderr: passStderr } : {}),
   });
-  if (compressor.inputIsPipe) {
+  if (compressor?.inputIsPipe) {
     compressor.input.destroy(); // pg_dump holds the write end now; ours must close so zstd sees EOF
-  } else {
+  } else if (compressor) {
     pgDumpChild.stdout!.pipe(compressor.input);
     pgDumpChild.stdout!.on('error', (error) => compressor.input.destroy(error));
   }
+  const stagesSucceeded = async () => {
+    await compressor?.succeeded();
+    await pgDumpChild.succeeded();
+  };
+  const progress = { stderr: io.stderr, label: options.label, enabled: config.progress !== false };
   try {
-    return await writeArtifact({
-      sink: options.sink,
-      body: compressor.output,
-      stagesSucceeded: async () => {
-        await compressor.succeeded();
-        await pgDumpChild.succeeded();
-      },
-      signal: io.signal,
-      progress: { stderr: io.stderr, label: options.label, enabled: config.progress !== false },
-    });
+    if (direct && 'store' in sink) {
+      return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
+    }
+    const body = compressor ? compressor.output : pgDumpChild.stdout;
+    return await writeArtifact({ sink, body: body!, stagesSucceeded, signal: io.signal, progress });
   } catch (error) {
     // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
     stop.abort();

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, opendir, rename, stat, unlink, access, constants } from 'node:fs/promises';
+import { createWriteStream, fstatSync } from 'node:fs';
+import { link, mkdir, open, opendir, rename, stat, unlink, access, constants, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError, NotFoundError, OperationError, StoreError, describeSystemError, errnoCode } from '../errors.js';
 import { tempNameFor } from '../naming.js';
-import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
+import type { DeleteResult, LocalWriter, PutOptions, Store, StoreEntry } from './store.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -64,6 +64,47 @@ export class LocalStore implements Store {
       await unlink(temp).catch(() => {});
       throw errnoCode(error) && errnoCode(error) !== 'ABORT_ERR' ? this.writeError(name, error) : error;
     }
+  }
+
+  async openWriter(name: string): Promise<LocalWriter> {
+    const final = join(this.dir, name);
+    const temp = join(this.dir, tempNameFor(name, `${process.pid}-${randomBytes(4).toString('hex')}`));
+    let handle: FileHandle;
+    try {
+      handle = await open(temp, 'wx', FILE_MODE);
+    } catch (error) {
+      throw this.writeError(name, error);
+    }
+    let closed = false;
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await handle.close();
+      }
+    };
+    return {
+      fd: handle.fd,
+      path: temp,
+      size: () => fstatSync(handle.fd).size,
+      commit: async () => {
+        try {
+          await handle.sync();
+          const { size } = await handle.stat();
+          await close();
+          await publish(temp, final);
+          await syncDir(this.dir);
+          return { size };
+        } catch (error) {
+          await close().catch(() => {});
+          await unlink(temp).catch(() => {});
+          throw errnoCode(error) ? this.writeError(name, error) : error;
+        }
+      },
+      discard: async () => {
+        await close().catch(() => {});
+        await unlink(temp).catch(() => {});
+      },
+    };
   }
 
   async get(name: string): Promise<Readable> {

@@ -18,6 +18,21 @@ export interface DeleteResult {
 }
 
 /**
+ * A temporary file on local disk that a child process writes into directly through `fd`, so artifact bytes
+ * never pass through Node. Nothing is visible under the final name until `commit()` (fsync, no-replace
+ * publish, directory fsync); `discard()` removes the temporary file.
+ */
+export interface LocalWriter {
+  readonly fd: number;
+  /** The temporary file's path, to checksum it before commit. */
+  readonly path: string;
+  /** Bytes written so far. */
+  size(): number;
+  commit(): Promise<{ size: number }>;
+  discard(): Promise<void>;
+}
+
+/**
  * Where backups live. Every binary reads and writes through this interface; the local-disk store is the
  * default, S3 drops in behind the same methods.
  *
@@ -31,6 +46,8 @@ export interface Store {
   /** Makes sure the location exists and is writable; fails early with a clear error. */
   prepareForWrite(): Promise<void>;
   put(name: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
+  /** Only stores on a local file system: a file a child can write into directly (see {@link LocalWriter}). */
+  openWriter?(name: string): Promise<LocalWriter>;
   get(name: string, options?: PutOptions): Promise<Readable>;
   stat(name: string): Promise<StoreEntry | undefined>;
   list(): AsyncIterable<StoreEntry>;

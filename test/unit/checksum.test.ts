@@ -28,3 +28,16 @@ describe('ChecksumStream', () => {
     expect(() => checksum.digest()).toThrow(/before the stream ended/);
   });
 });
+
+describe('digestFile', () => {
+  it('hashes a file through a small reused buffer', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { digestFile } = await import('../../lib/checksum.js');
+    const data = randomBytes(100_003);
+    const path = join(mkdtempSync(join(tmpdir(), 'digest-')), 'f');
+    writeFileSync(path, data);
+    expect(await digestFile(path, 4096)).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length });
+  });
+});
