@@ -2,8 +2,7 @@
  * The one place configuration is resolved: flags > environment > defaults, validated before any work starts.
  * Every problem is a UsageError whose message names the flag (or variable) at fault.
  */
-import { readFileSync } from 'node:fs';
-import { UsageError, describeSystemError } from './errors.js';
+import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { isValidGroup, sanitizeGroup } from './naming.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
@@ -70,29 +69,6 @@ export function parseInteger(value: string, flag: string, min = 0, max = Number.
     throw new UsageError(`${flag}: '${value}' must be a whole number from ${min} to ${max}`);
   }
   return Number(value);
-}
-
-/**
- * Reads a secret from `name` in the environment, or from the file named by `name_FILE` (trailing newline
- * removed). Setting both is ambiguous and refused. Returns undefined when neither is set.
- */
-export function readSecret(env: Env, name: string): string | undefined {
-  const direct = env[name];
-  const file = env[`${name}_FILE`];
-  if (direct !== undefined && file !== undefined) {
-    throw new UsageError(`${name} and ${name}_FILE are both set; set only one`);
-  }
-  if (file !== undefined) return readSecretFile(file, `${name}_FILE`);
-  return direct;
-}
-
-/** Reads a secret file (e.g. for --token-file), naming the flag when it cannot be read. */
-export function readSecretFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot read '${path}': ${describeSystemError(error)}`);
-  }
 }
 
 /** A `--trigger` word: free text, but kept to a safe token so it can be used in file names and labels. */

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { ClientConfig } from 'pg';
+import { readSecret } from '../secrets.js';
 import { UsageError } from '../errors.js';
 import type { Env } from '../io.js';
 
@@ -82,7 +83,8 @@ export function resolvePgTarget(dbname: string | undefined, env: Env, socketExis
     port,
     user,
     database,
-    password: pick('password'),
+    // The password may also come from a file (PGPASSWORD_FILE), the *_FILE convention for secrets.
+    password: params.password ?? (readSecret(env, 'PGPASSWORD') || undefined),
     sslmode: pick('sslmode'),
     extraEnv,
     display: `${host}:${port}/${database}`,
@@ -138,6 +140,7 @@ export function redactUrl(text: string): string {
 export function childEnv(target: PgTarget, env: Env): Env {
   const out: Env = { ...env, ...target.extraEnv };
   delete out.DATABASE_URL;
+  delete out.PGPASSWORD_FILE;
   out.PGHOST = target.host;
   out.PGPORT = String(target.port);
   out.PGUSER = target.user;

@@ -12,8 +12,9 @@ const env = { PATH: process.env.PATH };
 async function compress(kind: 'zstd' | 'gzip' | 'none', data: Buffer, zstdPath?: string): Promise<Buffer> {
   const stage = startCompression(kind, { env, ...(zstdPath ? { zstdPath } : {}) });
   const out: Buffer[] = [];
-  stage.output.on('data', (c: Buffer) => out.push(c));
-  const ended = new Promise((r) => stage.output.on('end', r));
+  const output = stage.output!;
+  output.on('data', (c: Buffer) => out.push(c));
+  const ended = new Promise((r) => output.on('end', r));
   Readable.from([data]).pipe(stage.input);
   await ended;
   await stage.succeeded();
@@ -35,6 +36,22 @@ describe('compression', () => {
     expect(gunzipSync(await compress('gzip', data)).equals(data)).toBe(true);
     expect((await compress('none', data)).equals(data)).toBe(true);
     expect([compressionSuffix('zstd'), compressionSuffix('gzip'), compressionSuffix('none')]).toEqual(['.zst', '.gz', '']);
+  });
+
+  it('zstd can write into a file descriptor itself, bypassing Node', async () => {
+    const { mkdtempSync, openSync, closeSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { zstdPath } = await resolveCompression('zstd', env, createLog('t', new PassThrough(), false));
+    const file = join(mkdtempSync(join(tmpdir(), 'zfd-')), 'out.zst');
+    const fd = openSync(file, 'w');
+    const stage = startCompression('zstd', { env, zstdPath: zstdPath!, outputFd: fd });
+    expect(stage.output).toBeNull();
+    Readable.from([data]).pipe(stage.input);
+    await stage.succeeded();
+    closeSync(fd);
+    expect(execFileSync('zstd', ['-dc', file]).equals(data)).toBe(true);
+    expect(() => startCompression('gzip', { env, outputFd: fd })).toThrow(/gzip cannot write to a descriptor/);
   });
 
   it('falls back from zstd to gzip with one warning when the binary is missing', async () => {

@@ -1,8 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseInteger, parseSize, parseTrigger, readSecret, resolvePgBackupConfig, resolveWriteLocation } from '../../lib/config.js';
+import { parseDuration, parseInteger, parseSize, parseTrigger, resolvePgBackupConfig, resolveWriteLocation } from '../../lib/config.js';
 import { UsageError } from '../../lib/errors.js';
 
 describe('durations', () => {
@@ -40,19 +37,6 @@ describe('sizes and integers', () => {
     expect(parseInteger('3', '--n', 1, 10)).toBe(3);
     expect(() => parseInteger('0', '--min-keep', 1)).toThrow(/^--min-keep: '0' must be a whole number from 1/);
     expect(() => parseInteger('2.5', '--n')).toThrow(UsageError);
-  });
-});
-
-describe('secrets', () => {
-  it('reads NAME or NAME_FILE, never both', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'secret-'));
-    const file = join(dir, 'token');
-    writeFileSync(file, 'from-file\n');
-    expect(readSecret({ TOKEN: 'direct' }, 'TOKEN')).toBe('direct');
-    expect(readSecret({ TOKEN_FILE: file }, 'TOKEN')).toBe('from-file');
-    expect(readSecret({}, 'TOKEN')).toBeUndefined();
-    expect(() => readSecret({ TOKEN: 'a', TOKEN_FILE: file }, 'TOKEN')).toThrow(/both set/);
-    expect(() => readSecret({ TOKEN_FILE: join(dir, 'missing') }, 'TOKEN')).toThrow(/^TOKEN_FILE: cannot read/);
   });
 });
 

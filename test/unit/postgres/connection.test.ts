@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnv, clientConfig, redactUrl, resolvePgTarget } from '../../../lib/postgres/connection.js';
 
@@ -39,6 +42,17 @@ describe('resolvePgTarget', () => {
     const env = childEnv(t, { DATABASE_URL: 'postgres://x/y', PATH: '/bin' });
     expect(env).toEqual({ PATH: '/bin', PGHOST: 'h', PGPORT: '5433', PGUSER: 'u', PGDATABASE: 'd', PGPASSWORD: 'pw' });
     expect(clientConfig(t, {})).toMatchObject({ host: 'h', port: 5433, user: 'u', password: 'pw', database: 'd' });
+  });
+
+  it('reads the password from PGPASSWORD_FILE and hands it to children as PGPASSWORD', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-'));
+    writeFileSync(join(dir, 'pw'), 'from-file\n');
+    const env = { PGHOST: 'h', PGPASSWORD_FILE: join(dir, 'pw') };
+    const t = resolvePgTarget(undefined, env, noSocket);
+    expect(t.password).toBe('from-file');
+    expect(childEnv(t, env)).toMatchObject({ PGPASSWORD: 'from-file' });
+    expect(childEnv(t, env)).not.toHaveProperty('PGPASSWORD_FILE');
+    expect(() => resolvePgTarget(undefined, { ...env, PGPASSWORD: 'x' }, noSocket)).toThrow(/PGPASSWORD and PGPASSWORD_FILE are both set/);
   });
 
   it('maps sslmode to node-postgres TLS settings', () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, StoreError } from '../../../lib/errors.js';
@@ -70,6 +71,27 @@ describe('LocalStore', () => {
     const store = new LocalStore(join(parent, 'file', 'sub'), 'here');
     await expect(store.prepareForWrite()).rejects.toThrow(StoreError);
     await expect(store.prepareForWrite()).rejects.toThrow(/^cannot write to here: a path component is not a directory \(ENOTDIR\)/);
+  });
+
+  it('openWriter: a child writes into the temp file; commit publishes it, discard removes it', async () => {
+    const store = fresh();
+    await store.prepareForWrite();
+    const writer = await store.openWriter('e.dump');
+    execFileSync('sh', ['-c', 'printf direct >&3'], { stdio: ['ignore', 'ignore', 'ignore', writer.fd] });
+    expect(writer.size()).toBe(6);
+    expect(readdirSync(store.dir)).toEqual([basename(writer.path)]);
+    expect(await writer.commit()).toEqual({ size: 6 });
+    expect(readFileSync(join(store.dir, 'e.dump'), 'utf8')).toBe('direct');
+    expect(statSync(join(store.dir, 'e.dump')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(store.dir)).toEqual(['e.dump']);
+
+    const dropped = await store.openWriter('f.dump');
+    await dropped.discard();
+    expect(readdirSync(store.dir)).toEqual(['e.dump']);
+
+    const clash = await store.openWriter('e.dump');
+    await expect(clash.commit()).rejects.toThrow(/refusing to replace/);
+    expect(readdirSync(store.dir)).toEqual(['e.dump']);
   });
 
   it('gets, stats, lists and deletes', async () => {
