@@ -11,7 +11,7 @@ import { acquireLock, type Lock } from './lock.js';
 import { buildManifest, serializeManifest, type Manifest, type TableStat } from './manifest.js';
 import { buildArtifactName, manifestNameFor, parseArtifactName, seriesKey } from './naming.js';
 import { childEnv } from './postgres/connection.js';
-import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, type ServerInfo } from './postgres/inspect.js';
+import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
 import { openStore } from './store/location.js';
 import type { Store } from './store/store.js';
@@ -66,14 +66,21 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const name = store ? await freeName(store, config.group, startedAt, ext) : buildArtifactName('postgres', config.group, startedAt, ext);
     const sink: ArtifactSink = store ? { store, name } : { stdout: io.stdout };
 
-    const [digest, stats] = await Promise.all([
-      dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name }),
-      countRows(client, tables),
-    ]).catch(async (error: unknown) => {
-      if (store) await store.deleteMany([name]).catch(() => {});
-      throw io.signal.aborted ? io.signal.reason : error;
-    });
-    await client.query('COMMIT');
+    const stop = new AbortController();
+    const dumping = dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name, stop });
+    let digest: Digest;
+    let stats: TableStat[];
+    try {
+      [digest, stats] = await Promise.all([dumping, countRows(client, tables)]);
+      await client.query('COMMIT');
+    } catch (error) {
+      // Whichever failed, the dump must be over (stopped, cleaned up) before this run reports and exits;
+      // if it did publish, the artifact goes too: without its row counts there will be no manifest.
+      stop.abort();
+      const published = await dumping.then(() => true, () => false);
+      if (store && published) await store.deleteMany([name]).catch(() => {});
+      throw error;
+    }
 
     const finishedAt = new Date();
     const manifest: Manifest = buildManifest({
@@ -107,6 +114,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     }
     io.log.info(`${name}: ${digest.bytes} bytes, sha256 ${digest.sha256}, ${manifest.duration_ms} ms`);
     io.stdout.write(config.json ? serializeManifest(manifest) : `${store.locate(name)}\n`);
+  } catch (error) {
+    throw io.signal.aborted ? io.signal.reason : sessionError(config.target, error);
   } finally {
     await lock?.release();
     await client.end().catch(() => {});
@@ -134,6 +143,8 @@ interface DumpOptions {
   zstdPath: string | undefined;
   sink: ArtifactSink;
   label: string;
+  /** Aborting it stops every stage (as a signal would). */
+  stop: AbortController;
 }
 
 /**
@@ -143,8 +154,7 @@ interface DumpOptions {
  * checked before the artifact is committed; on failure all stages are stopped.
  */
 async function dump(options: DumpOptions): Promise<Digest> {
-  const { config, io, pgDump, snapshot, sink } = options;
-  const stop = new AbortController();
+  const { config, io, pgDump, snapshot, sink, stop } = options;
   const signal = AbortSignal.any([io.signal, stop.signal]);
   const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
   const direct = 'store' in sink && options.compression !== 'gzip' ? await sink.store.openWriter?.(sink.name) : undefined;
@@ -184,7 +194,7 @@ async function dump(options: DumpOptions): Promise<Digest> {
       return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
     }
     const body = compressor ? compressor.output : pgDumpChild.stdout;
-    return await writeArtifact({ sink, body: body!, stagesSucceeded, signal: io.signal, progress });
+    return await writeArtifact({ sink, body: body!, stagesSucceeded, signal, progress });
   } catch (error) {
     // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
     stop.abort();

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { OperationError, describeSystemError, errnoCode } from '../errors.js';
+import { OperationError, ToolError, describeSystemError, errnoCode } from '../errors.js';
 import type { Env } from '../io.js';
 import type { TableStat } from '../manifest.js';
 import { clientConfig, type PgTarget } from './connection.js';
@@ -62,6 +62,24 @@ function connectError(target: PgTarget, error: unknown): OperationError {
     hint: 'is the server running? check --dbname, DATABASE_URL or PGHOST/PGPORT',
     cause: error,
   });
+}
+
+/**
+ * Explains a failure of pg-backup's own session after it connected (losing the server mid-backup, a query
+ * the server refused) as an OperationError naming host:port. Anything else passes through unchanged.
+ */
+export function sessionError(target: PgTarget, error: unknown): unknown {
+  if (error instanceof ToolError || !(error instanceof Error)) return error;
+  const where = `${target.host}:${target.port}`;
+  if (/connection|terminat|ECONNRESET|EPIPE/i.test(`${error.message} ${errnoCode(error) ?? ''}`)) {
+    return new OperationError(`lost the connection to ${where} during the backup: ${error.message}`, {
+      hint: 'the server restarted or ended the session; run the backup again',
+      cause: error,
+    });
+  }
+  // DatabaseError: the server refused a query (permissions, statement timeout…).
+  if ('severity' in error) return new OperationError(`query on ${where} failed: ${error.message}`, { cause: error });
+  return error;
 }
 
 /**

@@ -286,6 +286,21 @@ describe('pg-backup failures', () => {
     }
   });
 
+  it('losing the inspection connection mid-dump fails the run and removes the artifact it published', async () => {
+    const dir = tempDir('bk');
+    const wrapper = wrappedPgDump(cluster.binDir);
+    const run = startBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', dir, '--pg-bin-dir', wrapper.dir], {
+      env: { STALL_AFTER_BYTES: '1000', RESUME_AFTER_SECONDS: '2' },
+    });
+    await waitFor(() => existsSync(join(wrapper.dir, 'paused')), 'pg_dump paused mid-dump');
+    // pg-backup's own session (it holds the exported snapshot and counts rows) goes away; pg_dump's does not.
+    await cluster.query('postgres', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'restorable'");
+    const result = await run;
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr)).toMatch(new RegExp(`^pg-backup: lost the connection to 127\\.0\\.0\\.1:${cluster.port} during the backup: `));
+    expect(listDir(dir)).toEqual([]);
+  });
+
   it('SIGTERM mid-dump stops the children, removes the partial artifact, releases the lock and exits 143', async () => {
     const dir = tempDir('bk');
     const wrapper = wrappedPgDump(cluster.binDir);
@@ -329,7 +344,7 @@ describe('pg-backup failures', () => {
 /** Is the (wrapped) pg_dump child of this pg-backup stalled mid-stream? */
 function stalled(pid: number): boolean {
   try {
-    execFileSync('pgrep', ['-P', String(pid), '-f', 'sleep 300']);
+    execFileSync('pgrep', ['-f', 'sleep 300', '-P', String(pid)]);
     return true;
   } catch {
     return false;

@@ -56,7 +56,8 @@ export function listDir(dir: string): string[] {
 /**
  * A pg_dump stand-in that wraps the real one, for fault injection: it logs its argv (and whether it got a
  * password through the environment) and, with STALL_AFTER_BYTES set, emits that many bytes of the real dump
- * and then hangs (as a stuck pg_dump would) until killed.
+ * and then hangs (as a stuck pg_dump would) until killed — or, with RESUME_AFTER_SECONDS, pauses that long
+ * and then emits the rest.
  */
 export function wrappedPgDump(realBinDir: string, version?: string): { dir: string; argLog: string } {
   const dir = tempDir('pgbin');
@@ -71,6 +72,11 @@ if [ -n "$STALL_AFTER_BYTES" ]; then
   tmp="${dir}/full.dump"
   "${realBinDir}/pg_dump" "$@" > "$tmp" || exit $?
   head -c "$STALL_AFTER_BYTES" "$tmp"
+  if [ -n "$RESUME_AFTER_SECONDS" ]; then
+    touch "${dir}/paused"
+    sleep "$RESUME_AFTER_SECONDS"
+    exec tail -c +"$((STALL_AFTER_BYTES + 1))" "$tmp"
+  fi
   exec sleep 300
 fi
 exec "${realBinDir}/pg_dump" "$@"
