@@ -8,7 +8,7 @@ import { startProgress } from './progress.js';
 import type { LocalWriter, Store } from './store/store.js';
 
 /** Where an artifact goes: a store (atomic, durable) or stdout (`--stdout`, for piping anywhere). */
-export type ArtifactSink = { store: Store; name: string } | { stdout: OutStream };
+export type ArtifactSink = { store: Store; name: string; tags?: Record<string, string> } | { stdout: OutStream };
 
 export interface WriteArtifactOptions {
   sink: ArtifactSink;
@@ -36,7 +36,8 @@ export async function writeArtifact(options: WriteArtifactOptions): Promise<Dige
     if ('store' in options.sink) {
       const feeding = pipeline(options.body, checksum, gate);
       feeding.catch(() => {}); // its failure also fails the store's put, which reports the cause
-      await options.sink.store.put(options.sink.name, gate, { signal: options.signal });
+      const { store, name, tags } = options.sink;
+      await store.put(name, gate, { signal: options.signal, ...(tags ? { tags } : {}) });
       await feeding;
     } else {
       await pipeline(options.body, checksum, gate, options.sink.stdout, { signal: options.signal }).catch((error: unknown) => {

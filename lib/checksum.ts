@@ -1,6 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError } from './errors.js';
 
 /** What a checksum stream saw: the sha256 (hex) and the byte count. */
 export interface Digest {
@@ -25,7 +27,12 @@ export class ChecksumStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.result = { sha256: this.hash.digest('hex'), bytes: this.count };
-    callback();
+    callback(this.check(this.result));
+  }
+
+  /** Subclasses may refuse the finished digest; the error then fails the stream instead of ending it. */
+  protected check(_digest: Digest): Error | null {
+    return null;
   }
 
   /** Bytes seen so far (for progress). */
@@ -60,4 +67,35 @@ export async function digestFile(path: string, bufferSize = 1 << 20): Promise<Di
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A pass-through that fails with an IntegrityError instead of ending when the bytes differ from what the
+ * manifest promises (a truncated, extended or altered artifact). Consumers see every byte, but only a
+ * stream that ends cleanly was verified.
+ */
+export class VerifyingStream extends ChecksumStream {
+  constructor(
+    private readonly expected: { sha256: string; size_bytes: number },
+    private readonly where: string,
+  ) {
+    super();
+  }
+
+  protected override check(digest: Digest): Error | null {
+    if (digest.bytes !== this.expected.size_bytes) {
+      return new IntegrityError(`${this.where} is ${digest.bytes} bytes, the manifest says ${this.expected.size_bytes} (truncated or altered)`);
+    }
+    if (digest.sha256 !== this.expected.sha256) {
+      return new IntegrityError(`${this.where} has sha256 ${digest.sha256}, the manifest says ${this.expected.sha256}`);
+    }
+    return null;
+  }
+}
+
+/** Reads `source` through a VerifyingStream: the returned stream errors at its end if the bytes don't match. */
+export function verified(source: Readable, expected: { sha256: string; size_bytes: number }, where: string): Readable {
+  const verifying = new VerifyingStream(expected, where);
+  pipeline(source, verifying).catch((error: unknown) => verifying.destroy(error as Error));
+  return verifying;
 }

@@ -76,6 +76,9 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   proc.on('SIGTERM', onTerm);
   // A closed stdout (e.g. `| head`) must be a failure of this run, not an unhandled crash.
   proc.stdout.on('error', () => {});
+  // The AWS SDK warns on every run under Node 20 that future SDK releases will need Node 22; cron would mail
+  // it. The locked SDK supports Node 20, so the warning is noise here.
+  proc.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   let verbose = Boolean(proc.env.DEBUG);
   const execute = async (): Promise<void> => {

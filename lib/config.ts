@@ -7,6 +7,9 @@ import type { Env } from './io.js';
 import { isValidGroup, sanitizeGroup } from './naming.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
+import type { S3Options } from './store/s3.js';
+import { defaultLockDir } from './store/lock-dir.js';
 
 const DURATION_UNITS: Record<string, number> = {
   ms: 1,
@@ -82,18 +85,102 @@ export function parseTrigger(value: string | undefined): string {
   return trigger;
 }
 
-/** Chooses the one location flag of a writer: `--to`, or its alias `--outdir` from the old scripts. */
-export function resolveWriteLocation(flags: { to?: string; outdir?: string }): string | undefined {
+/**
+ * Chooses the one location of a writer: `--to`, its alias `--outdir` from the old scripts, else the old
+ * scripts' BACKUP_S3_BUCKET (`s3://bucket/prefix`).
+ */
+export function resolveWriteLocation(flags: { to?: string; outdir?: string }, env: Env = {}): string | undefined {
   if (flags.to !== undefined && flags.outdir !== undefined && flags.to !== flags.outdir) {
     throw new UsageError('--to and --outdir name different locations; --outdir is an alias of --to, give one');
   }
-  const location = flags.to ?? flags.outdir;
+  const location = flags.to ?? flags.outdir ?? (env.BACKUP_S3_BUCKET || undefined);
   if (location !== undefined && location.trim() === '') throw new UsageError('--to: the location is empty');
   return location;
 }
 
+/** S3 flags shared by every binary that takes a location. */
+export interface S3Flags {
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3ForcePathStyle?: boolean;
+  s3Checksum?: string;
+  sse?: string;
+  sseKmsKeyId?: string;
+  storageClass?: string;
+  s3PartSize?: string;
+  s3QueueSize?: string;
+  retryBudget?: string;
+}
+
+const S3_FLAG_NAMES: Record<keyof S3Flags, string> = {
+  s3Endpoint: '--s3-endpoint',
+  s3Region: '--s3-region',
+  s3ForcePathStyle: '--s3-force-path-style',
+  s3Checksum: '--s3-checksum',
+  sse: '--sse',
+  sseKmsKeyId: '--sse-kms-key-id',
+  storageClass: '--storage-class',
+  s3PartSize: '--s3-part-size',
+  s3QueueSize: '--s3-queue-size',
+  retryBudget: '--retry-budget',
+};
+
+export const STORAGE_CLASSES = [
+  'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING',
+  'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'EXPRESS_ONEZONE',
+];
+
+/**
+ * Resolves S3 settings: flags > the SDK's own variables (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_REGION,
+ * AWS_DEFAULT_REGION, AWS_REQUEST_CHECKSUM_CALCULATION) > defaults. Custom endpoints get path-style
+ * addressing and WHEN_REQUIRED checksums by default. Returns undefined for a non-S3 location, where any S3
+ * flag is a usage error.
+ */
+export function resolveS3Options(location: string | undefined, flags: S3Flags, env: Env): S3Options | undefined {
+  if (!location || !/^s3:\/\//i.test(location)) {
+    const given = (Object.keys(S3_FLAG_NAMES) as (keyof S3Flags)[]).find((k) => flags[k] !== undefined && k !== 'retryBudget');
+    if (given) throw new UsageError(`${S3_FLAG_NAMES[given]} applies only to s3:// locations`);
+    return undefined;
+  }
+  const endpoint = flags.s3Endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint)) {
+    throw new UsageError(`${flags.s3Endpoint ? '--s3-endpoint' : 'AWS_ENDPOINT_URL_S3'}: '${endpoint}' is not an http(s):// URL`);
+  }
+  const checksumText = flags.s3Checksum ?? env.AWS_REQUEST_CHECKSUM_CALCULATION ?? (endpoint ? 'when-required' : 'when-supported');
+  const checksum = checksumText.toUpperCase().replace('-', '_');
+  if (checksum !== 'WHEN_REQUIRED' && checksum !== 'WHEN_SUPPORTED') {
+    throw new UsageError(`--s3-checksum: '${checksumText}' is not one of when-required, when-supported`);
+  }
+  let sse = flags.sse;
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') throw new UsageError(`--sse: '${sse}' is not one of AES256, aws:kms`);
+  if (flags.sseKmsKeyId !== undefined) {
+    if (sse === 'AES256') throw new UsageError('--sse-kms-key-id needs --sse aws:kms, not AES256');
+    sse = 'aws:kms';
+  }
+  if (flags.storageClass !== undefined && !STORAGE_CLASSES.includes(flags.storageClass)) {
+    throw new UsageError(`--storage-class: '${flags.storageClass}' is not one of ${STORAGE_CLASSES.join(', ')}`);
+  }
+  const partSizeBytes = flags.s3PartSize !== undefined ? parseSize(flags.s3PartSize, '--s3-part-size') : 16 * 1024 * 1024;
+  if (partSizeBytes < 5 * 1024 * 1024 || partSizeBytes > 5 * 1024 ** 3) {
+    throw new UsageError(`--s3-part-size: '${flags.s3PartSize}' must be between 5MiB and 5GiB (S3's limits)`);
+  }
+  return {
+    region: flags.s3Region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
+    endpoint,
+    forcePathStyle: flags.s3ForcePathStyle ?? endpoint !== undefined,
+    checksum,
+    sse: sse as S3Options['sse'],
+    sseKmsKeyId: flags.sseKmsKeyId,
+    storageClass: flags.storageClass,
+    partSizeBytes,
+    queueSize: flags.s3QueueSize !== undefined ? parseInteger(flags.s3QueueSize, '--s3-queue-size', 1, 64) : 4,
+    retry: { ...DEFAULT_BACKOFF, budgetMs: flags.retryBudget !== undefined ? parseDuration(flags.retryBudget, '--retry-budget') : DEFAULT_BACKOFF.budgetMs },
+    lockDir: defaultLockDir(env),
+  };
+}
+
 /** Raw pg-backup flags as commander hands them over. */
-export interface PgBackupFlags {
+export interface PgBackupFlags extends S3Flags {
   dbname?: string;
   to?: string;
   outdir?: string;
@@ -113,6 +200,8 @@ export interface PgBackupConfig {
   target: PgTarget;
   /** Undefined only with --stdout. */
   location: string | undefined;
+  /** Set when the location is s3://. */
+  s3: S3Options | undefined;
   format: 'custom' | 'plain';
   compression: Compression;
   group: string;
@@ -126,8 +215,9 @@ export interface PgBackupConfig {
 
 /** Resolves and validates pg-backup's configuration before any connection or file is touched. */
 export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupConfig {
-  const location = resolveWriteLocation(flags);
   const toStdout = Boolean(flags.stdout);
+  // BACKUP_S3_BUCKET is only a default for runs that write to a location.
+  const location = resolveWriteLocation(flags, toStdout ? {} : env);
   if (toStdout && location !== undefined) {
     throw new UsageError('--stdout and --to are exclusive: the dump goes either to stdout or to a location');
   }
@@ -135,8 +225,9 @@ export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupC
     throw new UsageError('--json cannot be combined with --stdout: stdout carries the dump itself');
   }
   if (!toStdout && location === undefined) {
-    throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix; or --stdout' });
+    throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET); or --stdout' });
   }
+  const s3 = resolveS3Options(location, flags, env);
   const format = flags.format ?? 'custom';
   if (format !== 'custom' && format !== 'plain') {
     throw new UsageError(`--format: '${format}' is not one of custom, plain`);
@@ -161,6 +252,7 @@ export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupC
   return {
     target,
     location,
+    s3,
     format,
     compression,
     group,

@@ -89,7 +89,7 @@ export function describeSystemError(error: unknown): string {
     ENOENT: 'no such file or directory',
     ENOTDIR: 'a path component is not a directory',
     EROFS: 'read-only file system',
-    EPIPE: 'the reader closed the pipe',
+    EPIPE: 'broken pipe',
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',
     ETIMEDOUT: 'timed out',

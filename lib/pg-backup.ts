@@ -39,7 +39,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   let compression: Compression;
   let zstdPath: string | undefined;
   try {
-    store = config.location ? await openStore(config.location, '--to', io.cwd) : undefined;
+    store = config.location ? await openStore(config.location, '--to', io.cwd, config.s3) : undefined;
     await store?.prepareForWrite();
     ({ compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log));
   } catch (error) {
@@ -64,7 +64,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const startedAt = new Date();
     const ext = `${config.format === 'custom' ? 'dump' : 'sql'}${compressionSuffix(compression)}`;
     const name = store ? await freeName(store, config.group, startedAt, ext) : buildArtifactName('postgres', config.group, startedAt, ext);
-    const sink: ArtifactSink = store ? { store, name } : { stdout: io.stdout };
+    const tags = { kind: 'postgres', group: config.group };
+    const sink: ArtifactSink = store ? { store, name, tags } : { stdout: io.stdout };
 
     const stop = new AbortController();
     const dumping = dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name, stop });
@@ -106,7 +107,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     }
     try {
       throwIfAborted(io.signal);
-      await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]), { signal: io.signal });
+      // The manifest is the commit record: written last, and only after the artifact is completely stored.
+      await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]), { signal: io.signal, tags });
     } catch (error) {
       // Without its manifest the artifact is not a backup; don't leave it looking like one.
       await store.deleteMany([name]).catch(() => {});

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import type { S3Options } from './s3.js';
 import type { Store } from './store.js';
 
 /** A parsed location: a local directory or an S3 bucket with a prefix. */
@@ -31,13 +32,16 @@ export function parseLocation(text: string, flag: string, cwd: string): Location
   return { type: 'local', path: resolve(cwd, text) };
 }
 
-/** Opens the store behind a location. S3 support is loaded only when an s3:// location is used. */
-export async function openStore(text: string, flag: string, cwd: string): Promise<Store> {
+/**
+ * Opens the store behind a location. The S3 store (and with it the AWS SDK) is loaded only for s3://
+ * locations; `s3` carries its resolved options.
+ */
+export async function openStore(text: string, flag: string, cwd: string, s3?: S3Options): Promise<Store> {
   const location = parseLocation(text, flag, cwd);
   if (location.type === 's3') {
-    throw new UsageError(`${flag}: s3:// locations are not supported by this version yet`, {
-      hint: 'use a local directory',
-    });
+    if (!s3) throw new Error('an s3:// location needs resolved S3 options');
+    const { openS3Store } = await import('./s3.js');
+    return openS3Store(location.bucket, location.prefix, s3);
   }
   const { LocalStore } = await import('./local.js');
   return new LocalStore(location.path, text);

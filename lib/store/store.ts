@@ -9,6 +9,8 @@ export interface StoreEntry {
 
 export interface PutOptions {
   signal?: AbortSignal;
+  /** Object tags where the store supports them (S3: kind and group). */
+  tags?: Record<string, string>;
 }
 
 /** The outcome of a batch delete: what went, and what could not go and why. */

@@ -30,7 +30,6 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...extra,
   };
 }

@@ -41,3 +41,36 @@ describe('digestFile', () => {
     expect(await digestFile(path, 4096)).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length });
   });
 });
+
+describe('verified reads', () => {
+  const data = Buffer.from('the artifact bytes');
+  const expected = { sha256: createHash('sha256').update(data).digest('hex'), size_bytes: data.length };
+
+  async function drain(stream: Readable): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it('passes matching bytes', async () => {
+    const { verified } = await import('../../lib/checksum.js');
+    expect((await drain(verified(Readable.from([data]), expected, 'a.dump'))).equals(data)).toBe(true);
+  });
+
+  it('fails a truncated or altered artifact with an IntegrityError', async () => {
+    const { verified } = await import('../../lib/checksum.js');
+    const { IntegrityError } = await import('../../lib/errors.js');
+    const truncated = drain(verified(Readable.from([data.subarray(0, 5)]), expected, 'a.dump'));
+    await expect(truncated).rejects.toThrow(IntegrityError);
+    await expect(truncated).rejects.toThrow(`a.dump is 5 bytes, the manifest says ${data.length} (truncated or altered)`);
+    const flipped = Buffer.from(data);
+    flipped[3] = flipped[3]! ^ 1;
+    await expect(drain(verified(Readable.from([flipped]), expected, 'a.dump'))).rejects.toThrow(/^a\.dump has sha256 [0-9a-f]{64}, the manifest says /);
+  });
+
+  it('passes on a source failure', async () => {
+    const { verified } = await import('../../lib/checksum.js');
+    const broken = new Readable({ read() { this.destroy(new Error('connection reset')); } });
+    await expect(drain(verified(broken, expected, 'a.dump'))).rejects.toThrow('connection reset');
+  });
+});

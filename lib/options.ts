@@ -1,0 +1,17 @@
+import { Option, type Command } from 'commander';
+
+/** The S3 flags every binary that takes a location shares (resolved by `resolveS3Options` in config.ts). */
+export function addS3Options(program: Command): Command {
+  return program
+    .addOption(new Option('--s3-endpoint <url>', 'S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3, else AWS)'))
+    .addOption(new Option('--s3-region <region>', 'region (default: AWS_REGION, else us-east-1)'))
+    .addOption(new Option('--s3-force-path-style', 'path-style addressing (default: on for custom endpoints)'))
+    .addOption(new Option('--no-s3-force-path-style', 'virtual-host addressing even with a custom endpoint'))
+    .addOption(new Option('--s3-checksum <when>', 'when-required (default for custom endpoints) or when-supported'))
+    .addOption(new Option('--sse <mode>', 'server-side encryption: AES256 or aws:kms'))
+    .addOption(new Option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms'))
+    .addOption(new Option('--storage-class <class>', 'e.g. STANDARD_IA, GLACIER_IR'))
+    .addOption(new Option('--s3-part-size <size>', 'multipart part size, 5MiB–5GiB (default 16MiB)'))
+    .addOption(new Option('--s3-queue-size <n>', 'parts uploaded in parallel (default 4)'))
+    .addOption(new Option('--retry-budget <duration>', 'how long network calls keep retrying (default 2m)'));
+}

@@ -1,0 +1,246 @@
+/**
+ * Backups in an S3 bucket (AWS or an S3-compatible service). Loaded only when an s3:// location is used:
+ * the AWS SDK is imported here, never by a binary that does not touch S3.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BackoffPolicy } from '../backoff.js';
+import { NotFoundError, StoreError, describeSystemError, errnoCode } from '../errors.js';
+import { sdkRetryStrategy } from './s3-retry.js';
+import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
+
+/** Everything configurable about an S3 location (see `resolveS3Options` in config.ts). */
+export interface S3Options {
+  region: string;
+  /** A custom endpoint (MinIO, R2, s3rver…); undefined for AWS. */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** WHEN_REQUIRED for S3-compatible servers that mishandle the SDK's default flexible checksums. */
+  checksum: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  sse: 'AES256' | 'aws:kms' | undefined;
+  sseKmsKeyId: string | undefined;
+  storageClass: string | undefined;
+  partSizeBytes: number;
+  queueSize: number;
+  retry: BackoffPolicy;
+  /** Where this host keeps the locks of remote locations. */
+  lockDir: string;
+}
+
+/** The SDK module, loaded lazily; tests may inject a client built from it. */
+type Sdk = typeof import('@aws-sdk/client-s3');
+
+/** Creates the SDK client for these options (exported for tests that inspect the requests it sends). */
+export async function createS3Client(options: S3Options, overrides: Record<string, unknown> = {}): Promise<{ sdk: Sdk; client: S3Client }> {
+  const sdk = await import('@aws-sdk/client-s3');
+  const client = new sdk.S3Client({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle,
+    requestChecksumCalculation: options.checksum,
+    responseChecksumValidation: options.checksum,
+    retryStrategy: sdkRetryStrategy(options.retry),
+    // A dead endpoint must fail within the retry budget, not hang on one socket.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    ...overrides,
+  });
+  return { sdk, client };
+}
+
+export async function openS3Store(bucket: string, prefix: string, options: S3Options): Promise<S3Store> {
+  const { sdk, client } = await createS3Client(options);
+  return new S3Store(sdk, client, bucket, prefix, options);
+}
+
+export class S3Store implements Store {
+  readonly display: string;
+
+  constructor(
+    private readonly sdk: Sdk,
+    readonly client: S3Client,
+    readonly bucket: string,
+    readonly prefix: string,
+    private readonly options: S3Options,
+  ) {
+    this.display = `s3://${bucket}/${prefix ? `${prefix}/` : ''}`;
+  }
+
+  private key(name: string): string {
+    return this.prefix ? `${this.prefix}/${name}` : name;
+  }
+
+  locate(name: string): string {
+    return `s3://${this.bucket}/${this.key(name)}`;
+  }
+
+  /** Locks of remote locations live on this host, keyed by the location (S3 has no lock primitive we can trust). */
+  lockPath(key: string): string {
+    const location = createHash('sha256').update(this.display).digest('hex').slice(0, 16);
+    return join(this.options.lockDir, `${location}-${key}.lock`);
+  }
+
+  async prepareForWrite(): Promise<void> {
+    try {
+      mkdirSync(this.options.lockDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new StoreError(`cannot create the lock directory ${this.options.lockDir}: ${describeSystemError(error)}`);
+    }
+    try {
+      // A one-key listing under the prefix, not HeadBucket: it works with an IAM policy scoped to the prefix.
+      await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix ? `${this.prefix}/` : '', MaxKeys: 1 }));
+    } catch (error) {
+      throw this.error(`cannot use ${this.display}`, error);
+    }
+  }
+
+  async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
+    // S3 replaces silently; under the lock this check is what keeps a backup from being overwritten.
+    if (await this.stat(name)) throw new StoreError(`refusing to replace existing ${this.locate(name)}`);
+    const { Upload } = await import('@aws-sdk/lib-storage');
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key: this.key(name),
+        Body: body,
+        ...(this.options.sse ? { ServerSideEncryption: this.options.sse } : {}),
+        ...(this.options.sseKmsKeyId ? { SSEKMSKeyId: this.options.sseKmsKeyId } : {}),
+        ...(this.options.storageClass ? { StorageClass: this.options.storageClass as never } : {}),
+        ...(options.tags ? { Tagging: new URLSearchParams(options.tags).toString() } : {}),
+      },
+      partSize: this.options.partSizeBytes,
+      queueSize: this.options.queueSize,
+      // We abort ourselves: lib-storage would report the abort's failure instead of the upload's.
+      leavePartsOnError: true,
+    });
+    let size = 0;
+    upload.on('httpUploadProgress', (progress) => {
+      size = Math.max(size, progress.loaded ?? 0);
+    });
+    const onAbort = () => void upload.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+      return { size };
+    } catch (error) {
+      body.destroy();
+      await this.abortUpload(name, upload);
+      if (options.signal?.aborted) throw options.signal.reason;
+      // A failure of the body (a producer, a signal) is the cause; otherwise the upload's own error is.
+      if (body.errored) throw body.errored;
+      throw this.error(`cannot write ${name} to ${this.display}`, error);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Best effort: a failed abort must not hide the failure that caused it (S3 lifecycle rules clean up the rest). */
+  private async abortUpload(name: string, upload: object): Promise<void> {
+    const uploadId = (upload as { uploadId?: string }).uploadId;
+    if (!uploadId) return;
+    await this.client
+      .send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(name), UploadId: uploadId }))
+      .catch(() => {});
+  }
+
+  async get(name: string, options: PutOptions = {}): Promise<Readable> {
+    try {
+      const result = await this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      return result.Body as Readable;
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(`no such backup: ${this.locate(name)}`);
+      throw this.error(`cannot read ${this.locate(name)}`, error);
+    }
+  }
+
+  async stat(name: string): Promise<StoreEntry | undefined> {
+    try {
+      const head = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+      return { name, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.error(`cannot stat ${this.locate(name)}`, error);
+    }
+  }
+
+  /** Every object directly under the prefix, following ListObjectsV2 pagination. */
+  async *list(): AsyncIterable<StoreEntry> {
+    const prefix = this.prefix ? `${this.prefix}/` : '';
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
+        );
+      } catch (error) {
+        throw this.error(`cannot list ${this.display}`, error);
+      }
+      for (const object of page.Contents ?? []) {
+        if (!object.Key) continue;
+        yield { name: object.Key.slice(prefix.length), size: object.Size ?? 0, modified: object.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Deletes in batches of 1,000 (DeleteObjects' limit), reporting every key that could not be deleted. */
+  async deleteMany(names: string[]): Promise<DeleteResult> {
+    const result: DeleteResult = { deleted: [], failed: [] };
+    for (let i = 0; i < names.length; i += 1000) {
+      const batch = names.slice(i, i + 1000);
+      try {
+        const response = await this.client.send(
+          new this.sdk.DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((name) => ({ Key: this.key(name) })), Quiet: true },
+          }),
+        );
+        const failed = new Map((response.Errors ?? []).map((e) => [e.Key, `${e.Code ?? 'Error'}: ${e.Message ?? ''}`.trim()]));
+        for (const name of batch) {
+          const why = failed.get(this.key(name));
+          if (why) result.failed.push({ name, error: why });
+          else result.deleted.push(name);
+        }
+      } catch (error) {
+        const why = (this.error('delete', error) as Error).message.replace(/^delete: /, '');
+        for (const name of batch) result.failed.push({ name, error: why });
+      }
+    }
+    return result;
+  }
+
+  /** An SDK or network failure as a StoreError with a hint. */
+  private error(what: string, error: unknown): StoreError {
+    const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    const code = errnoCode(error);
+    let why: string;
+    let hint: string | undefined;
+    if (code && /^E[A-Z]+$/.test(code)) {
+      why = `${describeSystemError(error)} reaching ${this.options.endpoint ?? 'S3'}`;
+      hint = 'check --s3-endpoint / AWS_ENDPOINT_URL_S3 and the network';
+    } else if (status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch') {
+      why = `access denied (${e.name ?? status})`;
+      hint = 'check the credentials (AWS_ACCESS_KEY_ID/AWS_PROFILE/role) and the IAM policy in the README';
+    } else if (e.name === 'NoSuchBucket' || (status === 404 && /bucket/i.test(what + (e.message ?? '')))) {
+      why = `bucket ${this.bucket} does not exist`;
+    } else if (status === 404 && e.name === 'NotFound') {
+      why = `bucket ${this.bucket} does not exist or is not visible`;
+    } else {
+      why = `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(error)}`;
+    }
+    return new StoreError(`${what}: ${why}`, { ...(hint ? { hint } : {}), cause: error });
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}

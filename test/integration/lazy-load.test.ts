@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/fixtures.js';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { ROOT, runBin } from '../support/run-bin.js';
+import { startS3, type S3Server } from '../support/s3.js';
+
+// The AWS SDK is heavy: binaries must import it only when a location is s3://.
+let cluster: PgCluster;
+let s3: S3Server;
+
+beforeAll(async () => {
+  [cluster, s3] = await Promise.all([startPostgres(), startS3()]);
+  await cluster.createDatabase('tiny');
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([cluster?.stop(), s3?.stop()]);
+});
+
+async function importsOf(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+  const log = join(tempDir('imports'), 'imports.log');
+  const result = await runBin('pg-backup', args, {
+    env: { ...env, RECORD_IMPORTS: log, NODE_OPTIONS: `--import ${join(ROOT, 'test/support/record-imports.mjs')}` },
+  });
+  expect(result.stderr).toBe('');
+  expect(result.exitCode).toBe(0);
+  return readFileSync(log, 'utf8').split('\n');
+}
+
+describe('lazy loading', () => {
+  it('--help and a local backup never import the AWS SDK (nor pg for --help)', async () => {
+    const help = await importsOf(['--help']);
+    expect(help.some((s) => s.startsWith('@aws-sdk/'))).toBe(false);
+    expect(help).not.toContain('pg');
+    const local = await importsOf(['--dbname', cluster.url('tiny'), '--to', tempDir('bk')]);
+    expect(local).toContain('pg');
+    expect(local.some((s) => s.startsWith('@aws-sdk/'))).toBe(false);
+  });
+
+  it('an s3:// location does import it', async () => {
+    const remote = await importsOf(['--dbname', cluster.url('tiny'), '--to', `s3://${s3.bucket}/lazy`], s3.env());
+    expect(remote).toContain('@aws-sdk/client-s3');
+  });
+});
