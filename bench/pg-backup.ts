@@ -4,13 +4,15 @@
  *   pg-backup --to DIR                         (zstd, custom format)
  *   pg_dump -Fc -Z0 | zstd -3 -T0 > file       (the fast pipe; the goal is ≤ 1.10× its wall time)
  *   pg_dump | gzip > file                      (what the old scripts do)
- * Reports median wall times, ratios, artifact sizes and pg-backup's peak RSS.
+ * Reports median wall times, ratios, artifact sizes and pg-backup's peak RSS. In the same run, pg-backup to
+ * S3 (a local s3rver) against pg-backup to local disk: the goal is ≤ 1.15× wall time, peak RSS ≤ 200 MB.
  * Knobs: BENCH_PG_SCALE (50), BENCH_TEXT_ROWS (1500000), BENCH_ROUNDS (5).
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres } from '../test/support/postgres.js';
+import { startS3, listKeys } from '../test/support/s3.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
 import { measure, median, mib, type Measurement } from './measure.js';
@@ -19,8 +21,8 @@ const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
-export async function benchPgBackup(): Promise<Record<string, unknown>> {
-  const cluster = await startPostgres();
+export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
+  const [cluster, s3] = await Promise.all([startPostgres(), startS3()]);
   try {
     const env = { ...process.env, ...cluster.env('bench') };
     await cluster.createDatabase('bench');
@@ -49,6 +51,16 @@ export async function benchPgBackup(): Promise<Record<string, unknown>> {
         const file = join(out, 'pipe.dump.zst');
         const m = await measure('bash', ['-c', `set -o pipefail; "${pgDump}" -Fc -Z0 | zstd -3 -T0 -q > "${file}"`], env);
         return { m, bytes: statSync(file).size };
+      },
+      'pg-backup to s3': async () => {
+        const m = await measure(process.execPath, [binPath('pg-backup'), '--to', `s3://${s3.bucket}/bench`, '--no-progress'], { ...env, ...s3.env() });
+        const keys = await listKeys(s3, 'bench/');
+        const client = s3.client();
+        const { HeadObjectCommand, DeleteObjectsCommand } = await import('@aws-sdk/client-s3');
+        const artifact = keys.find((k) => k.endsWith('.zst'))!;
+        const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: artifact }));
+        await client.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+        return { m, bytes: head.ContentLength ?? 0 };
       },
       'pg_dump | gzip': async () => {
         const file = join(out, 'old.sql.gz');
@@ -81,6 +93,7 @@ export async function benchPgBackup(): Promise<Record<string, unknown>> {
     const pgb = results['pg-backup']!;
     const zpipe = results['pg_dump -Fc -Z0 | zstd -3 -T0']!;
     const old = results['pg_dump | gzip']!;
+    const toS3 = results['pg-backup to s3']!;
     const summary = {
       benchmark: 'pg-backup',
       database_bytes: size,
@@ -92,13 +105,25 @@ export async function benchPgBackup(): Promise<Record<string, unknown>> {
       size_ratio_vs_zstd_pipe: +(pgb.bytes / zpipe.bytes).toFixed(3),
       pg_backup_peak_rss_mib: +mib(Math.max(...pgb.rss)),
     };
+    const s3Summary = {
+      benchmark: 'pg-backup-s3',
+      database_bytes: size,
+      rounds,
+      median_wall_s: { 'pg-backup to s3': summary.median_wall_s['pg-backup to s3'], 'pg-backup to local disk': summary.median_wall_s['pg-backup'] },
+      wall_ratio_vs_local: +(median(toS3.wall) / median(pgb.wall)).toFixed(3),
+      peak_rss_mib: +mib(Math.max(...toS3.rss)),
+      goals: {
+        'wall ≤ 1.15× local disk': median(toS3.wall) / median(pgb.wall) <= 1.15,
+        'peak RSS ≤ 200 MB': Math.max(...toS3.rss) <= 200e6,
+      },
+    };
     const goals = {
       'wall ≤ 1.10× zstd pipe': summary.wall_ratio_vs_zstd_pipe <= 1.1,
       'peak RSS ≤ 100 MB': Math.max(...pgb.rss) <= 100e6,
       'size ≤ 1.02× zstd pipe': summary.size_ratio_vs_zstd_pipe <= 1.02,
     };
-    return { ...summary, goals };
+    return [{ ...summary, goals }, s3Summary];
   } finally {
-    await cluster.stop();
+    await Promise.all([cluster.stop(), s3.stop()]);
   }
 }

@@ -5,7 +5,7 @@ import { addS3Options } from '../lib/options.js';
 
 const program = createProgram('pg-backup', 'Back up one Postgres database: pg_dump → compress → sha256 → store → manifest.')
   .option('-d, --dbname <url|name>', 'database URL, conninfo or name (default: DATABASE_URL, then PG* variables)')
-  .option('--to <location>', 'where backups go: a directory, file:///dir or s3://bucket/prefix')
+  .option('--to <location>', 'where backups go: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)')
   .addOption(new Option('--outdir <dir>', 'alias of --to (the old scripts\' flag)').hideHelp())
   .option('--format <format>', 'pg_dump format: custom or plain', 'custom')
   .option('--compress <algorithm>', 'zstd, gzip or none (zstd falls back to gzip when the binary is missing)', 'zstd')

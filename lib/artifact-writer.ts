@@ -78,16 +78,19 @@ export async function writeArtifactDirect(options: WriteDirectOptions): Promise<
     return digest;
   } catch (error) {
     await writer.discard();
-    const full = error instanceof Error && /no space left on device|disk quota exceeded/i.exec(error.message);
-    if (full && !(error instanceof StoreError)) {
-      const code = /quota/i.test(full[0]) ? 'EDQUOT' : 'ENOSPC';
-      throw new StoreError(`cannot write ${name} to ${store.display}: ${describeSystemError({ code })}`, {
-        hint: 'free some space or choose another --to',
-        cause: error,
-      });
-    }
-    throw error;
+    throw diskFullAsStoreError(error, `cannot write ${name} to ${store.display}`, 'free some space or choose another --to');
   } finally {
     progress.stop();
   }
+}
+
+/**
+ * When a child process wrote into a file itself, a full disk arrives as its error message ("No space left on
+ * device"); this turns it into the StoreError a write of our own would have given. Other errors pass through.
+ */
+export function diskFullAsStoreError(error: unknown, what: string, hint: string): unknown {
+  const full = error instanceof Error && !(error instanceof StoreError) && /no space left on device|disk quota exceeded/i.exec(error.message);
+  if (!full) return error;
+  const code = /quota/i.test(full[0]) ? 'EDQUOT' : 'ENOSPC';
+  return new StoreError(`${what}: ${describeSystemError({ code })}`, { hint, cause: error });
 }

@@ -2,6 +2,7 @@
  * The one place configuration is resolved: flags > environment > defaults, validated before any work starts.
  * Every problem is a UsageError whose message names the flag (or variable) at fault.
  */
+import { tmpdir } from 'node:os';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { isValidGroup, sanitizeGroup } from './naming.js';
@@ -110,6 +111,7 @@ export interface S3Flags {
   s3PartSize?: string;
   s3QueueSize?: string;
   retryBudget?: string;
+  spoolDir?: string;
 }
 
 const S3_FLAG_NAMES: Record<keyof S3Flags, string> = {
@@ -123,6 +125,7 @@ const S3_FLAG_NAMES: Record<keyof S3Flags, string> = {
   s3PartSize: '--s3-part-size',
   s3QueueSize: '--s3-queue-size',
   retryBudget: '--retry-budget',
+  spoolDir: '--spool-dir',
 };
 
 export const STORAGE_CLASSES = [
@@ -176,6 +179,7 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
     queueSize: flags.s3QueueSize !== undefined ? parseInteger(flags.s3QueueSize, '--s3-queue-size', 1, 64) : 4,
     retry: { ...DEFAULT_BACKOFF, budgetMs: flags.retryBudget !== undefined ? parseDuration(flags.retryBudget, '--retry-budget') : DEFAULT_BACKOFF.budgetMs },
     lockDir: defaultLockDir(env),
+    spoolDir: flags.spoolDir ?? (env.TMPDIR || tmpdir()),
   };
 }
 

@@ -13,5 +13,6 @@ export function addS3Options(program: Command): Command {
     .addOption(new Option('--storage-class <class>', 'e.g. STANDARD_IA, GLACIER_IR'))
     .addOption(new Option('--s3-part-size <size>', 'multipart part size, 5MiB–5GiB (default 16MiB)'))
     .addOption(new Option('--s3-queue-size <n>', 'parts uploaded in parallel (default 4)'))
-    .addOption(new Option('--retry-budget <duration>', 'how long network calls keep retrying (default 2m)'));
+    .addOption(new Option('--retry-budget <duration>', 'how long network calls keep retrying (default 2m)'))
+    .addOption(new Option('--spool-dir <dir>', 'where uploads are spooled while they stream (default: TMPDIR)'));
 }

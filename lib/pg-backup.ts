@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Client } from 'pg';
-import { writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
+import { tmpdir } from 'node:os';
+import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
 import type { Digest } from './checksum.js';
 import { spawnChild, type Child } from './child.js';
 import { compressionSuffix, resolveCompression, startCompression, type Compression } from './compress.js';
@@ -13,6 +14,7 @@ import { buildArtifactName, manifestNameFor, parseArtifactName, seriesKey } from
 import { childEnv } from './postgres/connection.js';
 import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
+import { openSpool } from './spool.js';
 import { openStore } from './store/location.js';
 import type { Store } from './store/store.js';
 
@@ -68,7 +70,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const sink: ArtifactSink = store ? { store, name, tags } : { stdout: io.stdout };
 
     const stop = new AbortController();
-    const dumping = dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name, stop });
+    const spoolDir = config.s3?.spoolDir ?? tmpdir();
+    const dumping = dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name, stop, spoolDir });
     let digest: Digest;
     let stats: TableStat[];
     try {
@@ -147,6 +150,8 @@ interface DumpOptions {
   label: string;
   /** Aborting it stops every stage (as a signal would). */
   stop: AbortController;
+  /** Where remote uploads are spooled. */
+  spoolDir: string;
 }
 
 /**
@@ -159,7 +164,12 @@ async function dump(options: DumpOptions): Promise<Digest> {
   const { config, io, pgDump, snapshot, sink, stop } = options;
   const signal = AbortSignal.any([io.signal, stop.signal]);
   const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
-  const direct = 'store' in sink && options.compression !== 'gzip' ? await sink.store.openWriter?.(sink.name) : undefined;
+  // A child writes the artifact into a file itself: the store's own temp file on local disk, else a spool
+  // that is uploaded while it grows. Only gzip (Node's zlib) needs Node in the byte path.
+  const byFile = 'store' in sink && options.compression !== 'gzip';
+  const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
+  const spool = byFile && !direct ? await openSpool(options.spoolDir, sink.name) : undefined;
+  const fileFd = direct?.fd ?? spool?.fd;
 
   const compressor =
     options.compression === 'none'
@@ -168,12 +178,12 @@ async function dump(options: DumpOptions): Promise<Digest> {
           env: io.env,
           signal,
           ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
-          ...(direct ? { outputFd: direct.fd } : {}),
+          ...(fileFd !== undefined ? { outputFd: fileFd } : {}),
           ...(passStderr ? { onStderr: passStderr } : {}),
         });
   const args = [`--format=${config.format}`, '--compress=0', '--no-password'];
   if (snapshot) args.push(`--snapshot=${snapshot}`);
-  const pgDumpOut = compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (direct?.fd ?? 'pipe');
+  const pgDumpOut = compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (fileFd ?? 'pipe');
   const pgDumpChild: Child = spawnChild('pg_dump', pgDump.path, args, {
     env: childEnv(config.target, io.env),
     stdout: pgDumpOut,
@@ -195,13 +205,15 @@ async function dump(options: DumpOptions): Promise<Digest> {
     if (direct && 'store' in sink) {
       return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
     }
-    const body = compressor ? compressor.output : pgDumpChild.stdout;
+    const body = spool ? spool.tail(stagesSucceeded()) : compressor ? compressor.output : pgDumpChild.stdout;
     return await writeArtifact({ sink, body: body!, stagesSucceeded, signal, progress });
   } catch (error) {
     // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
     stop.abort();
     await pgDumpChild.exited;
-    throw error;
+    throw spool ? diskFullAsStoreError(error, `cannot spool ${options.label} in ${options.spoolDir}`, 'set --spool-dir to a disk with room') : error;
+  } finally {
+    await spool?.remove();
   }
 }
 

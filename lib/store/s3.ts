@@ -28,6 +28,8 @@ export interface S3Options {
   retry: BackoffPolicy;
   /** Where this host keeps the locks of remote locations. */
   lockDir: string;
+  /** Where artifacts are spooled while they upload. */
+  spoolDir: string;
 }
 
 /** The SDK module, loaded lazily; tests may inject a client built from it. */
