@@ -13,6 +13,7 @@ import { rmSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres } from '../test/support/postgres.js';
 import { startS3, listKeys } from '../test/support/s3.js';
+import { startNullS3 } from './null-s3.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
 import { measure, median, mib, type Measurement } from './measure.js';
@@ -22,7 +23,7 @@ const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
 export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
-  const [cluster, s3] = await Promise.all([startPostgres(), startS3()]);
+  const [cluster, s3, nullS3] = await Promise.all([startPostgres(), startS3(), startNullS3()]);
   try {
     const env = { ...process.env, ...cluster.env('bench') };
     await cluster.createDatabase('bench');
@@ -62,6 +63,10 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
         await client.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
         return { m, bytes: head.ContentLength ?? 0 };
       },
+      'pg-backup to a discard S3 endpoint': async () => {
+        const m = await measure(process.execPath, [binPath('pg-backup'), '--to', 's3://backups/null', '--no-progress'], { ...env, ...s3.env(nullS3.endpoint) });
+        return { m, bytes: 0 };
+      },
       'pg_dump | gzip': async () => {
         const file = join(out, 'old.sql.gz');
         const m = await measure('bash', ['-c', `"${pgDump}" | gzip > "${file}"`], env);
@@ -99,7 +104,7 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
       database_bytes: size,
       rounds,
       median_wall_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(median(v.wall) / 1000).toFixed(2)])),
-      artifact_bytes: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.bytes])),
+      artifact_bytes: Object.fromEntries(Object.entries(results).filter(([, v]) => v.bytes > 0).map(([k, v]) => [k, v.bytes])),
       wall_ratio_vs_zstd_pipe: +(median(pgb.wall) / median(zpipe.wall)).toFixed(3),
       wall_ratio_vs_gzip_pipe: +(median(pgb.wall) / median(old.wall)).toFixed(3),
       size_ratio_vs_zstd_pipe: +(pgb.bytes / zpipe.bytes).toFixed(3),
@@ -109,8 +114,14 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
       benchmark: 'pg-backup-s3',
       database_bytes: size,
       rounds,
-      median_wall_s: { 'pg-backup to s3': summary.median_wall_s['pg-backup to s3'], 'pg-backup to local disk': summary.median_wall_s['pg-backup'] },
+      median_wall_s: {
+        'pg-backup to s3 (s3rver)': summary.median_wall_s['pg-backup to s3'],
+        'pg-backup to a discard S3 endpoint': summary.median_wall_s['pg-backup to a discard S3 endpoint'],
+        'pg-backup to local disk': summary.median_wall_s['pg-backup'],
+      },
       wall_ratio_vs_local: +(median(toS3.wall) / median(pgb.wall)).toFixed(3),
+      // The client's own share: the same upload path with a server that does no work.
+      client_only_wall_ratio_vs_local: +(median(results['pg-backup to a discard S3 endpoint']!.wall) / median(pgb.wall)).toFixed(3),
       peak_rss_mib: +mib(Math.max(...toS3.rss)),
       goals: {
         'wall ≤ 1.15× local disk': median(toS3.wall) / median(pgb.wall) <= 1.15,
@@ -124,6 +135,6 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
     };
     return [{ ...summary, goals }, s3Summary];
   } finally {
-    await Promise.all([cluster.stop(), s3.stop()]);
+    await Promise.all([cluster.stop(), s3.stop(), nullS3.close()]);
   }
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/manifest.js';
-import { createFixtureDatabase, tableFingerprints, tempDir } from '../support/fixtures.js';
+import { INCOMPRESSIBLE_TABLE_SQL, createFixtureDatabase, tableFingerprints, tempDir, withTinyDisk, wrappedPgDump } from '../support/fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { listKeys, startS3, type S3Server } from '../support/s3.js';
@@ -130,6 +130,35 @@ describe('pg-backup to S3 (s3rver)', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a full spool disk exits 1 naming the spool, uploads nothing and leaves no spool file', async () => {
+    await cluster.createDatabase('spoolfull');
+    await cluster.query('spoolfull', INCOMPRESSIBLE_TABLE_SQL);
+    await withTinyDisk(async (disk) => {
+      const result = await runBin('pg-backup', ['--dbname', cluster.url('spoolfull'), '--to', `s3://${s3.bucket}/spoolfull`, '--spool-dir', disk], { env: s3.env() });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^pg-backup: cannot spool pg_spoolfull_\\S+ in ${disk}: no space left on device \\(ENOSPC\\)`));
+      expect(readdirSync(disk)).toEqual([]);
+    });
+    expect(await listKeys(s3, 'spoolfull/')).toEqual([]);
+  });
+
+  it('SIGTERM mid-upload exits 143 with nothing stored and the spool removed', async () => {
+    const spoolDir = tempDir('spool');
+    const wrapper = wrappedPgDump(cluster.binDir);
+    const run = startBin('pg-backup', ['--dbname', cluster.url('bulk'), '--to', `s3://${s3.bucket}/sigterm`, '--pg-bin-dir', wrapper.dir, '--spool-dir', spoolDir, '--s3-part-size', '5MiB'], {
+      env: { ...s3.env(), STALL_AFTER_BYTES: String(12 * 1024 * 1024) },
+    });
+    // The first part is uploaded while pg_dump is stalled mid-stream.
+    await waitFor(async () => existsSync(join(wrapper.dir, 'full.dump')) && readdirSync(spoolDir).length > 0, 'the spool filling');
+    await new Promise((r) => setTimeout(r, 300));
+    run.kill('SIGTERM');
+    const result = await run;
+    expect(result.exitCode).toBe(143);
+    expect(String(result.stderr)).toBe('pg-backup: interrupted by SIGTERM\n');
+    expect(readdirSync(spoolDir)).toEqual([]);
+    expect((await listKeys(s3, 'sigterm/')).filter((k) => !k.includes('_S3rver'))).toEqual([]);
   });
 
   it('refuses S3 flags for local locations and bad S3 values, naming the flag (exit 2)', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest, type Manifest } from '../../lib/manifest.js';
-import { createFixtureDatabase, listDir, tableFingerprints, tempDir, wrappedPgDump } from '../support/fixtures.js';
+import { INCOMPRESSIBLE_TABLE_SQL, createFixtureDatabase, listDir, tableFingerprints, tempDir, withTinyDisk, wrappedPgDump } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
 import { PG_PASSWORD, serverAccount, startPostgres, type PgCluster } from '../support/postgres.js';
 import { runBin, startBin } from '../support/run-bin.js';
@@ -230,23 +230,14 @@ describe('pg-backup failures', () => {
     // Incompressible data larger than the 1 MiB file system.
     const db = `bigdb_${compress}`;
     await cluster.createDatabase(db);
-    await cluster.query(db, `CREATE TABLE blob AS SELECT i, decode(string_agg(md5(random()::text || i || j), ''), 'hex') AS b
-      FROM generate_series(1, 2000) i, generate_series(1, 64) j GROUP BY i`);
-    const mountPoint = tempDir('full');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
-    } catch (error) {
-      throw new Error(`this test mounts a 1 MiB tmpfs to fill a disk and needs root (mount failed: ${(error as Error).message})`);
-    }
-    try {
-      const result = await runBin('pg-backup', ['--dbname', cluster.url(db), '--to', mountPoint, '--compress', compress]);
+    await cluster.query(db, INCOMPRESSIBLE_TABLE_SQL);
+    await withTinyDisk(async (disk) => {
+      const result = await runBin('pg-backup', ['--dbname', cluster.url(db), '--to', disk, '--compress', compress]);
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toMatch(new RegExp(`^pg-backup: cannot write pg_${db}_\\S+ to .*: no space left on device \\(ENOSPC\\)`));
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(listDir(mountPoint)).toEqual([]);
-    } finally {
-      execFileSync('umount', [mountPoint]);
-    }
+      expect(listDir(disk)).toEqual([]);
+    });
   });
 
   it.each(['none', 'gzip'])('pg_dump killed mid-run fails the run (exit 1) and removes the partial artifact (%s)', async (compress) => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,3 +88,22 @@ exec "${realBinDir}/pg_dump" "$@"
   chmodSync(dir, 0o755);
   return { dir, argLog };
 }
+
+/** Runs `fn` with a directory on a 1 MiB tmpfs, to fill a disk for real. Needs root (mount). */
+export async function withTinyDisk<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = tempDir('full');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+  } catch (error) {
+    throw new Error(`this test mounts a 1 MiB tmpfs to fill a disk and needs root (mount failed: ${(error as Error).message})`);
+  }
+  try {
+    return await fn(dir);
+  } finally {
+    execFileSync('umount', [dir]);
+  }
+}
+
+/** ~2 MB of incompressible rows, more than withTinyDisk holds. */
+export const INCOMPRESSIBLE_TABLE_SQL = `CREATE TABLE blob AS SELECT i, decode(string_agg(md5(random()::text || i || j), ''), 'hex') AS b
+  FROM generate_series(1, 2000) i, generate_series(1, 64) j GROUP BY i`;
