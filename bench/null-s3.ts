@@ -7,13 +7,20 @@ import { createServer, type Server } from 'node:http';
 
 export async function startNullS3(): Promise<{ endpoint: string; close(): Promise<void> }> {
   let uploads = 0;
+  // Sizes of what was "stored", so a HEAD after an upload finds it; the bytes themselves are dropped.
+  const sizes = new Map<string, number>();
+  const pending = new Map<string, number>();
   const xml = (body: string) => ({ 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
   const server: Server = createServer((req, res) => {
-    req.resume();
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
+      const key = url.pathname;
       if (req.method === 'HEAD') {
-        res.writeHead(404).end();
+        const size = sizes.get(key);
+        if (size === undefined) res.writeHead(404).end();
+        else res.writeHead(200, { 'content-length': size, etag: '"e"' }).end();
       } else if (req.method === 'GET' && url.searchParams.has('list-type')) {
         const body = '<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>';
         res.writeHead(200, xml(body)).end(body);
@@ -21,9 +28,13 @@ export async function startNullS3(): Promise<{ endpoint: string; close(): Promis
         const body = `<InitiateMultipartUploadResult><UploadId>u${(uploads += 1)}</UploadId></InitiateMultipartUploadResult>`;
         res.writeHead(200, xml(body)).end(body);
       } else if (req.method === 'POST' && url.searchParams.has('uploadId')) {
+        sizes.set(key, pending.get(key) ?? 0);
+        pending.delete(key);
         const body = '<CompleteMultipartUploadResult><ETag>"e"</ETag></CompleteMultipartUploadResult>';
         res.writeHead(200, xml(body)).end(body);
       } else {
+        if (req.method === 'PUT' && url.searchParams.has('uploadId')) pending.set(key, (pending.get(key) ?? 0) + bytes);
+        else if (req.method === 'PUT') sizes.set(key, bytes);
         res.writeHead(200, { etag: '"e"' }).end();
       }
     });

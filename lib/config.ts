@@ -8,7 +8,7 @@ import type { Env } from './io.js';
 import { isValidGroup, sanitizeGroup } from './naming.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
-import { DEFAULT_BACKOFF } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { S3Options } from './store/s3.js';
 import { defaultLockDir } from './store/lock-dir.js';
 
@@ -133,6 +133,12 @@ export const STORAGE_CLASSES = [
   'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'EXPRESS_ONEZONE',
 ];
 
+/** The backoff every network call of a run follows; `--retry-budget` bounds its total time (default 2m). */
+export function resolveRetry(flags: { retryBudget?: string }): BackoffPolicy {
+  if (flags.retryBudget === undefined) return DEFAULT_BACKOFF;
+  return { ...DEFAULT_BACKOFF, budgetMs: parseDuration(flags.retryBudget, '--retry-budget') };
+}
+
 /**
  * Resolves S3 settings: flags > the SDK's own variables (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_REGION,
  * AWS_DEFAULT_REGION, AWS_REQUEST_CHECKSUM_CALCULATION) > defaults. Custom endpoints get path-style
@@ -177,7 +183,7 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
     storageClass: flags.storageClass,
     partSizeBytes,
     queueSize: flags.s3QueueSize !== undefined ? parseInteger(flags.s3QueueSize, '--s3-queue-size', 1, 64) : 4,
-    retry: { ...DEFAULT_BACKOFF, budgetMs: flags.retryBudget !== undefined ? parseDuration(flags.retryBudget, '--retry-budget') : DEFAULT_BACKOFF.budgetMs },
+    retry: resolveRetry(flags),
     lockDir: defaultLockDir(env),
     spoolDir: flags.spoolDir ?? (env.TMPDIR || tmpdir()),
   };
@@ -206,6 +212,8 @@ export interface PgBackupConfig {
   location: string | undefined;
   /** Set when the location is s3://. */
   s3: S3Options | undefined;
+  /** Backoff for connecting (and every other network call). */
+  retry: BackoffPolicy;
   format: 'custom' | 'plain';
   compression: Compression;
   group: string;
@@ -257,6 +265,7 @@ export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupC
     target,
     location,
     s3,
+    retry: resolveRetry(flags),
     format,
     compression,
     group,

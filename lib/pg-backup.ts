@@ -33,7 +33,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   }
   // Connecting and probing pg_dump take a while; they run while the location and compressor are checked.
   const probing = probeCandidates('pg_dump', io.env, config.pgBinDir);
-  const connecting = connect(config.target, io.env);
+  const connecting = connect(config.target, io.env, config.retry, io.log);
   // Awaited below; until then a failure must not count as an unhandled rejection.
   probing.catch(() => {});
   connecting.catch(() => {});

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { OperationError, ToolError, describeSystemError, errnoCode } from '../errors.js';
-import type { Env } from '../io.js';
+import { DEFAULT_BACKOFF, retry, type BackoffPolicy } from '../backoff.js';
+import type { Env, Log } from '../io.js';
 import type { TableStat } from '../manifest.js';
 import { clientConfig, type PgTarget } from './connection.js';
 
@@ -26,20 +27,37 @@ export interface TableInfo {
 /** Tables up to this size are counted exactly with count(*); larger ones get the planner's estimate. */
 export const EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Failures worth another attempt: the network, or a server that is starting up or shutting down. */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P03', '57P01']);
+
 /**
- * Connects with node-postgres. Failures become OperationErrors naming host:port and the reason
- * (refused, unreachable, authentication, unknown database), with a hint.
+ * Connects with node-postgres, retrying transient failures (refused, reset, timed out, "the database system
+ * is starting up") with the toolbox's backoff; authentication and unknown-database errors fail at once.
+ * Failures become OperationErrors naming host:port and the reason, with a hint.
  */
-export async function connect(target: PgTarget, env: Env): Promise<Client> {
+export async function connect(target: PgTarget, env: Env, policy: BackoffPolicy = DEFAULT_BACKOFF, log?: Log): Promise<Client> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client(clientConfig(target, env));
-  // An idle-connection error after connect (server gone) must not crash the process; queries report it.
-  client.on('error', () => {});
   try {
-    await client.connect();
-    return client;
+    return await retry(
+      async () => {
+        const client = new pg.Client(clientConfig(target, env));
+        // An idle-connection error after connect (server gone) must not crash the process; queries report it.
+        client.on('error', () => {});
+        try {
+          await client.connect();
+          return client;
+        } catch (error) {
+          await client.end().catch(() => {});
+          throw error;
+        }
+      },
+      {
+        policy,
+        isRetryable: (error) => TRANSIENT.has(errnoCode(error) ?? ''),
+        onRetry: (error, n, delay) => log?.info(`connecting to ${target.host}:${target.port} failed (${(error as Error).message}); retry ${n} in ${delay} ms`),
+      },
+    );
   } catch (error) {
-    await client.end().catch(() => {});
     throw connectError(target, error);
   }
 }

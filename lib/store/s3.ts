@@ -118,15 +118,10 @@ export class S3Store implements Store {
       // We abort ourselves: lib-storage would report the abort's failure instead of the upload's.
       leavePartsOnError: true,
     });
-    let size = 0;
-    upload.on('httpUploadProgress', (progress) => {
-      size = Math.max(size, progress.loaded ?? 0);
-    });
     const onAbort = () => void upload.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await upload.done();
-      return { size };
     } catch (error) {
       body.destroy();
       await this.abortUpload(name, upload);
@@ -137,6 +132,10 @@ export class S3Store implements Store {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
+    // Read back what S3 now holds: the stored size, and proof the object is really there.
+    const stored = await this.stat(name);
+    if (!stored) throw new StoreError(`${this.locate(name)} was uploaded but is not there`);
+    return { size: stored.size };
   }
 
   /** Best effort: a failed abort must not hide the failure that caused it (S3 lifecycle rules clean up the rest). */
@@ -225,7 +224,10 @@ export class S3Store implements Store {
     const code = errnoCode(error);
     let why: string;
     let hint: string | undefined;
-    if (code && /^E[A-Z]+$/.test(code)) {
+    if (e.name === 'CredentialsProviderError') {
+      why = 'no AWS credentials found';
+      hint = 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run with an instance or pod role';
+    } else if (code && /^E[A-Z]+$/.test(code)) {
       why = `${describeSystemError(error)} reaching ${this.options.endpoint ?? 'S3'}`;
       hint = 'check --s3-endpoint / AWS_ENDPOINT_URL_S3 and the network';
     } else if (status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch') {

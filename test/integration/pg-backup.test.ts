@@ -168,11 +168,31 @@ describe('pg-backup failures', () => {
     expect(listDir(dir)).toEqual([]);
   });
 
-  it('an unreachable server exits 1 naming host:port', async () => {
+  it('an unreachable server is retried within --retry-budget, then exits 1 naming host:port', async () => {
     const port = await freePort();
-    const result = await runBin('pg-backup', ['--to', tempDir('bk')], { env: { ...cluster.env('appdb'), PGPORT: String(port) } });
+    const started = Date.now();
+    const result = await runBin('pg-backup', ['--to', tempDir('bk'), '--retry-budget', '2s', '--verbose'], { env: { ...cluster.env('appdb'), PGPORT: String(port) } });
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain(`cannot connect to 127.0.0.1:${port}: connection refused`);
+    expect(result.stderr).toMatch(new RegExp(`^pg-backup: connecting to 127\\.0\\.0\\.1:${port} failed \\(.*\\); retry 1 in \\d+ ms$`, 'm'));
+    expect(result.stderr).toContain(`pg-backup: cannot connect to 127.0.0.1:${port}: connection refused`);
+    expect(Date.now() - started).toBeGreaterThan(800); // it waited ~1 s before retrying
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a server that comes up during the retries is backed up', async () => {
+    const port = await freePort();
+    const dir = tempDir('bk');
+    const run = startBin('pg-backup', ['--to', dir, '--dbname', 'postgres'], { env: { ...cluster.env('postgres'), PGPORT: String(port) } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    const again = await startPostgres(port);
+    try {
+      const result = await run;
+      expect(String(result.stderr)).toBe('');
+      expect(result.exitCode).toBe(0);
+      expect(listDir(dir).filter((n) => n.endsWith('.manifest.json'))).toHaveLength(1);
+    } finally {
+      await again.stop();
+    }
   });
 
   it('the password never reaches pg_dump argv, output or manifest; it travels in the environment', async () => {

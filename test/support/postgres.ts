@@ -54,7 +54,8 @@ export function serverAccount(): { uid: number; gid: number } | undefined {
   throw new Error('running as root but no unprivileged account (postgres or nobody) to run Postgres as');
 }
 
-export async function startPostgres(): Promise<PgCluster> {
+/** Starts a cluster on a free port, or on `port` (to bring a server up where a client is already retrying). */
+export async function startPostgres(port?: number): Promise<PgCluster> {
   const binDir = findPgBinDir();
   const account = serverAccount();
   const dir = mkdtempSync(join(tmpdir(), 'restorable-pg-'));
@@ -71,7 +72,7 @@ export async function startPostgres(): Promise<PgCluster> {
     ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync', '--locale=C'],
     { ...as, cwd: dir },
   );
-  const port = await freePort();
+  port ??= await freePort();
   const server: ChildProcess = spawn(
     join(binDir, 'postgres'),
     ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off',

@@ -30,6 +30,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
+    // Never let the AWS SDK's credential chain probe the EC2 metadata address from a test.
+    AWS_EC2_METADATA_DISABLED: 'true',
     ...extra,
   };
 }

@@ -31,6 +31,6 @@ describe('pg-backup run', () => {
   });
 
   it('reports an unreachable server as an operation failure naming host:port', async () => {
-    await expect(run({ stdout: true }, [], fakeIo(false))).rejects.toThrow(/^cannot connect to 127\.0\.0\.1:1: connection refused/);
+    await expect(run({ stdout: true, retryBudget: '0s' }, [], fakeIo(false))).rejects.toThrow(/^cannot connect to 127\.0\.0\.1:1: connection refused/);
   });
 });

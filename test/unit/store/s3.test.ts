@@ -57,11 +57,18 @@ const isHead = (r: Recorded) => r.method === 'HEAD';
 
 describe('S3Store requests', () => {
   it('a small upload is one PutObject with SSE, storage class and tags, and no flexible checksum when WHEN_REQUIRED', async () => {
-    const { store, requests } = await storeWith((r) => (isHead(r) ? { status: 404 } : { status: 200, headers: { etag: '"x"' } }), {
+    let heads = 0;
+    const { store, requests } = await storeWith((r): Reply => {
+      if (!isHead(r)) return { status: 200, headers: { etag: '"x"' } };
+      heads += 1;
+      return heads === 1 ? { status: 404 } : { status: 200, headers: { 'content-length': '14' } };
+    }, {
       sseKmsKeyId: 'arn:aws:kms:eu-west-1:1:key/abc',
       storageClass: 'STANDARD_IA',
     });
-    await store.put('pg_appdb_20261122T020000Z.dump.zst', Readable.from([Buffer.from('artifact bytes')]), { tags: { kind: 'postgres', group: 'appdb' } });
+    const stored = await store.put('pg_appdb_20261122T020000Z.dump.zst', Readable.from([Buffer.from('artifact bytes')]), { tags: { kind: 'postgres', group: 'appdb' } });
+    expect(stored).toEqual({ size: 14 }); // read back with HEAD after the upload
+    expect(requests.map((r) => r.method)).toEqual(['HEAD', 'PUT', 'HEAD']);
     const put = requests.find((r) => r.method === 'PUT')!;
     expect(put.path).toBe('/bucket/pg/pg_appdb_20261122T020000Z.dump.zst'); // path-style for the custom endpoint
     expect(put.body.toString()).toBe('artifact bytes');
@@ -122,11 +129,11 @@ describe('S3Store requests', () => {
   });
 
   it('retries 503 SlowDown and then succeeds', async () => {
-    const { store, requests } = await storeWith((r, n) => {
-      if (isHead(r)) return { status: 404 };
+    const { store, requests } = await storeWith((r, n): Reply => {
+      if (isHead(r)) return n === 1 ? { status: 404 } : { status: 200, headers: { 'content-length': '3' } };
       return n <= 3 ? { status: 503, body: xmlError('SlowDown') } : { status: 200, headers: { etag: '"ok"' } };
     });
-    await store.put('retried.dump', Readable.from(['abc']));
+    expect(await store.put('retried.dump', Readable.from(['abc']))).toEqual({ size: 3 });
     expect(requests.filter((r) => r.method === 'PUT')).toHaveLength(3);
   });
 
