@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Option } from 'commander';
 import { createProgram, runCli } from '../lib/cli.js';
-import { addS3Options } from '../lib/options.js';
+import { addNetworkOptions, addS3Options } from '../lib/options.js';
 
 const program = createProgram('pg-backup', 'Back up one Postgres database: pg_dump → compress → sha256 → store → manifest.')
   .option('-d, --dbname <url|name>', 'database URL, conninfo or name (default: DATABASE_URL, then PG* variables)')
@@ -17,6 +17,6 @@ const program = createProgram('pg-backup', 'Back up one Postgres database: pg_du
   .option('--json', 'print the manifest as one JSON line instead of the artifact location')
   .option('--no-progress', 'no progress line on stderr even when it is a terminal')
   .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.');
-addS3Options(program);
+addNetworkOptions(addS3Options(program));
 
 await runCli(program, async () => (await import('../lib/pg-backup.js')).run);

@@ -114,7 +114,7 @@ export interface S3Flags {
   spoolDir?: string;
 }
 
-const S3_FLAG_NAMES: Record<keyof S3Flags, string> = {
+const S3_FLAG_NAMES: Record<Exclude<keyof S3Flags, 'retryBudget'>, string> = {
   s3Endpoint: '--s3-endpoint',
   s3Region: '--s3-region',
   s3ForcePathStyle: '--s3-force-path-style',
@@ -124,7 +124,6 @@ const S3_FLAG_NAMES: Record<keyof S3Flags, string> = {
   storageClass: '--storage-class',
   s3PartSize: '--s3-part-size',
   s3QueueSize: '--s3-queue-size',
-  retryBudget: '--retry-budget',
   spoolDir: '--spool-dir',
 };
 
@@ -147,7 +146,7 @@ export function resolveRetry(flags: { retryBudget?: string }): BackoffPolicy {
  */
 export function resolveS3Options(location: string | undefined, flags: S3Flags, env: Env): S3Options | undefined {
   if (!location || !/^s3:\/\//i.test(location)) {
-    const given = (Object.keys(S3_FLAG_NAMES) as (keyof S3Flags)[]).find((k) => flags[k] !== undefined && k !== 'retryBudget');
+    const given = (Object.keys(S3_FLAG_NAMES) as (keyof typeof S3_FLAG_NAMES)[]).find((k) => flags[k] !== undefined);
     if (given) throw new UsageError(`${S3_FLAG_NAMES[given]} applies only to s3:// locations`);
     return undefined;
   }

@@ -13,6 +13,12 @@ export function addS3Options(program: Command): Command {
     .addOption(new Option('--storage-class <class>', 'e.g. STANDARD_IA, GLACIER_IR'))
     .addOption(new Option('--s3-part-size <size>', 'multipart part size, 5MiB–5GiB (default 16MiB)'))
     .addOption(new Option('--s3-queue-size <n>', 'parts uploaded in parallel (default 4)'))
-    .addOption(new Option('--retry-budget <duration>', 'how long network calls keep retrying (default 2m)'))
     .addOption(new Option('--spool-dir <dir>', 'where uploads are spooled while they stream (default: TMPDIR)'));
+}
+
+/** Flags about network behaviour shared by every binary that talks to a server or a remote location. */
+export function addNetworkOptions(program: Command): Command {
+  return program.addOption(
+    new Option('--retry-budget <duration>', 'how long network calls keep retrying transient failures (default 2m)'),
+  );
 }
