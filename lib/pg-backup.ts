@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import type { Client } from 'pg';
 import { tmpdir } from 'node:os';
 import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
 import type { Digest } from './checksum.js';

@@ -5,7 +5,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/manifest.js';
 import { INCOMPRESSIBLE_TABLE_SQL, createFixtureDatabase, tableFingerprints, tempDir, withTinyDisk, wrappedPgDump } from '../support/fixtures.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { listKeys, startS3, type S3Server } from '../support/s3.js';
 import { runBin, startBin } from '../support/run-bin.js';

@@ -39,7 +39,7 @@ describe('compression', () => {
   });
 
   it('zstd can write into a file descriptor itself, bypassing Node', async () => {
-    const { mkdtempSync, openSync, closeSync, readFileSync } = await import('node:fs');
+    const { mkdtempSync, openSync, closeSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { zstdPath } = await resolveCompression('zstd', env, createLog('t', new PassThrough(), false));
