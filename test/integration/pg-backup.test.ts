@@ -9,7 +9,7 @@ import { validateManifest, type Manifest } from '../../lib/manifest.js';
 import { INCOMPRESSIBLE_TABLE_SQL, createFixtureDatabase, listDir, tableFingerprints, tempDir, withTinyDisk, wrappedPgDump } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
 import { PG_PASSWORD, serverAccount, startPostgres, type PgCluster } from '../support/postgres.js';
-import { runBin, startBin } from '../support/run-bin.js';
+import { binPath, runBin, startBin } from '../support/run-bin.js';
 import { waitFor } from '../support/wait.js';
 
 let cluster: PgCluster;
@@ -119,6 +119,17 @@ describe('pg-backup round trips', () => {
     expect(String(result.stderr)).toBe('');
     await restoreWithStockTools(file, 'restored_stdout', false);
     expect(await tableFingerprints(cluster, 'restored_stdout')).toEqual(sourceFingerprints);
+  });
+
+  it('--stdout into a reader that stops early fails the run (exit 1): a short write is never success', async () => {
+    await cluster.createDatabase('closedpipe');
+    await cluster.query('closedpipe', INCOMPRESSIBLE_TABLE_SQL);
+    const result = await execa('bash', ['--noprofile', '--norc', '-c', `"${process.execPath}" "${binPath('pg-backup')}" --stdout | head -c 100 > /dev/null; echo "\${PIPESTATUS[0]}"`], {
+      env: { PATH: process.env.PATH, ...cluster.env('closedpipe') },
+      extendEnv: false,
+    });
+    expect(result.stdout.trim()).toBe('1');
+    expect(result.stderr).toBe('pg-backup: cannot write to stdout: broken pipe (EPIPE)');
   });
 
   it('two backups in the same second get distinct names; neither replaces the other', async () => {
