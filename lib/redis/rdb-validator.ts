@@ -1,0 +1,87 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { IntegrityError } from '../errors.js';
+import { crc64Bytes, crc64Init, crc64Update } from './crc64.js';
+
+/** What a validated RDB stream turned out to be. */
+export interface RdbFacts {
+  /** e.g. 10 for REDIS0010 (Redis 7.0), 11 for Redis 7.2 */
+  rdbVersion: number;
+  magic: 'REDIS' | 'VALKEY';
+  /** "disabled" when the server runs with `rdbchecksum no` (the checksum field is zero). */
+  checksum: 'verified' | 'disabled';
+  bytes: number;
+}
+
+const MIN_LENGTH = 9 + 1 + 8; // header, EOF opcode, checksum
+
+/**
+ * A pass-through that proves a stream is one complete RDB file: the `REDIS00NN` (or Valkey) header, and at
+ * the end the EOF opcode 0xFF followed by the CRC-64 of everything before it. Bytes flow through unchanged
+ * and unheld; only the last 8 bytes are kept aside for the final comparison. A truncated, corrupted or
+ * foreign stream fails with an IntegrityError instead of ending.
+ */
+export class RdbValidator extends Transform {
+  private readonly crc = crc64Init();
+  private tail = Buffer.alloc(0);
+  private header = Buffer.alloc(0);
+  private lastCrcByte = -1;
+  private total = 0;
+  private facts: RdbFacts | undefined;
+
+  constructor(private readonly where: string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.total += chunk.length;
+    if (this.header.length < 9) {
+      this.header = Buffer.concat([this.header, chunk.subarray(0, 9 - this.header.length)]);
+      if (this.header.length === 9 && !/^(REDIS\d{4}|VALKEY\d{3})$/.test(this.header.toString('latin1'))) {
+        callback(new IntegrityError(`${this.where} is not an RDB stream (starts with ${JSON.stringify(this.header.toString('latin1'))})`));
+        return;
+      }
+    }
+    // Everything except the last 8 bytes seen so far is covered by the CRC.
+    const combined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    const covered = combined.length - 8;
+    if (covered > 0) {
+      const part = combined.subarray(0, covered);
+      crc64Update(this.crc, part);
+      this.lastCrcByte = part[part.length - 1]!;
+      this.tail = Buffer.from(combined.subarray(covered));
+    } else {
+      this.tail = Buffer.from(combined);
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.total < MIN_LENGTH || this.header.length < 9) {
+      callback(new IntegrityError(`${this.where} ended after ${this.total} bytes: truncated RDB stream`));
+      return;
+    }
+    if (this.lastCrcByte !== 0xff) {
+      callback(new IntegrityError(`${this.where} has no RDB end marker (0xFF) before its checksum: truncated RDB stream`));
+      return;
+    }
+    const disabled = this.tail.every((b) => b === 0);
+    if (!disabled && !this.tail.equals(crc64Bytes(this.crc))) {
+      callback(new IntegrityError(`${this.where} fails its CRC-64 check: the RDB stream is corrupted`));
+      return;
+    }
+    const text = this.header.toString('latin1');
+    this.facts = {
+      magic: text.startsWith('VALKEY') ? 'VALKEY' : 'REDIS',
+      rdbVersion: Number(text.replace(/^\D+/, '')),
+      checksum: disabled ? 'disabled' : 'verified',
+      bytes: this.total,
+    };
+    callback();
+  }
+
+  /** The facts, once the stream ended cleanly. */
+  result(): RdbFacts {
+    if (!this.facts) throw new Error('RDB facts requested before the stream was validated');
+    return this.facts;
+  }
+}

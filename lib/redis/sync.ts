@@ -1,0 +1,232 @@
+/**
+ * Fetches an RDB snapshot over the replication protocol, as `redis-cli --rdb` does, on a raw socket (a RESP
+ * client library cannot read the SYNC stream): AUTH, `REPLCONF capa eof`, `REPLCONF rdb-only 1`, SYNC, then
+ * the payload in either of its two framings — `$<length>\r\n` (disk-based sync) or `$EOF:<40-byte mark>\r\n`
+ * … mark (diskless sync). Keepalive newlines sent while the server prepares the snapshot are skipped.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { Readable } from 'node:stream';
+import { IntegrityError, OperationError, describeSystemError } from '../errors.js';
+
+export interface RedisEndpoint {
+  host: string;
+  port: number;
+  username?: string;
+  /** Never printed. */
+  password?: string;
+  /** Set for rediss:// */
+  tls?: ConnectionOptions;
+}
+
+export interface SyncOptions {
+  signal?: AbortSignal;
+  connectTimeoutMs?: number;
+  /** Longest silence tolerated (keepalive newlines count as activity). */
+  idleTimeoutMs?: number;
+}
+
+/** The server refused a command of the handshake (NOPERM, unknown command, NOMASTERLINK…). */
+export class RedisRefusedError extends OperationError {
+  constructor(
+    readonly command: string,
+    readonly reply: string,
+    where: string,
+  ) {
+    super(`${where} refused ${command}: ${reply}`);
+  }
+}
+
+export interface RdbSync {
+  /** The RDB bytes, exactly (framing and EOF mark removed). Errors on truncation, timeouts and resets. */
+  stream: Readable;
+  framing: 'length' | 'eof-mark';
+  /** False when the server does not know `REPLCONF rdb-only` (older than 7.0): we hang up after the RDB. */
+  rdbOnly: boolean;
+}
+
+const EOF_MARK_LENGTH = 40;
+
+/** Opens the connection, runs the handshake and returns the RDB stream once the server started sending it. */
+export async function syncRdb(endpoint: RedisEndpoint, options: SyncOptions = {}): Promise<RdbSync> {
+  const where = `${endpoint.host}:${endpoint.port}`;
+  const socket = await openSocket(endpoint, options.connectTimeoutMs ?? 10_000, where);
+  const reader = new ReplyReader(socket, where, options.idleTimeoutMs ?? 60_000);
+  const onAbort = () => socket.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (endpoint.password !== undefined) {
+      const args = endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password];
+      socket.write(encodeCommand(args));
+      const reply = await reader.line();
+      if (!reply.startsWith('+')) throw new RedisRefusedError('AUTH', reply.replace(/^-/, ''), where);
+    }
+    socket.write(encodeCommand(['REPLCONF', 'capa', 'eof']));
+    const capa = await reader.line();
+    if (!capa.startsWith('+')) throw new RedisRefusedError('REPLCONF', capa.replace(/^-/, ''), where);
+    socket.write(encodeCommand(['REPLCONF', 'rdb-only', '1']));
+    const rdbOnly = (await reader.line()).startsWith('+');
+    socket.write(encodeCommand(['SYNC']));
+    // Keepalive newlines may precede the bulk header while the server forks and prepares the snapshot.
+    let header = '';
+    while (header === '') header = await reader.line();
+    if (header.startsWith('-')) throw new RedisRefusedError('SYNC', header.slice(1), where);
+    if (!header.startsWith('$')) throw new IntegrityError(`${where} answered SYNC with ${JSON.stringify(header.slice(0, 60))}`);
+    const framing = header.startsWith('$EOF:') ? 'eof-mark' : 'length';
+    let stream: Readable;
+    if (framing === 'eof-mark') {
+      const mark = Buffer.from(header.slice(5), 'latin1');
+      if (mark.length !== EOF_MARK_LENGTH) throw new IntegrityError(`${where} sent a malformed EOF mark`);
+      stream = reader.payload({ mark });
+    } else {
+      const length = Number(header.slice(1));
+      if (!Number.isSafeInteger(length) || length < 0) throw new IntegrityError(`${where} sent a malformed bulk length ${header}`);
+      stream = reader.payload({ length });
+    }
+    stream.once('close', () => options.signal?.removeEventListener('abort', onAbort));
+    return { stream, framing, rdbOnly };
+  } catch (error) {
+    options.signal?.removeEventListener('abort', onAbort);
+    socket.destroy();
+    throw error;
+  }
+}
+
+function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = endpoint.tls
+      ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host, ...endpoint.tls })
+      : netConnect({ host: endpoint.host, port: endpoint.port });
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    socket.once(endpoint.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new OperationError(`cannot connect to ${where}: ${describeSystemError(error)}`, {
+        hint: 'is the server running? check --url / REDIS_URL',
+        cause: error,
+      }));
+    });
+  });
+}
+
+/** RESP array of bulk strings. */
+export function encodeCommand(args: string[]): Buffer {
+  const parts = [`*${args.length}\r\n`];
+  for (const arg of args) parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
+  return Buffer.from(parts.join(''));
+}
+
+/**
+ * Reads reply lines from the socket, then hands the rest of the connection over as the payload stream with
+ * backpressure (the socket pauses while the consumer is slow).
+ */
+class ReplyReader {
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: (() => void) | undefined;
+  private failure: Error | undefined;
+  private ended = false;
+  private readonly onData = (chunk: Buffer) => {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    this.wake();
+  };
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly where: string,
+    idleTimeoutMs: number,
+  ) {
+    socket.setTimeout(idleTimeoutMs, () =>
+      socket.destroy(Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })),
+    );
+    socket.on('data', this.onData);
+    socket.on('error', (error) => {
+      this.failure = new OperationError(`connection to ${where} failed: ${describeSystemError(error)}`, { cause: error });
+      this.wake();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+  }
+
+  /** The next CRLF-terminated line without its terminator; a bare "\n" (keepalive) yields "". */
+  async line(): Promise<string> {
+    for (;;) {
+      const nl = this.buffer.indexOf(0x0a);
+      if (nl >= 0) {
+        const text = this.buffer.subarray(0, nl).toString('latin1').replace(/\r$/, '');
+        this.buffer = this.buffer.subarray(nl + 1);
+        return text;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) throw new OperationError(`${this.where} closed the connection during the handshake`);
+      await new Promise<void>((resolve) => (this.waiting = resolve));
+    }
+  }
+
+  /** Switches to payload mode: a stream of exactly the RDB bytes. */
+  payload(frame: { length: number } | { mark: Buffer }): Readable {
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    let remaining = 'length' in frame ? frame.length : Infinity;
+    let held: Buffer = Buffer.alloc(0); // eof-mark framing: the last 40 bytes might be the mark
+    let done = false;
+    const stream = new Readable({
+      read: () => socket.resume(),
+      destroy: (error, callback) => {
+        socket.destroy();
+        callback(error);
+      },
+    });
+    const finish = () => {
+      done = true;
+      stream.push(null);
+      socket.destroy(); // with rdb-only the server closes too; without it, the replication stream is not ours
+    };
+    const accept = (chunk: Buffer) => {
+      if (done) return;
+      if ('length' in frame) {
+        const take = chunk.subarray(0, Math.min(chunk.length, remaining));
+        remaining -= take.length;
+        if (take.length && !stream.push(take)) socket.pause();
+        if (remaining === 0) finish();
+        return;
+      }
+      const combined = held.length ? Buffer.concat([held, chunk]) : chunk;
+      if (combined.length >= EOF_MARK_LENGTH && combined.subarray(combined.length - EOF_MARK_LENGTH).equals(frame.mark)) {
+        const body = combined.subarray(0, combined.length - EOF_MARK_LENGTH);
+        if (body.length) stream.push(body);
+        finish();
+        return;
+      }
+      const keep = Math.min(EOF_MARK_LENGTH, combined.length);
+      held = Buffer.from(combined.subarray(combined.length - keep));
+      const body = combined.subarray(0, combined.length - keep);
+      if (body.length && !stream.push(body)) socket.pause();
+    };
+    socket.on('data', accept);
+    socket.on('end', () => {
+      if (!done) stream.destroy(new IntegrityError(`${this.where} closed the connection before the RDB was complete: truncated RDB stream`));
+    });
+    socket.on('error', (error) => {
+      if (!done) stream.destroy(new OperationError(`connection to ${this.where} failed mid-transfer: ${describeSystemError(error)}`, { cause: error }));
+    });
+    socket.on('close', () => {
+      if (!done && !stream.destroyed) stream.destroy(new IntegrityError(`${this.where} closed the connection before the RDB was complete: truncated RDB stream`));
+    });
+    const rest = this.buffer;
+    this.buffer = Buffer.alloc(0);
+    if (rest.length) accept(rest);
+    return stream;
+  }
+}
