@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
-import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
+import { produceArtifact } from './artifact-pipeline.js';
+import type { ArtifactSink } from './artifact-writer.js';
 import type { Digest } from './checksum.js';
-import { spawnChild, type Child } from './child.js';
-import { compressionSuffix, resolveCompression, startCompression, type Compression } from './compress.js';
+import { spawnChild } from './child.js';
+import { compressionSuffix, resolveCompression, type Compression } from './compress.js';
 import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from './config.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
@@ -13,7 +14,6 @@ import { buildArtifactName, manifestNameFor, parseArtifactName, seriesKey } from
 import { childEnv } from './postgres/connection.js';
 import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
-import { openSpool } from './spool.js';
 import { openStore } from './store/location.js';
 import type { Store } from './store/store.js';
 
@@ -70,7 +70,28 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
 
     const stop = new AbortController();
     const spoolDir = config.s3?.spoolDir ?? tmpdir();
-    const dumping = dump({ config, io, pgDump, snapshot, compression, zstdPath, sink, label: name, stop, spoolDir });
+    const args = [`--format=${config.format}`, '--compress=0', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])];
+    const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
+    const dumping = produceArtifact({
+      producer: {
+        kind: 'child',
+        start: (stdout, signal) =>
+          spawnChild('pg_dump', pgDump.path, args, {
+            env: childEnv(config.target, io.env),
+            stdout,
+            signal,
+            ...(passStderr ? { onStderr: passStderr } : {}),
+          }),
+      },
+      compression,
+      zstdPath,
+      sink,
+      spoolDir,
+      io,
+      label: name,
+      progress: config.progress !== false,
+      stop,
+    });
     let digest: Digest;
     let stats: TableStat[];
     try {
@@ -135,84 +156,6 @@ async function freeName(store: Store, group: string, time: Date, ext: string): P
   for (let offset = 0; ; offset += 1) {
     const name = buildArtifactName('postgres', group, new Date(time.getTime() + offset * 1000), ext);
     if (!(await store.stat(name)) && !(await store.stat(manifestNameFor(name)))) return name;
-  }
-}
-
-interface DumpOptions {
-  config: PgBackupConfig;
-  io: Io;
-  pgDump: PgTool;
-  snapshot: string | undefined;
-  compression: Compression;
-  zstdPath: string | undefined;
-  sink: ArtifactSink;
-  label: string;
-  /** Aborting it stops every stage (as a signal would). */
-  stop: AbortController;
-  /** Where remote uploads are spooled. */
-  spoolDir: string;
-}
-
-/**
- * Runs pg_dump into the compressor and the compressor into the sink. pg_dump writes straight into zstd's
- * stdin (a kernel pipe), and for a local store the last stage writes straight into the artifact's temporary
- * file, so Node copies no bytes; otherwise Node streams the compressed bytes to the sink. Every stage's exit is
- * checked before the artifact is committed; on failure all stages are stopped.
- */
-async function dump(options: DumpOptions): Promise<Digest> {
-  const { config, io, pgDump, snapshot, sink, stop } = options;
-  const signal = AbortSignal.any([io.signal, stop.signal]);
-  const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
-  // A child writes the artifact into a file itself: the store's own temp file on local disk, else a spool
-  // that is uploaded while it grows. Only gzip (Node's zlib) needs Node in the byte path.
-  const byFile = 'store' in sink && options.compression !== 'gzip';
-  const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
-  const spool = byFile && !direct ? await openSpool(options.spoolDir, sink.name) : undefined;
-  const fileFd = direct?.fd ?? spool?.fd;
-
-  const compressor =
-    options.compression === 'none'
-      ? undefined
-      : startCompression(options.compression, {
-          env: io.env,
-          signal,
-          ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
-          ...(fileFd !== undefined ? { outputFd: fileFd } : {}),
-          ...(passStderr ? { onStderr: passStderr } : {}),
-        });
-  const args = [`--format=${config.format}`, '--compress=0', '--no-password'];
-  if (snapshot) args.push(`--snapshot=${snapshot}`);
-  const pgDumpOut = compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (fileFd ?? 'pipe');
-  const pgDumpChild: Child = spawnChild('pg_dump', pgDump.path, args, {
-    env: childEnv(config.target, io.env),
-    stdout: pgDumpOut,
-    signal,
-    ...(passStderr ? { onStderr: passStderr } : {}),
-  });
-  if (compressor?.inputIsPipe) {
-    compressor.input.destroy(); // pg_dump holds the write end now; ours must close so zstd sees EOF
-  } else if (compressor) {
-    pgDumpChild.stdout!.pipe(compressor.input);
-    pgDumpChild.stdout!.on('error', (error) => compressor.input.destroy(error));
-  }
-  const stagesSucceeded = async () => {
-    await compressor?.succeeded();
-    await pgDumpChild.succeeded();
-  };
-  const progress = { stderr: io.stderr, label: options.label, enabled: config.progress !== false };
-  try {
-    if (direct && 'store' in sink) {
-      return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
-    }
-    const body = spool ? spool.tail(stagesSucceeded()) : compressor ? compressor.output : pgDumpChild.stdout;
-    return await writeArtifact({ sink, body: body!, stagesSucceeded, signal, progress });
-  } catch (error) {
-    // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
-    stop.abort();
-    await pgDumpChild.exited;
-    throw spool ? diskFullAsStoreError(error, `cannot spool ${options.label} in ${options.spoolDir}`, 'set --spool-dir to a disk with room') : error;
-  } finally {
-    await spool?.remove();
   }
 }
 

@@ -1,0 +1,106 @@
+import type { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
+import type { Digest } from './checksum.js';
+import type { Child, StdioItem } from './child.js';
+import { startCompression, type Compression } from './compress.js';
+import type { Io } from './io.js';
+import { openSpool } from './spool.js';
+
+/**
+ * Where an artifact's raw bytes come from: a child process that can be handed its stdout (pg_dump), or a
+ * Node stream (the Redis replication socket, already validated).
+ */
+export type Producer =
+  | { kind: 'child'; start(stdout: StdioItem, signal: AbortSignal): Child }
+  | { kind: 'stream'; stream: Readable };
+
+export interface ProduceOptions {
+  producer: Producer;
+  compression: Compression;
+  zstdPath: string | undefined;
+  sink: ArtifactSink;
+  /** Where uploads to remote stores are spooled. */
+  spoolDir: string;
+  io: Io;
+  label: string;
+  progress: boolean;
+  /** Aborting it stops every stage (as a signal would). */
+  stop: AbortController;
+}
+
+/**
+ * Producer → compressor → sink, with every stage checked before the artifact is committed.
+ *
+ * The bytes take the shortest path: a child producer writes straight into zstd's stdin (a kernel pipe), and
+ * for a store zstd writes straight into a file — the local store's own temp file, or a spool uploaded while it
+ * grows — so Node copies nothing (measured: Node reading a compressor pipe throttles it on a busy machine).
+ * gzip (Node's zlib) and `--stdout` stream through Node instead. On any failure every stage is stopped, the
+ * partial artifact is discarded and the first real cause is thrown.
+ */
+export async function produceArtifact(options: ProduceOptions): Promise<Digest> {
+  const { producer, sink, io, stop } = options;
+  const signal = AbortSignal.any([io.signal, stop.signal]);
+  const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
+  // A child process can write the artifact into a file itself; only gzip (Node's zlib), or a Node stream
+  // left uncompressed, needs Node in the byte path.
+  const childWrites = options.compression === 'zstd' || (options.compression === 'none' && producer.kind === 'child');
+  const byFile = 'store' in sink && childWrites;
+  const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
+  const spool = byFile && !direct ? await openSpool(options.spoolDir, sink.name) : undefined;
+  const fileFd = direct?.fd ?? spool?.fd;
+
+  const compressor =
+    options.compression === 'none'
+      ? undefined
+      : startCompression(options.compression, {
+          env: io.env,
+          signal,
+          ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
+          ...(fileFd !== undefined ? { outputFd: fileFd } : {}),
+          ...(passStderr ? { onStderr: passStderr } : {}),
+        });
+
+  let raw: Readable | null; // the producer's bytes when nobody else consumes them
+  let producerSucceeded: () => Promise<void>;
+  let producerStopped: Promise<unknown>;
+  if (producer.kind === 'child') {
+    const child = producer.start(compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (fileFd ?? 'pipe'), signal);
+    if (compressor?.inputIsPipe) {
+      compressor.input.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
+    } else if (compressor) {
+      child.stdout!.pipe(compressor.input);
+      child.stdout!.on('error', (error) => compressor.input.destroy(error));
+    }
+    raw = compressor ? null : child.stdout;
+    producerSucceeded = () => child.succeeded();
+    producerStopped = child.exited;
+  } else {
+    const { stream } = producer;
+    signal.addEventListener('abort', () => stream.destroy(), { once: true });
+    const flowing = compressor ? pipeline(stream, compressor.input) : finished(stream);
+    flowing.catch(() => {}); // reported through producerSucceeded
+    raw = compressor ? null : stream;
+    producerSucceeded = () => flowing;
+    producerStopped = flowing.catch(() => {});
+  }
+  const stagesSucceeded = async () => {
+    await compressor?.succeeded();
+    await producerSucceeded();
+  };
+  const progress = { stderr: io.stderr, label: options.label, enabled: options.progress };
+  try {
+    if (direct && 'store' in sink) {
+      return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
+    }
+    const body = spool ? spool.tail(stagesSucceeded()) : compressor ? compressor.output : raw;
+    return await writeArtifact({ sink, body: body!, stagesSucceeded, signal, progress });
+  } catch (error) {
+    // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
+    stop.abort();
+    await producerStopped;
+    throw spool ? diskFullAsStoreError(error, `cannot spool ${options.label} in ${options.spoolDir}`, 'set --spool-dir to a disk with room') : error;
+  } finally {
+    await spool?.remove();
+  }
+}
