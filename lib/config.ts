@@ -8,6 +8,7 @@ import type { Env } from './io.js';
 import { isValidGroup, sanitizeGroup } from './naming.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
+import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { S3Options } from './store/s3.js';
 import { defaultLockDir } from './store/lock-dir.js';
@@ -205,12 +206,8 @@ export interface PgBackupFlags extends S3Flags {
 }
 
 /** Everything pg-backup needs, validated. */
-export interface PgBackupConfig {
+export interface PgBackupConfig extends OutputConfig {
   target: PgTarget;
-  /** Undefined only with --stdout. */
-  location: string | undefined;
-  /** Set when the location is s3://. */
-  s3: S3Options | undefined;
   /** Backoff for connecting (and every other network call). */
   retry: BackoffPolicy;
   format: 'custom' | 'plain';
@@ -218,61 +215,115 @@ export interface PgBackupConfig {
   group: string;
   trigger: string;
   versionQuery: string | undefined;
-  toStdout: boolean;
-  json: boolean;
   pgBinDir: string | undefined;
   progress: boolean | undefined;
 }
 
-/** Resolves and validates pg-backup's configuration before any connection or file is touched. */
-export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupConfig {
+/** Where a writer's artifact goes, validated: a location (local or S3), or stdout. */
+export interface OutputConfig {
+  /** Undefined only with --stdout. */
+  location: string | undefined;
+  /** Set when the location is s3://. */
+  s3: S3Options | undefined;
+  toStdout: boolean;
+  json: boolean;
+}
+
+/** The output flags every backup tool shares: `--to`/`--outdir`/BACKUP_S3_BUCKET, `--stdout`, `--json`, S3. */
+export function resolveOutput(flags: { to?: string; outdir?: string; stdout?: boolean; json?: boolean } & S3Flags, env: Env, what: string): OutputConfig {
   const toStdout = Boolean(flags.stdout);
   // BACKUP_S3_BUCKET is only a default for runs that write to a location.
   const location = resolveWriteLocation(flags, toStdout ? {} : env);
   if (toStdout && location !== undefined) {
-    throw new UsageError('--stdout and --to are exclusive: the dump goes either to stdout or to a location');
+    throw new UsageError(`--stdout and --to are exclusive: the ${what} goes either to stdout or to a location`);
   }
   if (toStdout && flags.json) {
-    throw new UsageError('--json cannot be combined with --stdout: stdout carries the dump itself');
+    throw new UsageError(`--json cannot be combined with --stdout: stdout carries the ${what} itself`);
   }
   if (!toStdout && location === undefined) {
     throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET); or --stdout' });
   }
-  const s3 = resolveS3Options(location, flags, env);
+  return { location, s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json) };
+}
+
+function resolveCompressionFlag(value: string | undefined): Compression {
+  const compression = (value ?? 'zstd') as Compression;
+  if (!COMPRESSIONS.includes(compression)) throw new UsageError(`--compress: '${value}' is not one of ${COMPRESSIONS.join(', ')}`);
+  return compression;
+}
+
+function resolveGroup(flag: string | undefined, fallback: string): string {
+  if (flag === undefined) return sanitizeGroup(fallback);
+  if (!isValidGroup(flag)) throw new UsageError(`--group: '${flag}' may hold only letters, digits, '.', '_' and '-' (at most 100)`);
+  return flag;
+}
+
+/** Resolves and validates pg-backup's configuration before any connection or file is touched. */
+export function resolvePgBackupConfig(flags: PgBackupFlags, env: Env): PgBackupConfig {
+  const output = resolveOutput(flags, env, 'dump');
   const format = flags.format ?? 'custom';
   if (format !== 'custom' && format !== 'plain') {
     throw new UsageError(`--format: '${format}' is not one of custom, plain`);
   }
-  const compression = (flags.compress ?? 'zstd') as Compression;
-  if (!COMPRESSIONS.includes(compression)) {
-    throw new UsageError(`--compress: '${flags.compress}' is not one of ${COMPRESSIONS.join(', ')}`);
-  }
+  const compression = resolveCompressionFlag(flags.compress);
   const target = resolvePgTarget(flags.dbname, env);
-  let group: string;
-  if (flags.group !== undefined) {
-    if (!isValidGroup(flags.group)) {
-      throw new UsageError(`--group: '${flags.group}' may hold only letters, digits, '.', '_' and '-' (at most 100)`);
-    }
-    group = flags.group;
-  } else {
-    group = sanitizeGroup(target.database);
-  }
   if (flags.versionQuery !== undefined && flags.versionQuery.trim() === '') {
     throw new UsageError('--version-query: the query is empty');
   }
   return {
+    ...output,
     target,
-    location,
-    s3,
     retry: resolveRetry(flags),
     format,
     compression,
-    group,
+    group: resolveGroup(flags.group, target.database),
     trigger: parseTrigger(flags.trigger),
     versionQuery: flags.versionQuery,
-    toStdout,
-    json: Boolean(flags.json),
     pgBinDir: flags.pgBinDir,
+    progress: flags.progress,
+  };
+}
+
+/** Raw redis-backup flags as commander hands them over. */
+export interface RedisBackupFlags extends S3Flags, RedisTlsFlags {
+  url?: string;
+  to?: string;
+  outdir?: string;
+  mode?: string;
+  compress?: string;
+  group?: string;
+  trigger?: string;
+  stdout?: boolean;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export const REDIS_MODES = ['auto', 'rdb', 'logical'] as const;
+
+export interface RedisBackupConfig extends OutputConfig {
+  target: RedisTarget;
+  retry: BackoffPolicy;
+  mode: (typeof REDIS_MODES)[number];
+  compression: Compression;
+  group: string;
+  trigger: string;
+  progress: boolean | undefined;
+}
+
+/** Resolves and validates redis-backup's configuration before any connection or file is touched. */
+export function resolveRedisBackupConfig(flags: RedisBackupFlags, env: Env): RedisBackupConfig {
+  const output = resolveOutput(flags, env, 'snapshot');
+  const mode = (flags.mode ?? 'auto') as RedisBackupConfig['mode'];
+  if (!REDIS_MODES.includes(mode)) throw new UsageError(`--mode: '${flags.mode}' is not one of ${REDIS_MODES.join(', ')}`);
+  const target = resolveRedisTarget(flags.url, env, flags);
+  return {
+    ...output,
+    target,
+    retry: resolveRetry(flags),
+    mode,
+    compression: resolveCompressionFlag(flags.compress),
+    group: resolveGroup(flags.group, `${target.host}-${target.port}`),
+    trigger: parseTrigger(flags.trigger),
     progress: flags.progress,
   };
 }

@@ -1,21 +1,18 @@
-import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { produceArtifact } from './artifact-pipeline.js';
 import type { ArtifactSink } from './artifact-writer.js';
 import type { Digest } from './checksum.js';
 import { spawnChild } from './child.js';
-import { compressionSuffix, resolveCompression, type Compression } from './compress.js';
+import { commitManifest, freeArtifactName, openOutput, refuseTerminal, type Output } from './backup-run.js';
+import { compressionSuffix } from './compress.js';
 import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from './config.js';
-import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
-import { buildManifest, serializeManifest, type Manifest, type TableStat } from './manifest.js';
-import { buildArtifactName, manifestNameFor, parseArtifactName, seriesKey } from './naming.js';
+import { buildManifest, type Manifest, type TableStat } from './manifest.js';
+import { parseArtifactName, seriesKey } from './naming.js';
 import { childEnv } from './postgres/connection.js';
 import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
-import { openStore } from './store/location.js';
-import type { Store } from './store/store.js';
 
 /**
  * pg-backup: pg_dump → compress → sha256 → store → manifest.
@@ -27,26 +24,21 @@ import type { Store } from './store/store.js';
  */
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolvePgBackupConfig(opts as PgBackupFlags, io.env);
-  if (config.toStdout && io.stdout.isTTY) {
-    throw new UsageError('--stdout: refusing to write a binary dump to a terminal', { hint: 'pipe or redirect stdout' });
-  }
+  refuseTerminal(config, io, 'dump');
   // Connecting and probing pg_dump take a while; they run while the location and compressor are checked.
   const probing = probeCandidates('pg_dump', io.env, config.pgBinDir);
   const connecting = connect(config.target, io.env, config.retry, io.log);
   // Awaited below; until then a failure must not count as an unhandled rejection.
   probing.catch(() => {});
   connecting.catch(() => {});
-  let store: Store | undefined;
-  let compression: Compression;
-  let zstdPath: string | undefined;
+  let output: Output;
   try {
-    store = config.location ? await openStore(config.location, '--to', io.cwd, config.s3) : undefined;
-    await store?.prepareForWrite();
-    ({ compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log));
+    output = await openOutput(config, io);
   } catch (error) {
     void connecting.then((c) => c.end()).catch(() => {});
     throw error;
   }
+  const { store, compression, zstdPath } = output;
   const client = await connecting;
   let lock: Lock | undefined;
   try {
@@ -64,7 +56,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
 
     const startedAt = new Date();
     const ext = `${config.format === 'custom' ? 'dump' : 'sql'}${compressionSuffix(compression)}`;
-    const name = store ? await freeName(store, config.group, startedAt, ext) : buildArtifactName('postgres', config.group, startedAt, ext);
+    const name = await freeArtifactName(store, 'postgres', config.group, startedAt, ext);
     const tags = { kind: 'postgres', group: config.group };
     const sink: ArtifactSink = store ? { store, name, tags } : { stdout: io.stdout };
 
@@ -128,17 +120,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       io.log.info(`wrote ${digest.bytes} bytes to stdout, sha256 ${digest.sha256}`);
       return;
     }
-    try {
-      throwIfAborted(io.signal);
-      // The manifest is the commit record: written last, and only after the artifact is completely stored.
-      await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]), { signal: io.signal, tags });
-    } catch (error) {
-      // Without its manifest the artifact is not a backup; don't leave it looking like one.
-      await store.deleteMany([name]).catch(() => {});
-      throw io.signal.aborted ? io.signal.reason : error;
-    }
-    io.log.info(`${name}: ${digest.bytes} bytes, sha256 ${digest.sha256}, ${manifest.duration_ms} ms`);
-    io.stdout.write(config.json ? serializeManifest(manifest) : `${store.locate(name)}\n`);
+    await commitManifest(store, name, manifest, tags, config.json, io);
   } catch (error) {
     throw io.signal.aborted ? io.signal.reason : sessionError(config.target, error);
   } finally {
@@ -149,14 +131,6 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason;
-}
-
-/** The artifact name for this start time; if a backup of this group already has it, the next free second. */
-async function freeName(store: Store, group: string, time: Date, ext: string): Promise<string> {
-  for (let offset = 0; ; offset += 1) {
-    const name = buildArtifactName('postgres', group, new Date(time.getTime() + offset * 1000), ext);
-    if (!(await store.stat(name)) && !(await store.stat(manifestNameFor(name)))) return name;
-  }
 }
 
 function sourceFacts(
