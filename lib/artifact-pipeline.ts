@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './artifact-writer.js';
@@ -20,8 +21,8 @@ export interface ProduceOptions {
   compression: Compression;
   zstdPath: string | undefined;
   sink: ArtifactSink;
-  /** Where uploads to remote stores are spooled. */
-  spoolDir: string;
+  /** Where uploads to remote stores are spooled (default: the temp dir). */
+  spoolDir: string | undefined;
   io: Io;
   label: string;
   progress: boolean;
@@ -47,7 +48,8 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const childWrites = options.compression === 'zstd' || (options.compression === 'none' && producer.kind === 'child');
   const byFile = 'store' in sink && childWrites;
   const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
-  const spool = byFile && !direct ? await openSpool(options.spoolDir, sink.name) : undefined;
+  const spoolDir = options.spoolDir ?? tmpdir();
+  const spool = byFile && !direct ? await openSpool(spoolDir, sink.name) : undefined;
   const fileFd = direct?.fd ?? spool?.fd;
 
   const compressor =
@@ -99,7 +101,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
     stop.abort();
     await producerStopped;
-    throw spool ? diskFullAsStoreError(error, `cannot spool ${options.label} in ${options.spoolDir}`, 'set --spool-dir to a disk with room') : error;
+    throw spool ? diskFullAsStoreError(error, `cannot spool ${options.label} in ${spoolDir}`, 'set --spool-dir to a disk with room') : error;
   } finally {
     await spool?.remove();
   }

@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { produceArtifact } from './artifact-pipeline.js';
 import type { ArtifactSink } from './artifact-writer.js';
 import type { Digest } from './checksum.js';
@@ -61,7 +60,6 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const sink: ArtifactSink = store ? { store, name, tags } : { stdout: io.stdout };
 
     const stop = new AbortController();
-    const spoolDir = config.s3?.spoolDir ?? tmpdir();
     const args = [`--format=${config.format}`, '--compress=0', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])];
     const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
     const dumping = produceArtifact({
@@ -78,7 +76,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       compression,
       zstdPath,
       sink,
-      spoolDir,
+      spoolDir: config.s3?.spoolDir,
       io,
       label: name,
       progress: config.progress !== false,

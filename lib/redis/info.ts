@@ -54,9 +54,15 @@ export async function fetchRedisFacts(target: RedisTarget, policy: BackoffPolicy
       retryStrategy: () => null, // our backoff decides
       connectTimeout: 10_000,
     });
-    client.on('error', () => {});
+    // A refused AUTH surfaces only as an 'error' event; connect() itself just says the connection closed.
+    let refusal: Error | undefined;
+    client.on('error', (error: Error) => {
+      if (/WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(error.message)) refusal = error;
+    });
     try {
-      await client.connect();
+      await client.connect().catch((error: unknown) => {
+        throw refusal ?? error;
+      });
       const info = parseInfo(String(await client.call('INFO', 'all')));
       return {
         version: info.redis_version ?? info.valkey_version ?? 'unknown',
