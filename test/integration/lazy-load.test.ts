@@ -19,9 +19,9 @@ afterAll(async () => {
   await Promise.all([cluster?.stop(), s3?.stop()]);
 });
 
-async function importsOf(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+async function importsOf(args: string[], env: Record<string, string> = {}, tool = 'pg-backup'): Promise<string[]> {
   const log = join(tempDir('imports'), 'imports.log');
-  const result = await runBin('pg-backup', args, {
+  const result = await runBin(tool, args, {
     env: { ...env, RECORD_IMPORTS: log, NODE_OPTIONS: `--import ${join(ROOT, 'test/support/record-imports.mjs')}` },
   });
   expect(result.stderr).toBe('');
@@ -37,6 +37,11 @@ describe('lazy loading', () => {
     const local = await importsOf(['--dbname', cluster.url('tiny'), '--to', tempDir('bk')]);
     expect(local).toContain('pg');
     expect(local.some((s) => s.startsWith('@aws-sdk/'))).toBe(false);
+  });
+
+  it('redis-backup --help imports neither ioredis nor the AWS SDK', async () => {
+    const help = await importsOf(['--help'], {}, 'redis-backup');
+    expect(help.some((s) => s.startsWith('@aws-sdk/') || s === 'ioredis')).toBe(false);
   });
 
   it('an s3:// location does import it', async () => {
