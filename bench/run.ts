@@ -1,10 +1,12 @@
 /** `npm run bench`: runs every benchmark (or those named as arguments) and prints one JSON line per result. */
 import { benchPgBackup } from './pg-backup.js';
+import { benchRedisBackup } from './redis-backup.js';
 import { benchStartup } from './startup.js';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   startup: benchStartup,
   'pg-backup': benchPgBackup,
+  'redis-backup': benchRedisBackup,
 };
 
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.

@@ -26,8 +26,11 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   if (config.mode === 'logical') {
     throw new UsageError('--mode logical is not available in this version yet', { hint: 'use --mode rdb (or auto, the default)' });
   }
+  // Asking the server for its facts takes a round trip or two; it runs while the location is checked.
+  const fetching = fetchRedisFacts(config.target, config.retry, io.log);
+  fetching.catch(() => {}); // awaited below
   const { store, compression, zstdPath } = await openOutput(config, io);
-  const facts = await fetchRedisFacts(config.target, config.retry, io.log);
+  const facts = await fetching;
   io.log.info(`server ${config.target.display} runs Redis ${facts.version} (${facts.role})`);
   let lock: Lock | undefined;
   try {

@@ -70,7 +70,8 @@ export function crc64Update(crc: Crc64, data: Uint8Array): Crc64 {
   let { hi, lo } = crc;
   const [h0, h1, h2, h3, h4, h5, h6, h7] = TABLES_HI as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   const [l0, l1, l2, l3, l4, l5, l6, l7] = TABLES_LO as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  const words = new Uint32Array(data.buffer, data.byteOffset + i, (n - i) >>> 2);
+  // Fewer than 8 bytes after the head: no word view (its offset may not even be aligned).
+  const words = n - i >= 8 ? new Uint32Array(data.buffer, data.byteOffset + i, (n - i) >>> 2) : new Uint32Array(0);
   const wordCount = words.length & ~1;
   for (let w = 0; w < wordCount; w += 2, i += 8) {
     // Little-endian hosts (x86, arm64): a word read equals the little-endian byte order the CRC needs.

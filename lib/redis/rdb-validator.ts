@@ -33,6 +33,15 @@ export class RdbValidator extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    // Any unexpected throw must fail the stream, never leave the pipeline waiting.
+    try {
+      this.check(chunk, callback);
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  private check(chunk: Buffer, callback: TransformCallback): void {
     this.total += chunk.length;
     if (this.header.length < 9) {
       this.header = Buffer.concat([this.header, chunk.subarray(0, 9 - this.header.length)]);
@@ -41,18 +50,25 @@ export class RdbValidator extends Transform {
         return;
       }
     }
-    // Everything except the last 8 bytes seen so far is covered by the CRC.
-    const combined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
-    const covered = combined.length - 8;
-    if (covered > 0) {
-      const part = combined.subarray(0, covered);
-      crc64Update(this.crc, part);
-      this.lastCrcByte = part[part.length - 1]!;
-      this.tail = Buffer.from(combined.subarray(covered));
+    // Everything except the last 8 bytes seen so far is covered by the CRC. Large chunks are hashed in
+    // place (the held tail first), small ones joined with the tail: no copy of the bulk of the data.
+    if (chunk.length >= 8) {
+      if (this.tail.length > 0) this.cover(this.tail);
+      this.cover(chunk.subarray(0, chunk.length - 8));
+      this.tail = Buffer.from(chunk.subarray(chunk.length - 8));
     } else {
-      this.tail = Buffer.from(combined);
+      const combined = Buffer.concat([this.tail, chunk]);
+      const covered = combined.length - 8;
+      if (covered > 0) this.cover(combined.subarray(0, covered));
+      this.tail = combined.subarray(Math.max(0, covered));
     }
     callback(null, chunk);
+  }
+
+  private cover(part: Buffer): void {
+    if (part.length === 0) return;
+    crc64Update(this.crc, part);
+    this.lastCrcByte = part[part.length - 1]!;
   }
 
   override _flush(callback: TransformCallback): void {

@@ -4,20 +4,22 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
 import { ROOT, binPath } from '../support/run-bin.js';
 
 // crontab.example must keep working as the flags evolve: every job line is run through sh as cron would,
 // with the binaries on PATH and only the backup directory pointed somewhere temporary.
 let cluster: PgCluster;
+let redis: RedisServer;
 
 beforeAll(async () => {
-  cluster = await startPostgres();
+  [cluster, redis] = await Promise.all([startPostgres(), startRedis()]);
   await cluster.createDatabase('appdb');
   await cluster.query('appdb', 'CREATE TABLE schema_migrations (version bigint); INSERT INTO schema_migrations VALUES (1)');
 }, 120_000);
 
 afterAll(async () => {
-  await cluster?.stop();
+  await Promise.all([cluster?.stop(), redis?.stop()]);
 });
 
 function jobs(): string[] {
@@ -33,12 +35,12 @@ describe('crontab.example', () => {
     const lines = jobs();
     expect(lines.length).toBeGreaterThan(0);
     const bin = tempDir('cronbin');
-    for (const tool of ['pg-backup']) symlinkSync(binPath(tool), join(bin, tool));
+    for (const tool of ['pg-backup', 'redis-backup']) symlinkSync(binPath(tool), join(bin, tool));
     for (const command of lines) {
       const dir = join(tempDir('cron'), 'app');
       mkdirSync(dir, { recursive: true });
       const result = await execa('sh', ['-c', command.replaceAll('/var/backups/app', dir)], {
-        env: { PATH: `${bin}:${process.env.PATH}`, ...cluster.env('appdb'), PGUSER: 'postgres' },
+        env: { PATH: `${bin}:${process.env.PATH}`, ...cluster.env('appdb'), PGUSER: 'postgres', REDIS_URL: `redis://127.0.0.1:${redis.port}` },
         extendEnv: false,
         reject: false,
       });

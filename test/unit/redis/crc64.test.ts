@@ -19,6 +19,16 @@ describe('crc64 (Redis/Jones)', () => {
     expect(crc64Hex(crc64Update(crc64Init(), Buffer.from('123456789')))).toBe('e9c6d914c4b8d9ca');
   });
 
+  it('handles short inputs at every alignment', () => {
+    const data = randomBytes(64);
+    for (let offset = 0; offset < 8; offset += 1) {
+      for (let length = 0; length < 12; length += 1) {
+        const slice = data.subarray(offset, offset + length);
+        expect(crc64Hex(crc64Update(crc64Init(), slice)), `offset ${offset} length ${length}`).toBe(reference(slice));
+      }
+    }
+  });
+
   it('equals the bit-by-bit definition for any length and any split into chunks', () => {
     for (const length of [0, 1, 7, 8, 9, 63, 64, 1000, 4097]) {
       const data = randomBytes(length);

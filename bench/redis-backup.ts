@@ -1,0 +1,70 @@
+/**
+ * redis-backup (RDB mode) against the pipeline it replaces, on 3M keys (DEBUG POPULATE) in a throwaway
+ * redis-server, in one run: `redis-backup --to DIR` vs `redis-cli --rdb - | zstd -3 -T0 > file`.
+ * Goal: ≤ 1.05× wall time, peak RSS ≤ 100 MB. Knobs: BENCH_REDIS_KEYS (3000000), BENCH_ROUNDS (5).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../test/support/fixtures.js';
+import { startRedis } from '../test/support/redis.js';
+import { binPath } from '../test/support/run-bin.js';
+import { measure, median, mib, type Measurement } from './measure.js';
+
+export async function benchRedisBackup(): Promise<Record<string, unknown>[]> {
+  const keys = Number(process.env.BENCH_REDIS_KEYS ?? 3_000_000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const server = await startRedis();
+  try {
+    await server.cli('DEBUG', 'POPULATE', String(keys), 'key', '10');
+    const out = tempDir('bench-redis');
+    const url = `redis://127.0.0.1:${server.port}`;
+    const contenders: Record<string, () => Promise<{ m: Measurement; bytes: number }>> = {
+      'redis-backup': async () => {
+        const dir = join(out, 'rb');
+        rmSync(dir, { recursive: true, force: true });
+        const m = await measure(process.execPath, [binPath('redis-backup'), '--url', url, '--to', dir, '--no-progress'], process.env);
+        const artifact = readdirSync(dir).find((n) => n.endsWith('.zst'))!;
+        return { m, bytes: statSync(join(dir, artifact)).size };
+      },
+      'redis-cli --rdb - | zstd -3 -T0': async () => {
+        const file = join(out, 'pipe.rdb.zst');
+        const m = await measure('bash', ['-c', `set -o pipefail; redis-cli -p ${server.port} --rdb - 2>/dev/null | zstd -3 -T0 -q > "${file}"`], process.env);
+        return { m, bytes: statSync(file).size };
+      },
+    };
+    const results: Record<string, { wall: number[]; rss: number[]; bytes: number }> = {};
+    for (let round = 0; round < rounds; round += 1) {
+      const names = Object.keys(contenders);
+      const order = round % 2 ? names.reverse() : names;
+      for (const name of order) {
+        execFileSync('sync');
+        const { m, bytes } = await contenders[name]!();
+        if (m.exitCode !== 0) throw new Error(`${name} failed (${m.exitCode}): ${m.stderr}`);
+        const r = (results[name] ??= { wall: [], rss: [], bytes });
+        r.wall.push(m.wallMs);
+        r.rss.push(m.peakRssBytes);
+        r.bytes = bytes;
+        console.error(`bench: round ${round + 1} ${name}: ${(m.wallMs / 1000).toFixed(2)} s, ${mib(bytes)} MiB`);
+      }
+    }
+    rmSync(out, { recursive: true, force: true });
+    const ours = results['redis-backup']!;
+    const pipe = results['redis-cli --rdb - | zstd -3 -T0']!;
+    const ratio = median(ours.wall) / median(pipe.wall);
+    return [
+      {
+        benchmark: 'redis-backup',
+        keys,
+        rounds,
+        median_wall_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(median(v.wall) / 1000).toFixed(2)])),
+        artifact_bytes: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.bytes])),
+        wall_ratio_vs_pipe: +ratio.toFixed(3),
+        peak_rss_mib: +mib(Math.max(...ours.rss)),
+        goals: { 'wall ≤ 1.05× redis-cli pipe': ratio <= 1.05, 'peak RSS ≤ 100 MB': Math.max(...ours.rss) <= 100e6 },
+      },
+    ];
+  } finally {
+    await server.stop();
+  }
+}
