@@ -50,3 +50,34 @@ export function median(values: number[]): number {
 }
 
 export const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+export type Contender = () => Promise<{ m: Measurement; bytes: number }>;
+export interface Rounds {
+  wall: number[];
+  rss: number[];
+  bytes: number;
+}
+
+/**
+ * Runs every contender once per round, rotating the order each round so none is always first or last, and
+ * flushing dirty pages before each run so one contender's write-back doesn't land on the next one's clock.
+ */
+export async function runRounds(contenders: Record<string, Contender>, rounds: number): Promise<Record<string, Rounds>> {
+  const { execFileSync } = await import('node:child_process');
+  const results: Record<string, Rounds> = {};
+  const names = Object.keys(contenders);
+  for (let round = 0; round < rounds; round += 1) {
+    const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
+    for (const name of order) {
+      execFileSync('sync');
+      const { m, bytes } = await contenders[name]!();
+      if (m.exitCode !== 0) throw new Error(`${name} failed (${m.exitCode}): ${m.stderr}`);
+      const r = (results[name] ??= { wall: [], rss: [], bytes });
+      r.wall.push(m.wallMs);
+      r.rss.push(m.peakRssBytes);
+      r.bytes = bytes;
+      console.error(`bench: round ${round + 1} ${name}: ${(m.wallMs / 1000).toFixed(2)} s, ${mib(bytes)} MiB`);
+    }
+  }
+  return results;
+}

@@ -16,7 +16,7 @@ import { startS3, listKeys } from '../test/support/s3.js';
 import { startNullS3 } from './null-s3.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
-import { measure, median, mib, type Measurement } from './measure.js';
+import { measure, median, mib, runRounds, type Contender } from './measure.js';
 
 const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
@@ -40,7 +40,7 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
     const pgDump = join(cluster.binDir, 'pg_dump');
     const out = tempDir('bench-out');
 
-    const contenders: Record<string, () => Promise<{ m: Measurement; bytes: number }>> = {
+    const contenders: Record<string, Contender> = {
       'pg-backup': async () => {
         const dir = join(out, 'pgb');
         rmSync(dir, { recursive: true, force: true });
@@ -76,23 +76,7 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
 
     // Warm the buffer cache so every contender reads the same hot data.
     execFileSync(pgDump, ['-Fc', '-Z0', '--no-sync', '-f', '/dev/null'], { env });
-    const results: Record<string, { wall: number[]; rss: number[]; bytes: number }> = {};
-    for (let round = 0; round < rounds; round += 1) {
-      // Rotate the order so no contender always runs first or last.
-      const names = Object.keys(contenders);
-      const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
-      for (const name of order) {
-        // Flush the previous contender's dirty pages so their write-back doesn't land on this one's clock.
-        execFileSync('sync');
-        const { m, bytes } = await contenders[name]!();
-        if (m.exitCode !== 0) throw new Error(`${name} failed (${m.exitCode}): ${m.stderr}`);
-        const r = (results[name] ??= { wall: [], rss: [], bytes });
-        r.wall.push(m.wallMs);
-        r.rss.push(m.peakRssBytes);
-        r.bytes = bytes;
-        console.error(`bench: round ${round + 1} ${name}: ${(m.wallMs / 1000).toFixed(2)} s, ${mib(bytes)} MiB`);
-      }
-    }
+    const results = await runRounds(contenders, rounds);
     rmSync(out, { recursive: true, force: true });
 
     const pgb = results['pg-backup']!;

@@ -3,13 +3,12 @@
  * redis-server, in one run: `redis-backup --to DIR` vs `redis-cli --rdb - | zstd -3 -T0 > file`.
  * Goal: ≤ 1.05× wall time, peak RSS ≤ 100 MB. Knobs: BENCH_REDIS_KEYS (3000000), BENCH_ROUNDS (5).
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../test/support/fixtures.js';
 import { startRedis } from '../test/support/redis.js';
 import { binPath } from '../test/support/run-bin.js';
-import { measure, median, mib, type Measurement } from './measure.js';
+import { measure, median, mib, runRounds, type Contender } from './measure.js';
 
 export async function benchRedisBackup(): Promise<Record<string, unknown>[]> {
   const keys = Number(process.env.BENCH_REDIS_KEYS ?? 3_000_000);
@@ -19,7 +18,7 @@ export async function benchRedisBackup(): Promise<Record<string, unknown>[]> {
     await server.cli('DEBUG', 'POPULATE', String(keys), 'key', '10');
     const out = tempDir('bench-redis');
     const url = `redis://127.0.0.1:${server.port}`;
-    const contenders: Record<string, () => Promise<{ m: Measurement; bytes: number }>> = {
+    const contenders: Record<string, Contender> = {
       'redis-backup': async () => {
         const dir = join(out, 'rb');
         rmSync(dir, { recursive: true, force: true });
@@ -33,21 +32,7 @@ export async function benchRedisBackup(): Promise<Record<string, unknown>[]> {
         return { m, bytes: statSync(file).size };
       },
     };
-    const results: Record<string, { wall: number[]; rss: number[]; bytes: number }> = {};
-    for (let round = 0; round < rounds; round += 1) {
-      const names = Object.keys(contenders);
-      const order = round % 2 ? names.reverse() : names;
-      for (const name of order) {
-        execFileSync('sync');
-        const { m, bytes } = await contenders[name]!();
-        if (m.exitCode !== 0) throw new Error(`${name} failed (${m.exitCode}): ${m.stderr}`);
-        const r = (results[name] ??= { wall: [], rss: [], bytes });
-        r.wall.push(m.wallMs);
-        r.rss.push(m.peakRssBytes);
-        r.bytes = bytes;
-        console.error(`bench: round ${round + 1} ${name}: ${(m.wallMs / 1000).toFixed(2)} s, ${mib(bytes)} MiB`);
-      }
-    }
+    const results = await runRounds(contenders, rounds);
     rmSync(out, { recursive: true, force: true });
     const ours = results['redis-backup']!;
     const pipe = results['redis-cli --rdb - | zstd -3 -T0']!;

@@ -4,8 +4,10 @@ import { resolveCompression, type Compression } from './compress.js';
 import type { OutputConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
-import { serializeManifest, type Manifest } from './manifest.js';
-import { buildArtifactName, manifestNameFor, type Kind } from './naming.js';
+import { produceArtifact, type Producer } from './artifact-pipeline.js';
+import type { Digest } from './checksum.js';
+import { buildManifest, serializeManifest, type Manifest } from './manifest.js';
+import { buildArtifactName, manifestNameFor, parseArtifactName, type Kind } from './naming.js';
 import { openStore } from './store/location.js';
 import type { Store } from './store/store.js';
 
@@ -45,7 +47,7 @@ export async function freeArtifactName(store: Store | undefined, kind: Kind, gro
  * result line (the artifact's location, or the manifest with --json). If the manifest cannot be written the
  * artifact is removed: without its manifest it is not a backup.
  */
-export async function commitManifest(store: Store, name: string, manifest: Manifest, tags: Record<string, string>, json: boolean, io: Io): Promise<void> {
+async function commitManifest(store: Store, name: string, manifest: Manifest, tags: Record<string, string>, json: boolean, io: Io): Promise<void> {
   try {
     if (io.signal.aborted) throw io.signal.reason;
     await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]), { signal: io.signal, tags });
@@ -55,4 +57,58 @@ export async function commitManifest(store: Store, name: string, manifest: Manif
   }
   io.log.info(`${name}: ${manifest.artifact.size_bytes} bytes, sha256 ${manifest.artifact.sha256}, ${manifest.duration_ms} ms`);
   io.stdout.write(json ? serializeManifest(manifest) : `${store.locate(name)}\n`);
+}
+
+/** One backup in progress: what it is, where it goes, under which name. */
+export interface Backup {
+  kind: Kind;
+  group: string;
+  name: string;
+  output: Output;
+  config: OutputConfig & { trigger: string; progress: boolean | undefined };
+  startedAt: Date;
+}
+
+/** Runs a producer through compression into the backup's store (or stdout); see produceArtifact. */
+export function produceBackup(backup: Backup, producer: Producer, io: Io, stop: AbortController = new AbortController()): Promise<Digest> {
+  const { output, name } = backup;
+  return produceArtifact({
+    producer,
+    compression: output.compression,
+    zstdPath: output.zstdPath,
+    sink: output.store ? { store: output.store, name, tags: tagsOf(backup) } : { stdout: io.stdout },
+    spoolDir: backup.config.s3?.spoolDir,
+    io,
+    label: name,
+    progress: backup.config.progress !== false,
+    stop,
+  });
+}
+
+/** The manifest of a stored artifact: the shared fields plus the tool's own `format` and `source`. */
+export function backupManifest(backup: Backup, digest: Digest, format: string, source: Manifest['source']): Manifest {
+  return buildManifest({
+    id: parseArtifactName(backup.name)!.id,
+    kind: backup.kind,
+    group: backup.group,
+    trigger: backup.config.trigger,
+    started_at: backup.startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    artifact: { name: backup.name, size_bytes: digest.bytes, sha256: digest.sha256, compression: backup.output.compression, format },
+    source,
+  });
+}
+
+/** Commits the manifest and prints the result line, or with --stdout just notes what was written. */
+export async function finishBackup(backup: Backup, manifest: Manifest, io: Io): Promise<void> {
+  const { store } = backup.output;
+  if (!store) {
+    io.log.info(`wrote ${manifest.artifact.size_bytes} bytes to stdout, sha256 ${manifest.artifact.sha256}`);
+    return;
+  }
+  await commitManifest(store, backup.name, manifest, tagsOf(backup), backup.config.json, io);
+}
+
+function tagsOf(backup: Backup): Record<string, string> {
+  return { kind: backup.kind, group: backup.group };
 }

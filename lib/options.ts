@@ -22,3 +22,16 @@ export function addNetworkOptions(program: Command): Command {
     new Option('--retry-budget <duration>', 'how long network calls keep retrying transient failures (default 2m)'),
   );
 }
+
+/** The flags every backup writer shares: where the artifact goes, how it is compressed, named and shown. */
+export function addWriterOptions(program: Command, what: string, groupDefault: string): Command {
+  return program
+    .option('--to <location>', 'where backups go: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)')
+    .addOption(new Option('--outdir <dir>', "alias of --to (the old scripts' flag)").hideHelp())
+    .option('--compress <algorithm>', 'zstd, gzip or none (zstd falls back to gzip when the binary is missing)', 'zstd')
+    .option('--group <name>', `retention group (default: ${groupDefault})`)
+    .option('--trigger <word>', 'why this backup runs: cron, manual, pre-migration, shutdown…', 'manual')
+    .option('--stdout', `write the compressed ${what} to stdout instead of a location (no manifest)`)
+    .option('--json', 'print the manifest as one JSON line instead of the artifact location')
+    .option('--no-progress', 'no progress line on stderr even when it is a terminal');
+}

@@ -1,14 +1,13 @@
-import { produceArtifact } from './artifact-pipeline.js';
-import type { ArtifactSink } from './artifact-writer.js';
+import type { Producer } from './artifact-pipeline.js';
 import type { Digest } from './checksum.js';
 import { spawnChild } from './child.js';
-import { commitManifest, freeArtifactName, openOutput, refuseTerminal, type Output } from './backup-run.js';
+import { backupManifest, finishBackup, freeArtifactName, openOutput, produceBackup, refuseTerminal, type Backup, type Output } from './backup-run.js';
 import { compressionSuffix } from './compress.js';
 import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from './config.js';
 import type { Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
-import { buildManifest, type Manifest, type TableStat } from './manifest.js';
-import { parseArtifactName, seriesKey } from './naming.js';
+import type { Manifest, TableStat } from './manifest.js';
+import { seriesKey } from './naming.js';
 import { childEnv } from './postgres/connection.js';
 import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
@@ -37,7 +36,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     void connecting.then((c) => c.end()).catch(() => {});
     throw error;
   }
-  const { store, compression, zstdPath } = output;
+  const { store, compression } = output;
   const client = await connecting;
   let lock: Lock | undefined;
   try {
@@ -56,32 +55,22 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const startedAt = new Date();
     const ext = `${config.format === 'custom' ? 'dump' : 'sql'}${compressionSuffix(compression)}`;
     const name = await freeArtifactName(store, 'postgres', config.group, startedAt, ext);
-    const tags = { kind: 'postgres', group: config.group };
-    const sink: ArtifactSink = store ? { store, name, tags } : { stdout: io.stdout };
+    const backup: Backup = { kind: 'postgres', group: config.group, name, output, config, startedAt };
 
     const stop = new AbortController();
     const args = [`--format=${config.format}`, '--compress=0', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])];
     const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
-    const dumping = produceArtifact({
-      producer: {
-        kind: 'child',
-        start: (stdout, signal) =>
-          spawnChild('pg_dump', pgDump.path, args, {
-            env: childEnv(config.target, io.env),
-            stdout,
-            signal,
-            ...(passStderr ? { onStderr: passStderr } : {}),
-          }),
-      },
-      compression,
-      zstdPath,
-      sink,
-      spoolDir: config.s3?.spoolDir,
-      io,
-      label: name,
-      progress: config.progress !== false,
-      stop,
-    });
+    const producer: Producer = {
+      kind: 'child',
+      start: (stdout, signal) =>
+        spawnChild('pg_dump', pgDump.path, args, {
+          env: childEnv(config.target, io.env),
+          stdout,
+          signal,
+          ...(passStderr ? { onStderr: passStderr } : {}),
+        }),
+    };
+    const dumping = produceBackup(backup, producer, io, stop);
     let digest: Digest;
     let stats: TableStat[];
     try {
@@ -96,29 +85,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       throw error;
     }
 
-    const finishedAt = new Date();
-    const manifest: Manifest = buildManifest({
-      id: parseArtifactName(name)!.id,
-      kind: 'postgres',
-      group: config.group,
-      trigger: config.trigger,
-      started_at: startedAt.toISOString(),
-      finished_at: finishedAt.toISOString(),
-      artifact: {
-        name,
-        size_bytes: digest.bytes,
-        sha256: digest.sha256,
-        compression,
-        format: `pg_dump-${config.format}`,
-      },
-      source: sourceFacts(config, server, pgDump, version, stats, snapshot !== undefined),
-    });
-
-    if (!store) {
-      io.log.info(`wrote ${digest.bytes} bytes to stdout, sha256 ${digest.sha256}`);
-      return;
-    }
-    await commitManifest(store, name, manifest, tags, config.json, io);
+    const manifest = backupManifest(backup, digest, `pg_dump-${config.format}`, sourceFacts(config, server, pgDump, version, stats, snapshot !== undefined));
+    await finishBackup(backup, manifest, io);
   } catch (error) {
     throw io.signal.aborted ? io.signal.reason : sessionError(config.target, error);
   } finally {

@@ -1,14 +1,12 @@
 import { pipeline } from 'node:stream/promises';
-import { produceArtifact } from './artifact-pipeline.js';
-import type { ArtifactSink } from './artifact-writer.js';
-import { commitManifest, freeArtifactName, openOutput, refuseTerminal } from './backup-run.js';
+import { backupManifest, finishBackup, freeArtifactName, openOutput, produceBackup, refuseTerminal, type Backup } from './backup-run.js';
 import { compressionSuffix } from './compress.js';
 import { resolveRedisBackupConfig, type RedisBackupConfig, type RedisBackupFlags } from './config.js';
 import { IntegrityError, OperationError, UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
-import { buildManifest, type Manifest } from './manifest.js';
-import { parseArtifactName, seriesKey } from './naming.js';
+import type { Manifest } from './manifest.js';
+import { seriesKey } from './naming.js';
 import { fetchRedisFacts, type RedisFacts } from './redis/info.js';
 import { RdbValidator, type RdbFacts } from './redis/rdb-validator.js';
 import { RedisRefusedError, syncRdb } from './redis/sync.js';
@@ -29,7 +27,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   // Asking the server for its facts takes a round trip or two; it runs while the location is checked.
   const fetching = fetchRedisFacts(config.target, config.retry, io.log);
   fetching.catch(() => {}); // awaited below
-  const { store, compression, zstdPath } = await openOutput(config, io);
+  const output = await openOutput(config, io);
+  const { store, compression } = output;
   const facts = await fetching;
   io.log.info(`server ${config.target.display} runs Redis ${facts.version} (${facts.role})`);
   let lock: Lock | undefined;
@@ -51,39 +50,14 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const validator = new RdbValidator(`the RDB stream from ${config.target.display}`);
     const validating = pipeline(sync.stream, validator);
     validating.catch(() => {}); // the validator carries the failure into the pipeline
-    const tags = { kind: 'redis', group: config.group };
-    const sink: ArtifactSink = store ? { store, name, tags } : { stdout: io.stdout };
-    const digest = await produceArtifact({
-      producer: { kind: 'stream', stream: validator },
-      compression,
-      zstdPath,
-      sink,
-      spoolDir: config.s3?.spoolDir,
-      io,
-      label: name,
-      progress: config.progress !== false,
-      stop: new AbortController(),
-    }).catch((error: unknown) => {
+    const backup: Backup = { kind: 'redis', group: config.group, name, output, config, startedAt };
+    const digest = await produceBackup(backup, { kind: 'stream', stream: validator }, io).catch((error: unknown) => {
       if (io.signal.aborted) throw io.signal.reason;
       // An incomplete stream means this backup failed (exit 1); nothing stored is corrupt.
       throw error instanceof IntegrityError ? new OperationError(error.message, { cause: error }) : error;
     });
-    const rdb = validator.result();
-    const manifest = buildManifest({
-      id: parseArtifactName(name)!.id,
-      kind: 'redis',
-      group: config.group,
-      trigger: config.trigger,
-      started_at: startedAt.toISOString(),
-      finished_at: new Date().toISOString(),
-      artifact: { name, size_bytes: digest.bytes, sha256: digest.sha256, compression, format: 'redis-rdb' },
-      source: sourceFacts(config, facts, rdb, sync.framing),
-    });
-    if (!store) {
-      io.log.info(`wrote ${digest.bytes} bytes to stdout, sha256 ${digest.sha256}`);
-      return;
-    }
-    await commitManifest(store, name, manifest, tags, config.json, io);
+    const manifest = backupManifest(backup, digest, 'redis-rdb', sourceFacts(config, facts, validator.result(), sync.framing));
+    await finishBackup(backup, manifest, io);
   } finally {
     await lock?.release();
   }
