@@ -40,7 +40,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     const name = await freeArtifactName(store, 'redis', config.group, startedAt, `rdb${compressionSuffix(compression)}`);
     const sync = await syncRdb(config.target, { signal: io.signal }).catch((error: unknown) => {
       if (error instanceof RedisRefusedError && error.command !== 'AUTH') {
-        throw new OperationError(`${error.message}`, {
+        throw new OperationError(error.message, {
           hint: config.mode === 'auto' ? 'this server refuses replication (managed Redis?); logical mode is not available in this version yet' : 'the user needs the SYNC and REPLCONF commands',
         });
       }
