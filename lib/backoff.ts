@@ -1,3 +1,5 @@
+import { errnoCode } from './errors.js';
+
 /**
  * The retry contract for every network call in the toolbox (seed 002's supervisor contract): the first
  * retry after 1 s, each next one twice as late, never more than 30 s apart, ±20 % jitter, and no retry that
@@ -75,5 +77,30 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal!.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Network failures worth another attempt on any connection. */
+export const NETWORK_ERROR_CODES: readonly string[] = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'];
+
+export interface ConnectRetryOptions {
+  policy: BackoffPolicy;
+  /** `host:port`, for the retry note. */
+  where: string;
+  /** Error codes besides the network ones that mean "try again" (e.g. Postgres' "starting up"). */
+  alsoRetry?: readonly string[];
+  log?: { info(message: string): void };
+}
+
+/**
+ * Connecting, the toolbox's way: network failures (and `alsoRetry` codes) are retried with the backoff, each
+ * retry noted with --verbose; anything else (authentication, unknown database) fails at once.
+ */
+export function retryConnect<T>(attempt: () => Promise<T>, options: ConnectRetryOptions): Promise<T> {
+  const retryable = new Set([...NETWORK_ERROR_CODES, ...(options.alsoRetry ?? [])]);
+  return retry(attempt, {
+    policy: options.policy,
+    isRetryable: (error) => retryable.has(errnoCode(error) ?? ''),
+    onRetry: (error, n, delay) => options.log?.info(`connecting to ${options.where} failed (${(error as Error).message}); retry ${n} in ${delay} ms`),
   });
 }

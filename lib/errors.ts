@@ -78,6 +78,11 @@ export function errnoCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Is this an operating-system error (ECONNREFUSED, ENOSPC…) rather than a protocol or server reply? */
+export function isSystemError(error: unknown): boolean {
+  return /^E[A-Z]+$/.test(errnoCode(error) ?? '');
+}
+
 /** A short reason for a system error, e.g. "no space left on device (ENOSPC)". */
 export function describeSystemError(error: unknown): string {
   const code = errnoCode(error);

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { OperationError, ToolError, describeSystemError, errnoCode } from '../errors.js';
-import { DEFAULT_BACKOFF, retry, type BackoffPolicy } from '../backoff.js';
+import { DEFAULT_BACKOFF, retryConnect, type BackoffPolicy } from '../backoff.js';
 import type { Env, Log } from '../io.js';
 import type { TableStat } from '../manifest.js';
 import { clientConfig, type PgTarget } from './connection.js';
@@ -27,8 +27,8 @@ export interface TableInfo {
 /** Tables up to this size are counted exactly with count(*); larger ones get the planner's estimate. */
 export const EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024;
 
-/** Failures worth another attempt: the network, or a server that is starting up or shutting down. */
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P03', '57P01']);
+/** Besides the network: a server starting up (57P03) or shutting down (57P01) is worth another attempt. */
+const SERVER_NOT_READY = ['57P03', '57P01'];
 
 /**
  * Connects with node-postgres, retrying transient failures (refused, reset, timed out, "the database system
@@ -38,7 +38,7 @@ const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNRE
 export async function connect(target: PgTarget, env: Env, policy: BackoffPolicy = DEFAULT_BACKOFF, log?: Log): Promise<Client> {
   const { default: pg } = await import('pg');
   try {
-    return await retry(
+    return await retryConnect(
       async () => {
         const client = new pg.Client(clientConfig(target, env));
         // An idle-connection error after connect (server gone) must not crash the process; queries report it.
@@ -51,11 +51,7 @@ export async function connect(target: PgTarget, env: Env, policy: BackoffPolicy 
           throw error;
         }
       },
-      {
-        policy,
-        isRetryable: (error) => TRANSIENT.has(errnoCode(error) ?? ''),
-        onRetry: (error, n, delay) => log?.info(`connecting to ${target.host}:${target.port} failed (${(error as Error).message}); retry ${n} in ${delay} ms`),
-      },
+      { policy, where: `${target.host}:${target.port}`, alsoRetry: SERVER_NOT_READY, ...(log ? { log } : {}) },
     );
   } catch (error) {
     throw connectError(target, error);
@@ -75,7 +71,7 @@ function connectError(target: PgTarget, error: unknown): OperationError {
   if (code === '3D000') {
     return new OperationError(`cannot connect to ${where}: ${message}`, { hint: 'check --dbname / PGDATABASE', cause: error });
   }
-  const reason = code && /^E[A-Z]+$/.test(code) ? describeSystemError(error) : message;
+  const reason = describeSystemError(error);
   return new OperationError(`cannot connect to ${where}: ${reason}`, {
     hint: 'is the server running? check --dbname, DATABASE_URL or PGHOST/PGPORT',
     cause: error,

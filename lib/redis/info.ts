@@ -1,5 +1,5 @@
-import { retry, type BackoffPolicy } from '../backoff.js';
-import { OperationError, describeSystemError, errnoCode } from '../errors.js';
+import { retryConnect, type BackoffPolicy } from '../backoff.js';
+import { OperationError, describeSystemError } from '../errors.js';
 import type { Log } from '../io.js';
 import type { RedisTarget } from './connection.js';
 
@@ -32,8 +32,6 @@ export function parseKeyspace(info: Record<string, string>): RedisFacts['keyspac
   }
   return out;
 }
-
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 /**
  * Reads INFO through ioredis (loaded lazily), retrying transient network failures with the toolbox's
@@ -75,14 +73,9 @@ export async function fetchRedisFacts(target: RedisTarget, policy: BackoffPolicy
     }
   };
   try {
-    return await retry(attempt, {
-      policy,
-      isRetryable: (error) => TRANSIENT.has(errnoCode(error) ?? ''),
-      onRetry: (error, n, delay) => log?.info(`connecting to ${target.display} failed (${(error as Error).message}); retry ${n} in ${delay} ms`),
-    });
+    return await retryConnect(attempt, { policy, where: target.display, ...(log ? { log } : {}) });
   } catch (error) {
-    const code = errnoCode(error);
-    const why = code && /^E[A-Z]+$/.test(code) ? describeSystemError(error) : (error as Error).message;
+    const why = describeSystemError(error);
     throw new OperationError(`cannot connect to ${target.display}: ${why}`, {
       hint: /WRONGPASS|NOAUTH|invalid password/i.test(why) ? 'check the password (--url, REDIS_URL or REDIS_PASSWORD)' : 'is the server running? check --url / REDIS_URL',
       cause: error,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BackoffPolicy } from '../backoff.js';
-import { NotFoundError, StoreError, describeSystemError, errnoCode } from '../errors.js';
+import { NotFoundError, StoreError, describeSystemError, isSystemError } from '../errors.js';
 import { sdkRetryStrategy } from './s3-retry.js';
 import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
 
@@ -221,13 +221,12 @@ export class S3Store implements Store {
   private error(what: string, error: unknown): StoreError {
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
-    const code = errnoCode(error);
     let why: string;
     let hint: string | undefined;
     if (e.name === 'CredentialsProviderError') {
       why = 'no AWS credentials found';
       hint = 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run with an instance or pod role';
-    } else if (code && /^E[A-Z]+$/.test(code)) {
+    } else if (isSystemError(error)) {
       why = `${describeSystemError(error)} reaching ${this.options.endpoint ?? 'S3'}`;
       hint = 'check --s3-endpoint / AWS_ENDPOINT_URL_S3 and the network';
     } else if (status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch') {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF, backoffDelay, nextRetry, retry } from '../../lib/backoff.js';
+import { DEFAULT_BACKOFF, backoffDelay, nextRetry, retry, retryConnect } from '../../lib/backoff.js';
+import { isSystemError } from '../../lib/errors.js';
 
 const middle = () => 0.5; // no jitter
 const low = () => 0; // −20 %
@@ -71,5 +72,38 @@ describe('retry', () => {
     const pending = retry(async () => { throw new Error('down'); }, { policy: slow, isRetryable: () => true, signal: controller.signal });
     setTimeout(() => controller.abort(new Error('interrupted')), 20);
     await expect(pending).rejects.toThrow('interrupted');
+  });
+});
+
+describe('retryConnect', () => {
+  const fast = { ...DEFAULT_BACKOFF, initialMs: 1, maxMs: 2, budgetMs: 1_000 };
+  const failing = (codes: string[]) => {
+    let n = 0;
+    return async () => {
+      const code = codes[n++];
+      if (code) throw Object.assign(new Error(code), { code });
+      return 'connected';
+    };
+  };
+
+  it('retries network errors and the extra codes, noting each retry', async () => {
+    const notes: string[] = [];
+    const value = await retryConnect(failing(['ECONNREFUSED', '57P03', 'ECONNRESET']), {
+      policy: fast, where: 'db:5432', alsoRetry: ['57P03'], log: { info: (m) => notes.push(m) },
+    });
+    expect(value).toBe('connected');
+    expect(notes).toHaveLength(3);
+    expect(notes[0]).toMatch(/^connecting to db:5432 failed \(ECONNREFUSED\); retry 1 in \d+ ms$/);
+  });
+
+  it('fails at once on anything else', async () => {
+    await expect(retryConnect(failing(['28P01']), { policy: fast, where: 'db:5432' })).rejects.toThrow('28P01');
+    await expect(retryConnect(failing(['57P03']), { policy: fast, where: 'db:5432' })).rejects.toThrow('57P03');
+  });
+
+  it('tells system errors from server replies', () => {
+    expect(isSystemError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isSystemError(Object.assign(new Error('x'), { code: '28P01' }))).toBe(false);
+    expect(isSystemError(new Error('x'))).toBe(false);
   });
 });
