@@ -43,32 +43,18 @@ export class LocalStore implements Store {
   }
 
   async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
-    const final = join(this.dir, name);
-    const temp = join(this.dir, tempNameFor(name, `${process.pid}-${randomBytes(4).toString('hex')}`));
+    const temp = this.tempPath(name);
     try {
-      const out = createWriteStream(temp, { flags: 'wx', mode: FILE_MODE, highWaterMark: 1 << 20 });
-      await pipeline(body, out, options.signal ? { signal: options.signal } : {});
-      // fsync acts on the file, so a fresh descriptor flushes what the stream wrote.
-      const handle = await open(temp, 'r');
-      let size: number;
-      try {
-        await handle.sync();
-        size = (await handle.stat()).size;
-      } finally {
-        await handle.close();
-      }
-      await publish(temp, final);
-      await syncDir(this.dir);
-      return { size };
+      await pipeline(body, createWriteStream(temp, { flags: 'wx', mode: FILE_MODE, highWaterMark: 1 << 20 }), options.signal ? { signal: options.signal } : {});
     } catch (error) {
       await unlink(temp).catch(() => {});
-      throw errnoCode(error) && errnoCode(error) !== 'ABORT_ERR' ? this.writeError(name, error) : error;
+      throw this.mapWriteError(name, error);
     }
+    return this.commitTemp(temp, name);
   }
 
   async openWriter(name: string): Promise<LocalWriter> {
-    const final = join(this.dir, name);
-    const temp = join(this.dir, tempNameFor(name, `${process.pid}-${randomBytes(4).toString('hex')}`));
+    const temp = this.tempPath(name);
     let handle: FileHandle;
     try {
       handle = await open(temp, 'wx', FILE_MODE);
@@ -87,24 +73,47 @@ export class LocalStore implements Store {
       path: temp,
       size: () => fstatSync(handle.fd).size,
       commit: async () => {
-        try {
-          await handle.sync();
-          const { size } = await handle.stat();
-          await close();
-          await publish(temp, final);
-          await syncDir(this.dir);
-          return { size };
-        } catch (error) {
-          await close().catch(() => {});
-          await unlink(temp).catch(() => {});
-          throw errnoCode(error) ? this.writeError(name, error) : error;
-        }
+        await close();
+        return this.commitTemp(temp, name);
       },
       discard: async () => {
         await close().catch(() => {});
         await unlink(temp).catch(() => {});
       },
     };
+  }
+
+  private tempPath(name: string): string {
+    return join(this.dir, tempNameFor(name, `${process.pid}-${randomBytes(4).toString('hex')}`));
+  }
+
+  /**
+   * Makes a complete temp file the backup `name`: fsync (it acts on the file, so a fresh descriptor flushes
+   * what any writer wrote), publish without replacing, fsync the directory. On failure the temp file goes.
+   */
+  private async commitTemp(temp: string, name: string): Promise<{ size: number }> {
+    try {
+      const handle = await open(temp, 'r');
+      let size: number;
+      try {
+        await handle.sync();
+        size = (await handle.stat()).size;
+      } finally {
+        await handle.close();
+      }
+      await publish(temp, join(this.dir, name));
+      await syncDir(this.dir);
+      return { size };
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw this.mapWriteError(name, error);
+    }
+  }
+
+  /** System errors of a write become StoreErrors naming the location; others (a failed body, an abort) pass. */
+  private mapWriteError(name: string, error: unknown): unknown {
+    const code = errnoCode(error);
+    return code && code !== 'ABORT_ERR' ? this.writeError(name, error) : error;
   }
 
   async get(name: string): Promise<Readable> {
