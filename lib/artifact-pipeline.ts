@@ -13,7 +13,7 @@ import { openSpool } from './spool.js';
  * Node stream (the Redis replication socket, already validated).
  */
 export type Producer =
-  | { kind: 'child'; start(stdout: StdioItem, signal: AbortSignal): Child }
+  | { kind: 'child'; start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child }
   | { kind: 'stream'; stream: Readable };
 
 export interface ProduceOptions {
@@ -42,6 +42,7 @@ export interface ProduceOptions {
 export async function produceArtifact(options: ProduceOptions): Promise<Digest> {
   const { producer, sink, io, stop } = options;
   const signal = AbortSignal.any([io.signal, stop.signal]);
+  // With --verbose, every child's stderr is passed through.
   const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
   // A child process can write the artifact into a file itself; only gzip (Node's zlib), or a Node stream
   // left uncompressed, needs Node in the byte path.
@@ -67,7 +68,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   let producerSucceeded: () => Promise<void>;
   let producerStopped: Promise<unknown>;
   if (producer.kind === 'child') {
-    const child = producer.start(compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (fileFd ?? 'pipe'), signal);
+    const child = producer.start(compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
     if (compressor?.inputIsPipe) {
       compressor.input.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
     } else if (compressor) {

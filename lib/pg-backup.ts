@@ -59,16 +59,10 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
 
     const stop = new AbortController();
     const args = [`--format=${config.format}`, '--compress=0', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])];
-    const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
     const producer: Producer = {
       kind: 'child',
-      start: (stdout, signal) =>
-        spawnChild('pg_dump', pgDump.path, args, {
-          env: childEnv(config.target, io.env),
-          stdout,
-          signal,
-          ...(passStderr ? { onStderr: passStderr } : {}),
-        }),
+      start: (stdout, signal, onStderr) =>
+        spawnChild('pg_dump', pgDump.path, args, { env: childEnv(config.target, io.env), stdout, signal, ...(onStderr ? { onStderr } : {}) }),
     };
     const dumping = produceBackup(backup, producer, io, stop);
     let digest: Digest;

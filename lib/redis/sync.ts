@@ -202,7 +202,22 @@ class ReplyReader {
         if (remaining === 0) finish();
         return;
       }
-      const combined = held.length ? Buffer.concat([held, chunk]) : chunk;
+      // The last 40 bytes seen may be the mark, so they are held back. A chunk of 40 bytes or more holds the
+      // whole candidate itself and is passed on in place; only smaller ones are joined with what is held.
+      if (chunk.length >= EOF_MARK_LENGTH) {
+        const body = chunk.subarray(0, chunk.length - EOF_MARK_LENGTH);
+        const last = chunk.subarray(chunk.length - EOF_MARK_LENGTH);
+        let flowing = held.length ? stream.push(held) : true;
+        if (body.length) flowing = stream.push(body) && flowing;
+        if (last.equals(frame.mark)) {
+          finish();
+          return;
+        }
+        held = Buffer.from(last);
+        if (!flowing) socket.pause();
+        return;
+      }
+      const combined = Buffer.concat([held, chunk]);
       if (combined.length >= EOF_MARK_LENGTH && combined.subarray(combined.length - EOF_MARK_LENGTH).equals(frame.mark)) {
         const body = combined.subarray(0, combined.length - EOF_MARK_LENGTH);
         if (body.length) stream.push(body);
@@ -215,9 +230,6 @@ class ReplyReader {
       if (body.length && !stream.push(body)) socket.pause();
     };
     socket.on('data', accept);
-    socket.on('end', () => {
-      if (!done) stream.destroy(new IntegrityError(`${this.where} closed the connection before the RDB was complete: truncated RDB stream`));
-    });
     socket.on('error', (error) => {
       if (!done) stream.destroy(new OperationError(`connection to ${this.where} failed mid-transfer: ${describeSystemError(error)}`, { cause: error }));
     });

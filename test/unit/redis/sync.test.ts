@@ -52,6 +52,14 @@ describe('syncRdb framing', () => {
     expect(received).toEqual(['AUTH pw', 'REPLCONF capa eof', 'REPLCONF rdb-only 1', 'SYNC']);
   });
 
+  it('passes large chunks on in place, whether the mark is split after one or arrives whole in one', async () => {
+    const split = await fakeMaster({ writes: [`$EOF:${MARK}\r\n`, `REDIS0010${'x'.repeat(100)}${MARK.slice(0, 10)}`, MARK.slice(10)] });
+    expect((await collect(split.port)).data).toBe(`REDIS0010${'x'.repeat(100)}`);
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+    const whole = await fakeMaster({ writes: [`$EOF:${MARK}\r\n`, `REDIS0010${'y'.repeat(60)}`, `${'z'.repeat(50)}${MARK}`] });
+    expect((await collect(whole.port)).data).toBe(`REDIS0010${'y'.repeat(60)}${'z'.repeat(50)}`);
+  });
+
   it('reads exactly <length> bytes and ignores what follows (a server without rdb-only keeps streaming)', async () => {
     const { port } = await fakeMaster({ rdbOnly: false, writes: ['$15\r\nREDIS00', '10-body', '*1\r\n$4\r\nPING\r\n'] });
     const { sync, data } = await collect(port);
