@@ -1,86 +1,171 @@
 import { pipeline } from 'node:stream/promises';
-import { backupManifest, finishBackup, freeArtifactName, openOutput, produceBackup, refuseTerminal, type Backup } from './backup-run.js';
+import { backupManifest, finishBackup, freeArtifactName, openOutput, produceBackup, refuseTerminal, type Backup, type Output } from './backup-run.js';
 import { compressionSuffix } from './compress.js';
 import { resolveRedisBackupConfig, type RedisBackupConfig, type RedisBackupFlags } from './config.js';
-import { IntegrityError, OperationError, UsageError } from './errors.js';
+import { IntegrityError, OperationError } from './errors.js';
 import type { Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
 import type { Manifest } from './manifest.js';
 import { seriesKey } from './naming.js';
-import { fetchRedisFacts, type RedisFacts } from './redis/info.js';
+import { connectRedis, type RedisClient } from './redis/client.js';
+import { readRedisFacts, type RedisFacts } from './redis/info.js';
+import { dumpLogical, type LogicalDumpFacts } from './redis/logical-dump.js';
 import { RdbValidator, type RdbFacts } from './redis/rdb-validator.js';
-import { RedisRefusedError, syncRdb } from './redis/sync.js';
+import { RedisRefusedError, syncRdb, type RdbSync } from './redis/sync.js';
 import { toolVersion } from './version.js';
 
 /**
- * redis-backup: an RDB snapshot over the replication stream (what `redis-cli --rdb` does) → validate header
- * and CRC-64 → compress → sha256 → store → manifest. The server forks and streams its snapshot; the stream
- * is checked byte for byte, and the artifact is committed only if it was a complete, valid RDB and every
- * stage succeeded. Any failure or signal removes the partial artifact and leaves no manifest.
+ * redis-backup. `rdb`: the server's own snapshot over the replication stream (what `redis-cli --rdb` does),
+ * checked byte for byte (header, end marker, CRC-64). `logical`: SCAN + DUMP for servers that refuse
+ * replication. `auto`: rdb, falling back to logical when the server refuses the replication handshake.
+ * Either way: compress → sha256 → store → manifest, the artifact committed only if every stage succeeded;
+ * any failure or signal removes the partial artifact and leaves no manifest.
  */
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveRedisBackupConfig(opts as RedisBackupFlags, io.env);
   refuseTerminal(config, io, 'snapshot');
-  if (config.mode === 'logical') {
-    throw new UsageError('--mode logical is not available in this version yet', { hint: 'use --mode rdb (or auto, the default)' });
-  }
-  // Asking the server for its facts takes a round trip or two; it runs while the location is checked.
-  const fetching = fetchRedisFacts(config.target, config.retry, io.log);
-  fetching.catch(() => {}); // awaited below
-  const output = await openOutput(config, io);
-  const { store, compression } = output;
-  const facts = await fetching;
-  io.log.info(`server ${config.target.display} runs Redis ${facts.version} (${facts.role})`);
+  // Connecting and asking the server for its facts runs while the location is checked.
+  const connecting = connectRedis(config.target, config.retry, io.log);
+  connecting.catch(() => {}); // awaited below
+  const output = await openOutput(config, io).catch(async (error: unknown) => {
+    (await connecting.catch(() => undefined))?.disconnect();
+    throw error;
+  });
+  const client = await connecting;
   let lock: Lock | undefined;
   try {
-    if (store) lock = await acquireLock(store.lockPath(seriesKey('redis', config.group)), io.tool);
+    const facts = await readRedisFacts(client);
+    io.log.info(`server ${config.target.display} runs Redis ${facts.version} (${facts.role})`);
+    if (output.store) lock = await acquireLock(output.store.lockPath(seriesKey('redis', config.group)), io.tool);
     if (io.signal.aborted) throw io.signal.reason;
-
     const startedAt = new Date();
-    const name = await freeArtifactName(store, 'redis', config.group, startedAt, `rdb${compressionSuffix(compression)}`);
-    const sync = await syncRdb(config.target, { signal: io.signal }).catch((error: unknown) => {
-      if (error instanceof RedisRefusedError && error.command !== 'AUTH') {
-        throw new OperationError(error.message, {
-          hint: config.mode === 'auto' ? 'this server refuses replication (managed Redis?); logical mode is not available in this version yet' : 'the user needs the SYNC and REPLCONF commands',
-        });
-      }
-      throw error;
-    });
-    io.log.info(`receiving the RDB (${sync.framing === 'eof-mark' ? 'diskless' : 'disk-based'} sync)`);
-    const validator = new RdbValidator(`the RDB stream from ${config.target.display}`);
-    const validating = pipeline(sync.stream, validator);
-    validating.catch(() => {}); // the validator carries the failure into the pipeline
-    const backup: Backup = { kind: 'redis', group: config.group, name, output, config, startedAt };
-    const digest = await produceBackup(backup, { kind: 'stream', stream: validator }, io).catch((error: unknown) => {
-      if (io.signal.aborted) throw io.signal.reason;
-      // An incomplete stream means this backup failed (exit 1); nothing stored is corrupt.
-      throw error instanceof IntegrityError ? new OperationError(error.message, { cause: error }) : error;
-    });
-    const manifest = backupManifest(backup, digest, 'redis-rdb', sourceFacts(config, facts, validator.result(), sync.framing));
-    await finishBackup(backup, manifest, io);
+    const sync = config.mode === 'logical' ? undefined : await startSync(config, io);
+    const session: Session = { config, output, facts, startedAt, io };
+    if (sync) await rdbBackup(session, sync);
+    else await logicalBackup(session, client);
   } finally {
+    client.disconnect();
     await lock?.release();
   }
 }
 
-function sourceFacts(config: RedisBackupConfig, facts: RedisFacts, rdb: RdbFacts, framing: string): Manifest['source'] {
-  const keys = Object.values(facts.keyspace).reduce((sum, db) => sum + db.keys, 0);
+interface Session {
+  config: RedisBackupConfig;
+  output: Output;
+  facts: RedisFacts;
+  startedAt: Date;
+  io: Io;
+}
+
+/** The replication handshake; in auto mode a refusal means "use logical mode" (undefined). */
+async function startSync(config: RedisBackupConfig, io: Io): Promise<RdbSync | undefined> {
+  try {
+    return await syncRdb(config.target, { signal: io.signal });
+  } catch (error) {
+    if (!(error instanceof RedisRefusedError) || error.command === 'AUTH') throw error;
+    if (config.mode === 'auto') {
+      io.log.warn(`${error.message}; falling back to --mode logical (SCAN + DUMP)`);
+      return undefined;
+    }
+    throw new OperationError(error.message, { hint: 'the user needs the SYNC and REPLCONF commands; --mode logical (or auto) works without them' });
+  }
+}
+
+async function rdbBackup(session: Session, sync: RdbSync): Promise<void> {
+  const { config, io } = session;
+  const backup = await describe(session, 'rdb');
+  io.log.info(`receiving the RDB (${sync.framing === 'eof-mark' ? 'diskless' : 'disk-based'} sync)`);
+  const validator = new RdbValidator(`the RDB stream from ${config.target.display}`);
+  const validating = pipeline(sync.stream, validator);
+  validating.catch(() => {}); // the validator carries the failure into the pipeline
+  const digest = await produceBackup(backup, { kind: 'stream', stream: validator }, io).catch((error: unknown) => {
+    if (io.signal.aborted) throw io.signal.reason;
+    // An incomplete stream means this backup failed (exit 1); nothing stored is corrupt.
+    throw error instanceof IntegrityError ? new OperationError(error.message, { cause: error }) : error;
+  });
+  const manifest = backupManifest(backup, digest, 'redis-rdb', rdbSource(session, validator.result(), sync.framing));
+  await finishBackup(backup, manifest, io);
+}
+
+async function logicalBackup(session: Session, client: RedisClient): Promise<void> {
+  const { config, facts, io } = session;
+  if (facts.cluster) {
+    throw new OperationError(`${config.target.display} runs in cluster mode: a logical backup of one node would hold only its own slots`, {
+      hint: 'back up each primary with its own --url and --group',
+    });
+  }
+  const backup = await describe(session, 'logical');
+  const databases = Object.keys(facts.keyspace).map((db) => Number(db.slice(2))).sort((a, b) => a - b);
+  const dump = dumpLogical(client, {
+    databases,
+    expiry: majorVersion(facts.version) >= 7 ? 'pexpiretime' : 'pttl',
+    where: config.target.display,
+    log: io.log,
+  });
+  io.log.info(`dumping ${databases.length} database(s) key by key (SCAN + DUMP)`);
+  const digest = await produceBackup(backup, { kind: 'stream', stream: dump.stream }, io).catch((error: unknown) => {
+    throw io.signal.aborted ? io.signal.reason : error;
+  });
+  const manifest = backupManifest(backup, digest, 'redis-logical', logicalSource(session, dump.result()));
+  await finishBackup(backup, manifest, io);
+}
+
+async function describe(session: Session, ext: string): Promise<Backup> {
+  const { config, output, startedAt } = session;
+  const name = await freeArtifactName(output.store, 'redis', config.group, startedAt, `${ext}${compressionSuffix(output.compression)}`);
+  return { kind: 'redis', group: config.group, name, output, config, startedAt };
+}
+
+function majorVersion(version: string): number {
+  return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
+}
+
+function commonSource(session: Session): { host: string; port: number; server_version: string; role: string; user?: string } {
+  const { config, facts } = session;
   return {
     host: config.target.host,
     port: config.target.port,
     ...(config.target.username ? { user: config.target.username } : {}),
     server_version: facts.version,
+    role: facts.role,
+  };
+}
+
+function rdbSource(session: Session, rdb: RdbFacts, framing: string): Manifest['source'] {
+  const { facts } = session;
+  const keys = Object.values(facts.keyspace).reduce((sum, db) => sum + db.keys, 0);
+  return {
+    ...commonSource(session),
     tool_version: `restorable ${toolVersion()} replication SYNC (${framing === 'eof-mark' ? 'diskless' : 'disk-based'})`,
     mode: 'rdb',
     rdb_version: rdb.rdbVersion,
     rdb_format: rdb.magic,
     rdb_checksum: rdb.checksum,
-    role: facts.role,
     stats: {
       used_memory_bytes: facts.usedMemoryBytes,
       // From INFO keyspace just before the snapshot: writes racing the fork may differ slightly.
       keys_total: keys,
+      keys_exact: false,
       keyspace: facts.keyspace,
+    },
+  };
+}
+
+function logicalSource(session: Session, dump: LogicalDumpFacts): Manifest['source'] {
+  return {
+    ...commonSource(session),
+    tool_version: `restorable ${toolVersion()} SCAN + DUMP (${dump.expiry.toUpperCase()})`,
+    mode: 'logical',
+    // The DUMP payloads' RDB version: a server loads them only if it reads at least this version.
+    rdb_version: dump.rdbVersion,
+    logical_format: 1,
+    functions: dump.functions,
+    stats: {
+      used_memory_bytes: session.facts.usedMemoryBytes,
+      keys_total: dump.keysTotal,
+      keys_exact: true,
+      keys_vanished: dump.vanished,
+      keyspace: dump.keyspace,
     },
   };
 }

@@ -1,7 +1,4 @@
-import { retryConnect, type BackoffPolicy } from '../backoff.js';
-import { OperationError, describeSystemError } from '../errors.js';
-import type { Log } from '../io.js';
-import type { RedisTarget } from './connection.js';
+import type { RedisClient } from './client.js';
 
 /** What the manifest records about a Redis server. */
 export interface RedisFacts {
@@ -10,6 +7,8 @@ export interface RedisFacts {
   usedMemoryBytes: number;
   /** Keys (and keys with a TTL) per database, from INFO keyspace. */
   keyspace: Record<string, { keys: number; expires: number }>;
+  /** Cluster mode: one node holds only its own slots. */
+  cluster: boolean;
 }
 
 /** Parses INFO output into its `key:value` pairs. */
@@ -33,52 +32,14 @@ export function parseKeyspace(info: Record<string, string>): RedisFacts['keyspac
   return out;
 }
 
-/**
- * Reads INFO through ioredis (loaded lazily), retrying transient network failures with the toolbox's
- * backoff. Authentication failures fail at once, naming host:port (never the password).
- */
-export async function fetchRedisFacts(target: RedisTarget, policy: BackoffPolicy, log?: Log): Promise<RedisFacts> {
-  const { Redis } = await import('ioredis');
-  const attempt = async () => {
-    const client = new Redis({
-      host: target.host,
-      port: target.port,
-      ...(target.username ? { username: target.username } : {}),
-      ...(target.password ? { password: target.password } : {}),
-      ...(target.tls ? { tls: target.tls } : {}),
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      retryStrategy: () => null, // our backoff decides
-      connectTimeout: 10_000,
-    });
-    // A refused AUTH surfaces only as an 'error' event; connect() itself just says the connection closed.
-    let refusal: Error | undefined;
-    client.on('error', (error: Error) => {
-      if (/WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(error.message)) refusal = error;
-    });
-    try {
-      await client.connect().catch((error: unknown) => {
-        throw refusal ?? error;
-      });
-      const info = parseInfo(String(await client.call('INFO', 'all')));
-      return {
-        version: info.redis_version ?? info.valkey_version ?? 'unknown',
-        role: info.role ?? 'unknown',
-        usedMemoryBytes: Number(info.used_memory ?? 0),
-        keyspace: parseKeyspace(info),
-      };
-    } finally {
-      client.disconnect();
-    }
+/** Reads INFO: version, role, memory and keyspace. */
+export async function readRedisFacts(client: RedisClient): Promise<RedisFacts> {
+  const info = parseInfo(String(await client.call('INFO', 'all')));
+  return {
+    version: info.redis_version ?? info.valkey_version ?? 'unknown',
+    role: info.role ?? 'unknown',
+    usedMemoryBytes: Number(info.used_memory ?? 0),
+    keyspace: parseKeyspace(info),
+    cluster: info.cluster_enabled === '1',
   };
-  try {
-    return await retryConnect(attempt, { policy, where: target.display, ...(log ? { log } : {}) });
-  } catch (error) {
-    const why = describeSystemError(error);
-    throw new OperationError(`cannot connect to ${target.display}: ${why}`, {
-      hint: /WRONGPASS|NOAUTH|invalid password/i.test(why) ? 'check the password (--url, REDIS_URL or REDIS_PASSWORD)' : 'is the server running? check --url / REDIS_URL',
-      cause: error,
-    });
-  }
 }

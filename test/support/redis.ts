@@ -3,6 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { Redis } from 'ioredis';
+import { DEFAULT_BACKOFF } from '../../lib/backoff.js';
+import { connectRedis } from '../../lib/redis/client.js';
+import { loadLogical, type LoadResult } from '../../lib/redis/logical-restore.js';
 import { tempDir } from './fixtures.js';
 import { freePort } from './ports.js';
 
@@ -91,5 +95,64 @@ export async function digestOfRdb(rdbFile: string): Promise<string> {
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An ioredis client on a throwaway server (closed by the caller). */
+export async function clientOf(server: RedisServer): Promise<Redis> {
+  const client = new Redis({ port: server.port, host: '127.0.0.1', ...(server.password ? { password: server.password } : {}), lazyConnect: true });
+  await client.connect();
+  return client;
+}
+
+/**
+ * Every value type, binary-unsafe key names, TTLs in the near and far future, three databases and a function
+ * library: what a logical backup must carry over byte for byte.
+ */
+export async function fillVariety(server: RedisServer): Promise<void> {
+  const c = await clientOf(server);
+  try {
+    const p = c.pipeline();
+    p.set('string', 'value');
+    p.set(Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0x80]), Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00]));
+    p.set('', 'the empty key');
+    p.set('ttl:near', 'x', 'PX', 3_600_000);
+    p.set('ttl:far', 'y', 'EXAT', 4_102_444_800);
+    p.hset('hash:small', { a: '1', b: '2' });
+    p.hset('hash:big', Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, `v${i}`.repeat(20)])));
+    p.rpush('list', ...Array.from({ length: 500 }, (_, i) => `item${i}`));
+    p.sadd('set:ints', ...Array.from({ length: 100 }, (_, i) => i));
+    p.sadd('set:strings', 'a', 'b', 'c');
+    p.zadd('zset', 1, 'one', 2.5, 'two and a half', -3, 'minus three');
+    p.xadd('stream', '1-1', 'field', 'value');
+    p.xadd('stream', '2-1', 'field', 'other');
+    p.xgroup('CREATE', 'stream', 'readers', '0');
+    p.set('big:value', 'z'.repeat(3 << 20));
+    p.select(1);
+    p.set('db1:key', 'in db 1', 'PX', 86_400_000);
+    p.select(15);
+    p.hset('db15:hash', 'k', 'v');
+    p.select(0);
+    await p.exec();
+    await c.call('FUNCTION', 'LOAD', "#!lua name=restorable_test\nredis.register_function('answer', function() return 42 end)");
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** Decompresses a logical artifact (or passes an uncompressed one) and loads it into a server through the library's loader. */
+export async function loadLogicalArtifact(artifact: string, server: RedisServer, replace = false): Promise<LoadResult> {
+  const client = await connectRedis(
+    { host: '127.0.0.1', port: server.port, display: `127.0.0.1:${server.port}`, ...(server.password ? { password: server.password } : {}) },
+    { ...DEFAULT_BACKOFF, budgetMs: 0 },
+  );
+  try {
+    // Started only now: its output is read from the first byte on.
+    const zstd = execa('zstd', ['-dcf', artifact], { buffer: false, stdin: 'ignore', stdout: 'pipe' });
+    const result = await loadLogical(client, zstd.stdout as AsyncIterable<Buffer>, { replace, where: `127.0.0.1:${server.port}`, source: artifact });
+    await zstd;
+    return result;
+  } finally {
+    client.disconnect();
   }
 }

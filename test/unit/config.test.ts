@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseInteger, parseSize, parseTrigger, resolvePgBackupConfig, resolveWriteLocation } from '../../lib/config.js';
+import { parseDuration, parseInteger, parseSize, parseTrigger, resolvePgBackupConfig, resolveRedisBackupConfig, resolveWriteLocation } from '../../lib/config.js';
 import { UsageError } from '../../lib/errors.js';
 
 describe('durations', () => {
@@ -76,5 +76,17 @@ describe('pg-backup configuration', () => {
       expect(() => resolvePgBackupConfig(flags, env), JSON.stringify(flags)).toThrow(message);
     }
     expect(parseTrigger(undefined)).toBe('manual');
+  });
+});
+
+describe('redis-backup configuration', () => {
+  it('defaults to auto mode on 127.0.0.1:6379 with the host-port group, and takes rdb and logical', () => {
+    const config = resolveRedisBackupConfig({ to: '/tmp/x' }, {});
+    expect(config).toMatchObject({ mode: 'auto', group: '127.0.0.1-6379', compression: 'zstd', target: { host: '127.0.0.1', port: 6379 } });
+    for (const mode of ['rdb', 'logical', 'auto']) expect(resolveRedisBackupConfig({ to: '/tmp/x', mode }, {}).mode).toBe(mode);
+  });
+
+  it('names --mode when the mode is unknown', () => {
+    expect(() => resolveRedisBackupConfig({ to: '/tmp/x', mode: 'scan' }, {})).toThrow(new UsageError("--mode: 'scan' is not one of auto, rdb, logical"));
   });
 });
