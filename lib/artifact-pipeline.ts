@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -49,9 +50,12 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const childWrites = options.compression === 'zstd' || (options.compression === 'none' && producer.kind === 'child');
   const byFile = 'store' in sink && childWrites;
   const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
+  // A remote store (no local writer) is always fed from a spool file, so a slow or retrying upload never
+  // backs up into the producer — for Redis, into a replication socket the server drops after repl-timeout.
+  const remote = 'store' in sink && !sink.store.openWriter;
   const spoolDir = options.spoolDir ?? tmpdir();
-  const spool = byFile && !direct ? await openSpool(spoolDir, sink.name) : undefined;
-  const fileFd = direct?.fd ?? spool?.fd;
+  const spool = (byFile && !direct) || remote ? await openSpool(spoolDir, sink.name) : undefined;
+  const fileFd = byFile ? (direct?.fd ?? spool?.fd) : undefined;
 
   const compressor =
     options.compression === 'none'
@@ -87,9 +91,13 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     producerSucceeded = () => flowing;
     producerStopped = flowing.catch(() => {});
   }
+  // Node's own output (gzip, or an uncompressed stream) is written into the spool by Node.
+  const spooling = spool && fileFd === undefined ? pipeline((compressor ? compressor.output : raw)!, createWriteStream('', { fd: spool.fd, autoClose: false })) : undefined;
+  spooling?.catch(() => {}); // reported through stagesSucceeded
   const stagesSucceeded = async () => {
     await compressor?.succeeded();
     await producerSucceeded();
+    await spooling;
   };
   const progress = { stderr: io.stderr, label: options.label, enabled: options.progress };
   try {

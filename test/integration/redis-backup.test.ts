@@ -6,7 +6,9 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateManifest, type Manifest } from '../../lib/manifest.js';
 import { listDir, tempDir } from '../support/fixtures.js';
-import { digestOfRdb, startRedis, type RedisServer } from '../support/redis.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { digestOfRdb, loadLogicalArtifact, startRedis, type RedisServer } from '../support/redis.js';
+import { listKeys, startS3 } from '../support/s3.js';
 import { runBin, startBin } from '../support/run-bin.js';
 import { waitFor } from '../support/wait.js';
 
@@ -122,5 +124,40 @@ describe('redis-backup --mode rdb', () => {
     expect(result.exitCode).toBe(143);
     expect(String(result.stderr)).toBe('redis-backup: interrupted by SIGTERM\n');
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('redis-backup to S3 (s3rver)', () => {
+  it.each([
+    ['rdb', 'gzip'],
+    ['logical', 'zstd'],
+  ])('uploads a %s artifact (%s) through a spool that is removed afterwards; the download verifies and loads', async (mode, compress) => {
+    const s3 = await startS3();
+    try {
+      const s = await server({}, 30_000);
+      const spool = tempDir('spool');
+      const result = await runBin('redis-backup', ['--url', url(s, ''), '--to', `s3://${s3.bucket}/redis`, '--mode', mode, '--compress', compress, '--spool-dir', spool, '--json'], { env: s3.env() });
+      expect(result.stderr).toBe('');
+      expect(result.exitCode).toBe(0);
+      const manifest = JSON.parse(result.stdout) as Manifest;
+      expect(await listKeys(s3, 'redis')).toEqual([`redis/${manifest.artifact.name}`, `redis/${manifest.artifact.name}.manifest.json`]);
+      const object = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: `redis/${manifest.artifact.name}` }));
+      const bytes = Buffer.from(await object.Body!.transformToByteArray());
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(manifest.artifact.sha256);
+      expect(readdirSync(spool)).toEqual([]);
+      const file = join(tempDir('dl'), manifest.artifact.name);
+      writeFileSync(file, bytes);
+      if (mode === 'rdb') {
+        const rdb = join(tempDir('rdb'), 'dump.rdb');
+        execFileSync('sh', ['-c', `gzip -dc "${file}" > "${rdb}"`]);
+        expect(await digestOfRdb(rdb)).toBe(await s.cli('DEBUG', 'DIGEST'));
+      } else {
+        const target = await server({}, 0);
+        await loadLogicalArtifact(file, target);
+        expect(await target.cli('DEBUG', 'DIGEST')).toBe(await s.cli('DEBUG', 'DIGEST'));
+      }
+    } finally {
+      await s3.stop();
+    }
   });
 });
