@@ -7,11 +7,11 @@ import type { Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
 import type { Manifest } from './manifest.js';
 import { seriesKey } from './naming.js';
-import { connectRedis, type RedisClient } from './redis/client.js';
-import { readRedisFacts, type RedisFacts } from './redis/info.js';
+import { connectRedis, connectWithRetry, type RedisClient } from './redis/client.js';
+import { factsFromInfo, type RedisFacts } from './redis/info.js';
 import { dumpLogical, type LogicalDumpFacts } from './redis/logical-dump.js';
 import { RdbValidator, type RdbFacts } from './redis/rdb-validator.js';
-import { RedisRefusedError, syncRdb, type RdbSync } from './redis/sync.js';
+import { RedisRefusedError, openReplicationLink, type RdbSync, type ReplicationLink } from './redis/sync.js';
 import { toolVersion } from './version.js';
 
 /**
@@ -24,28 +24,35 @@ import { toolVersion } from './version.js';
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveRedisBackupConfig(opts as RedisBackupFlags, io.env);
   refuseTerminal(config, io, 'snapshot');
-  // Connecting and asking the server for its facts runs while the location is checked.
-  const connecting = connectRedis(config.target, config.retry, io.log);
+  // The connection is made while the location is checked. RDB mode needs no client library: INFO and the
+  // replication handshake share one raw connection (ioredis costs ~60 ms to load; it is only used for logical).
+  const connecting = config.mode === 'logical' ? connectRedis(config.target, config.retry, io.log) : openLink(config, io);
   connecting.catch(() => {}); // awaited below
   const output = await openOutput(config, io).catch(async (error: unknown) => {
-    (await connecting.catch(() => undefined))?.disconnect();
+    closeConnection(await connecting.catch(() => undefined));
     throw error;
   });
-  const client = await connecting;
+  let connection: ReplicationLink | RedisClient = await connecting;
   let lock: Lock | undefined;
   try {
-    const facts = await readRedisFacts(client);
+    const facts = factsFromInfo(isLink(connection) ? await connection.info() : String(await connection.call('INFO', 'all')));
     io.log.info(`server ${config.target.display} runs Redis ${facts.version} (${facts.role})`);
     if (output.store) lock = await acquireLock(output.store.lockPath(seriesKey('redis', config.group)), io.tool);
     if (io.signal.aborted) throw io.signal.reason;
-    const startedAt = new Date();
-    const sync = config.mode === 'logical' ? undefined : await startSync(config, io);
-    const session: Session = { config, output, facts, startedAt, io };
-    if (sync) await rdbBackup(session, sync);
-    else await logicalBackup(session, client);
+    const session: Session = { config, output, facts, startedAt: new Date(), io };
+    if (isLink(connection)) {
+      const sync = await startSync(connection, config, io);
+      if (sync) return await rdbBackup(session, sync);
+      connection.close();
+      connection = await connectRedis(config.target, config.retry, io.log);
+    }
+    await logicalBackup(session, connection);
   } finally {
-    client.disconnect();
-    await lock?.release();
+    try {
+      closeConnection(connection);
+    } finally {
+      await lock?.release();
+    }
   }
 }
 
@@ -57,12 +64,26 @@ interface Session {
   io: Io;
 }
 
+function openLink(config: RedisBackupConfig, io: Io): Promise<ReplicationLink> {
+  return connectWithRetry(() => openReplicationLink(config.target, { signal: io.signal }), config.target, config.retry, io.log);
+}
+
+function isLink(connection: ReplicationLink | RedisClient): connection is ReplicationLink {
+  return 'kind' in connection && connection.kind === 'replication-link';
+}
+
+function closeConnection(connection: ReplicationLink | RedisClient | undefined): void {
+  if (!connection) return;
+  if (isLink(connection)) connection.close();
+  else connection.disconnect();
+}
+
 /** The replication handshake; in auto mode a refusal means "use logical mode" (undefined). */
-async function startSync(config: RedisBackupConfig, io: Io): Promise<RdbSync | undefined> {
+async function startSync(link: ReplicationLink, config: RedisBackupConfig, io: Io): Promise<RdbSync | undefined> {
   try {
-    return await syncRdb(config.target, { signal: io.signal });
+    return await link.sync();
   } catch (error) {
-    if (!(error instanceof RedisRefusedError) || error.command === 'AUTH') throw error;
+    if (!(error instanceof RedisRefusedError)) throw error;
     if (config.mode === 'auto') {
       io.log.warn(`${error.message}; falling back to --mode logical (SCAN + DUMP)`);
       return undefined;

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { retryConnect, type BackoffPolicy } from '../backoff.js';
-import { OperationError, describeSystemError } from '../errors.js';
+import { OperationError, ToolError, describeSystemError } from '../errors.js';
 import type { Log } from '../io.js';
 import type { RedisTarget } from './connection.js';
+import { RedisRefusedError } from './sync.js';
 
 export type RedisClient = Redis;
 
@@ -42,10 +43,20 @@ export async function connectRedis(target: RedisTarget, policy: BackoffPolicy, l
       throw refusal ?? error;
     }
   };
+  return connectWithRetry(attempt, target, policy, log);
+}
+
+/**
+ * Runs a connection attempt with the toolbox's backoff (network failures only) and turns what finally fails
+ * into one "cannot connect to host:port" error, with a password hint for refused authentication.
+ */
+export async function connectWithRetry<T>(attempt: () => Promise<T>, target: RedisTarget, policy: BackoffPolicy, log?: Log): Promise<T> {
   try {
     return await retryConnect(attempt, { policy, where: target.display, ...(log ? { log } : {}) });
   } catch (error) {
-    const why = describeSystemError(error);
+    const refusedAuth = error instanceof RedisRefusedError && error.command === 'AUTH';
+    if (error instanceof ToolError && !refusedAuth) throw error;
+    const why = refusedAuth ? error.reply : describeSystemError(error);
     throw new OperationError(`cannot connect to ${target.display}: ${why}`, {
       hint: AUTH_FAILURE.test(why) ? 'check the password (--url, REDIS_URL or REDIS_PASSWORD)' : 'is the server running? check --url / REDIS_URL',
       cause: error,

@@ -1,4 +1,3 @@
-import type { RedisClient } from './client.js';
 
 /** What the manifest records about a Redis server. */
 export interface RedisFacts {
@@ -32,9 +31,9 @@ export function parseKeyspace(info: Record<string, string>): RedisFacts['keyspac
   return out;
 }
 
-/** Reads INFO: version, role, memory and keyspace. */
-export async function readRedisFacts(client: RedisClient): Promise<RedisFacts> {
-  const info = parseInfo(String(await client.call('INFO', 'all')));
+/** The facts in INFO's text: version, role, memory and keyspace. */
+export function factsFromInfo(text: string): RedisFacts {
+  const info = parseInfo(text);
   return {
     version: info.redis_version ?? info.valkey_version ?? 'unknown',
     role: info.role ?? 'unknown',

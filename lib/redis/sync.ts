@@ -1,6 +1,6 @@
 /**
  * Fetches an RDB snapshot over the replication protocol, as `redis-cli --rdb` does, on a raw socket (a RESP
- * client library cannot read the SYNC stream): AUTH, `REPLCONF capa eof`, `REPLCONF rdb-only 1`, SYNC, then
+ * client library cannot read the SYNC stream): AUTH, (INFO), `REPLCONF capa eof`, `REPLCONF rdb-only 1`, SYNC, then
  * the payload in either of its two framings — `$<length>\r\n` (disk-based sync) or `$EOF:<40-byte mark>\r\n`
  * … mark (diskless sync). Keepalive newlines sent while the server prepares the snapshot are skipped.
  */
@@ -47,49 +47,90 @@ export interface RdbSync {
 
 const EOF_MARK_LENGTH = 40;
 
-/** Opens the connection, runs the handshake and returns the RDB stream once the server started sending it. */
-export async function syncRdb(endpoint: RedisEndpoint, options: SyncOptions = {}): Promise<RdbSync> {
+/**
+ * A connection that will become a replication stream: authenticated, able to ask INFO first (so the RDB
+ * path needs no client library), then switched to SYNC.
+ */
+export interface ReplicationLink {
+  readonly kind: 'replication-link';
+  /** INFO all, as text. */
+  info(): Promise<string>;
+  /** The replication handshake; afterwards the connection belongs to the returned stream. */
+  sync(): Promise<RdbSync>;
+  close(): void;
+}
+
+/** Connects and authenticates. A refused AUTH is a RedisRefusedError with command 'AUTH'. */
+export async function openReplicationLink(endpoint: RedisEndpoint, options: SyncOptions = {}): Promise<ReplicationLink> {
   const where = `${endpoint.host}:${endpoint.port}`;
   const socket = await openSocket(endpoint, options.connectTimeoutMs ?? 10_000, where);
   const reader = new ReplyReader(socket, where, options.idleTimeoutMs ?? 60_000);
   const onAbort = () => socket.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (endpoint.password !== undefined) {
-      const args = endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password];
-      socket.write(encodeCommand(args));
-      const reply = await reader.line();
-      if (!reply.startsWith('+')) throw new RedisRefusedError('AUTH', reply.replace(/^-/, ''), where);
-    }
-    socket.write(encodeCommand(['REPLCONF', 'capa', 'eof']));
-    const capa = await reader.line();
-    if (!capa.startsWith('+')) throw new RedisRefusedError('REPLCONF', capa.replace(/^-/, ''), where);
-    socket.write(encodeCommand(['REPLCONF', 'rdb-only', '1']));
-    const rdbOnly = (await reader.line()).startsWith('+');
-    socket.write(encodeCommand(['SYNC']));
-    // Keepalive newlines may precede the bulk header while the server forks and prepares the snapshot.
-    let header = '';
-    while (header === '') header = await reader.line();
-    if (header.startsWith('-')) throw new RedisRefusedError('SYNC', header.slice(1), where);
-    if (!header.startsWith('$')) throw new IntegrityError(`${where} answered SYNC with ${JSON.stringify(header.slice(0, 60))}`);
-    const framing = header.startsWith('$EOF:') ? 'eof-mark' : 'length';
-    let stream: Readable;
-    if (framing === 'eof-mark') {
-      const mark = Buffer.from(header.slice(5), 'latin1');
-      if (mark.length !== EOF_MARK_LENGTH) throw new IntegrityError(`${where} sent a malformed EOF mark`);
-      stream = reader.payload({ mark });
-    } else {
-      const length = Number(header.slice(1));
-      if (!Number.isSafeInteger(length) || length < 0) throw new IntegrityError(`${where} sent a malformed bulk length ${header}`);
-      stream = reader.payload({ length });
-    }
-    stream.once('close', () => options.signal?.removeEventListener('abort', onAbort));
-    return { stream, framing, rdbOnly };
-  } catch (error) {
+  const close = () => {
     options.signal?.removeEventListener('abort', onAbort);
     socket.destroy();
-    throw error;
-  }
+  };
+  const guarded = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (error) {
+      close();
+      throw error;
+    }
+  };
+  await guarded(async () => {
+    if (endpoint.password === undefined) return;
+    const args = endpoint.username ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password];
+    socket.write(encodeCommand(args));
+    const reply = await reader.line();
+    if (!reply.startsWith('+')) throw new RedisRefusedError('AUTH', reply.replace(/^-/, ''), where);
+  });
+  return {
+    kind: 'replication-link',
+    close,
+    info: () =>
+      guarded(async () => {
+        socket.write(encodeCommand(['INFO', 'all']));
+        const header = await reader.line();
+        if (header.startsWith('-')) throw new RedisRefusedError('INFO', header.slice(1), where);
+        const length = Number(header.slice(1));
+        if (!header.startsWith('$') || !Number.isSafeInteger(length) || length < 0) throw new IntegrityError(`${where} answered INFO with ${JSON.stringify(header.slice(0, 60))}`);
+        return (await reader.bytes(length + 2)).subarray(0, length).toString('utf8');
+      }),
+    sync: () =>
+      guarded(async () => {
+        socket.write(encodeCommand(['REPLCONF', 'capa', 'eof']));
+        const capa = await reader.line();
+        if (!capa.startsWith('+')) throw new RedisRefusedError('REPLCONF', capa.replace(/^-/, ''), where);
+        socket.write(encodeCommand(['REPLCONF', 'rdb-only', '1']));
+        const rdbOnly = (await reader.line()).startsWith('+');
+        socket.write(encodeCommand(['SYNC']));
+        // Keepalive newlines may precede the bulk header while the server forks and prepares the snapshot.
+        let header = '';
+        while (header === '') header = await reader.line();
+        if (header.startsWith('-')) throw new RedisRefusedError('SYNC', header.slice(1), where);
+        if (!header.startsWith('$')) throw new IntegrityError(`${where} answered SYNC with ${JSON.stringify(header.slice(0, 60))}`);
+        const framing = header.startsWith('$EOF:') ? 'eof-mark' : 'length';
+        let stream: Readable;
+        if (framing === 'eof-mark') {
+          const mark = Buffer.from(header.slice(5), 'latin1');
+          if (mark.length !== EOF_MARK_LENGTH) throw new IntegrityError(`${where} sent a malformed EOF mark`);
+          stream = reader.payload({ mark });
+        } else {
+          const length = Number(header.slice(1));
+          if (!Number.isSafeInteger(length) || length < 0) throw new IntegrityError(`${where} sent a malformed bulk length ${header}`);
+          stream = reader.payload({ length });
+        }
+        stream.once('close', () => options.signal?.removeEventListener('abort', onAbort));
+        return { stream, framing, rdbOnly } satisfies RdbSync;
+      }),
+  };
+}
+
+/** Connects, authenticates and returns the RDB stream once the server started sending it. */
+export async function syncRdb(endpoint: RedisEndpoint, options: SyncOptions = {}): Promise<RdbSync> {
+  return (await openReplicationLink(endpoint, options)).sync();
 }
 
 function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string): Promise<Socket> {
@@ -105,10 +146,12 @@ function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string): 
     });
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new OperationError(`cannot connect to ${where}: ${describeSystemError(error)}`, {
+      // The system error's code stays on it, so the caller's backoff knows the failure is worth a retry.
+      const failure = new OperationError(`cannot connect to ${where}: ${describeSystemError(error)}`, {
         hint: 'is the server running? check --url / REDIS_URL',
         cause: error,
-      }));
+      });
+      reject(Object.assign(failure, { code: (error as NodeJS.ErrnoException).code }));
     });
   });
 }
@@ -167,6 +210,20 @@ class ReplyReader {
         const text = this.buffer.subarray(0, nl).toString('latin1').replace(/\r$/, '');
         this.buffer = this.buffer.subarray(nl + 1);
         return text;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) throw new OperationError(`${this.where} closed the connection during the handshake`);
+      await new Promise<void>((resolve) => (this.waiting = resolve));
+    }
+  }
+
+  /** Exactly `count` bytes (a bulk reply's body and its CRLF). */
+  async bytes(count: number): Promise<Buffer> {
+    for (;;) {
+      if (this.buffer.length >= count) {
+        const out = this.buffer.subarray(0, count);
+        this.buffer = this.buffer.subarray(count);
+        return out;
       }
       if (this.failure) throw this.failure;
       if (this.ended) throw new OperationError(`${this.where} closed the connection during the handshake`);

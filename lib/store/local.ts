@@ -72,6 +72,7 @@ export class LocalStore implements Store {
       fd: handle.fd,
       path: temp,
       size: () => fstatSync(handle.fd).size,
+      flush: () => handle.sync(),
       commit: async () => {
         await close();
         return this.commitTemp(temp, name);

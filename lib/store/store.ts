@@ -30,6 +30,8 @@ export interface LocalWriter {
   readonly path: string;
   /** Bytes written so far. */
   size(): number;
+  /** Makes what was written durable (commit does too; calling it early overlaps the flush with other work). */
+  flush(): Promise<void>;
   commit(): Promise<{ size: number }>;
   discard(): Promise<void>;
 }

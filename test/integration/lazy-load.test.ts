@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { ROOT, runBin } from '../support/run-bin.js';
+import { startRedis } from '../support/redis.js';
 import { startS3, type S3Server } from '../support/s3.js';
 
 // The AWS SDK is heavy: binaries must import it only when a location is s3://.
@@ -39,9 +40,17 @@ describe('lazy loading', () => {
     expect(local.some((s) => s.startsWith('@aws-sdk/'))).toBe(false);
   });
 
-  it('redis-backup --help imports neither ioredis nor the AWS SDK', async () => {
+  it('redis-backup --help imports neither ioredis nor the AWS SDK; RDB mode needs no ioredis, logical mode loads it', async () => {
     const help = await importsOf(['--help'], {}, 'redis-backup');
     expect(help.some((s) => s.startsWith('@aws-sdk/') || s === 'ioredis')).toBe(false);
+    const redis = await startRedis();
+    try {
+      const url = `redis://127.0.0.1:${redis.port}`;
+      expect(await importsOf(['--url', url, '--to', tempDir('rb'), '--mode', 'rdb'], {}, 'redis-backup')).not.toContain('ioredis');
+      expect(await importsOf(['--url', url, '--to', tempDir('rb'), '--mode', 'logical'], {}, 'redis-backup')).toContain('ioredis');
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('an s3:// location does import it', async () => {
