@@ -12,6 +12,14 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// NODE_EXTRA_CA_CERTS makes every Node process parse a CA bundle before it starts (measured: +35 ms on a
+// machine whose bundle is the system's) — a cost of that machine's setup, not of the tools, and one only the
+// Node contender would pay. The benchmarks run without it unless BENCH_KEEP_NODE_EXTRA_CA_CERTS=1, and say so.
+if (process.env.NODE_EXTRA_CA_CERTS && process.env.BENCH_KEEP_NODE_EXTRA_CA_CERTS !== '1') {
+  console.error(`bench: NODE_EXTRA_CA_CERTS (${process.env.NODE_EXTRA_CA_CERTS}) unset for the contenders; BENCH_KEEP_NODE_EXTRA_CA_CERTS=1 keeps it`);
+  delete process.env.NODE_EXTRA_CA_CERTS;
+}
+
 const selected = process.argv.slice(2);
 let failed = false;
 for (const [name, bench] of Object.entries(benchmarks)) {

@@ -1,8 +1,8 @@
 /**
  * An exact set of binary keys in compact memory, for de-duplicating what SCAN returns: the keys' bytes live in
- * one growing arena (length-prefixed), an open-addressing table holds their offsets and hashes. About
- * key length + 12 bytes per key, where a JS Set of strings costs well over 100 — the difference between tens
- * and hundreds of megabytes on a few million keys.
+ * one growing arena (length-prefixed), an open-addressing table holds their offsets and hashes: key length
+ * + 4 bytes in the arena and 11–21 bytes of table per key (measured: ~35 bytes per 11-byte key at 3M keys),
+ * where a JS Set of strings costs well over 100 — tens instead of hundreds of megabytes on millions of keys.
  */
 const EMPTY = 0;
 
