@@ -5,7 +5,9 @@
 import { tmpdir } from 'node:os';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
-import { isValidGroup, sanitizeGroup } from './naming.js';
+import { checkTimeZone } from './calendar.js';
+import { isValidGroup, KINDS, sanitizeGroup, type Kind } from './naming.js';
+import { isEmptyPolicy, type RetentionPolicy } from './retention.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
 import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
@@ -325,5 +327,126 @@ export function resolveRedisBackupConfig(flags: RedisBackupFlags, env: Env): Red
     group: resolveGroup(flags.group, `${target.host}-${target.port}`),
     trigger: parseTrigger(flags.trigger),
     progress: flags.progress,
+  };
+}
+
+/** Where readers read from, and which backups they look at. */
+export interface ReadConfig {
+  location: string;
+  s3: S3Options | undefined;
+  json: boolean;
+  group: string | undefined;
+  kind: Kind | undefined;
+}
+
+export interface ReadFlags extends S3Flags {
+  from?: string;
+  json?: boolean;
+  group?: string;
+  kind?: string;
+}
+
+/** `--from` (else BACKUP_S3_BUCKET), `--group`, `--kind`, `--json` and the S3 flags every reader shares. */
+export function resolveReadConfig(flags: ReadFlags, env: Env): ReadConfig {
+  const location = flags.from ?? (env.BACKUP_S3_BUCKET || undefined);
+  if (location === undefined || location.trim() === '') {
+    throw new UsageError('missing --from LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET)' });
+  }
+  if (flags.group !== undefined && !isValidGroup(flags.group)) throw new UsageError(`--group: '${flags.group}' is not a valid group name`);
+  if (flags.kind !== undefined && !KINDS.includes(flags.kind as Kind)) throw new UsageError(`--kind: '${flags.kind}' is not one of ${KINDS.join(', ')}`);
+  return {
+    location,
+    s3: resolveS3Options(location, flags, env),
+    json: Boolean(flags.json),
+    group: flags.group,
+    kind: flags.kind as Kind | undefined,
+  };
+}
+
+export interface ListConfig extends ReadConfig {
+  verify: boolean;
+}
+
+export function resolveListConfig(flags: ReadFlags & { verify?: boolean }, env: Env): ListConfig {
+  return { ...resolveReadConfig(flags, env), verify: Boolean(flags.verify) };
+}
+
+export interface CleanupFlags extends ReadFlags {
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  keepWithin?: string;
+  minKeep?: string;
+  maxDelete?: string;
+  staleAfter?: string;
+  orphanGrace?: string;
+  tz?: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+export interface CleanupConfig extends ReadConfig {
+  policy: RetentionPolicy;
+  maxDelete: { count: number } | { percent: number };
+  staleAfterMs: number | undefined;
+  orphanGraceMs: number;
+  dryRun: boolean;
+  force: boolean;
+}
+
+/** Deletions one run may make unless --force: half of the good backups in scope. */
+export const DEFAULT_MAX_DELETE = '50%';
+
+/**
+ * cleanup-backups' configuration, including the old script's form `cleanup-backups DIR DAYS`, which means
+ * `--from DIR --keep-within DAYSd --stale-after DAYSd` (the alarm the old `find -mtime +DAYS -delete` lacked).
+ */
+export function resolveCleanupConfig(flags: CleanupFlags, args: string[], env: Env): CleanupConfig {
+  let legacyDays: number | undefined;
+  if (args.length > 0) {
+    if (args.length !== 2) throw new UsageError(`the old form takes exactly DIR DAYS, got ${args.length} argument(s)`, { hint: 'or use --from and --keep-* flags' });
+    if (flags.from !== undefined) throw new UsageError('--from: give either --from or the old form DIR DAYS, not both');
+    if (flags.keepWithin !== undefined) throw new UsageError('--keep-within: the old form DIR DAYS already sets it');
+    legacyDays = parseInteger(args[1]!, 'DAYS', 1);
+  }
+  const read = resolveReadConfig(legacyDays !== undefined ? { ...flags, from: args[0] } : flags, env);
+  const count = (value: string | undefined, flag: string) => (value === undefined ? undefined : parseInteger(value, flag, 0));
+  const timeZone = flags.tz ?? 'UTC';
+  try {
+    checkTimeZone(timeZone);
+  } catch {
+    throw new UsageError(`--tz: '${timeZone}' is not a time zone`, { hint: 'an IANA name such as UTC, Europe/Berlin, America/New_York' });
+  }
+  const policy: RetentionPolicy = {
+    last: count(flags.keepLast, '--keep-last'),
+    hourly: count(flags.keepHourly, '--keep-hourly'),
+    daily: count(flags.keepDaily, '--keep-daily'),
+    weekly: count(flags.keepWeekly, '--keep-weekly'),
+    monthly: count(flags.keepMonthly, '--keep-monthly'),
+    yearly: count(flags.keepYearly, '--keep-yearly'),
+    withinMs: legacyDays !== undefined ? legacyDays * 86_400_000 : flags.keepWithin === undefined ? undefined : parseDuration(flags.keepWithin, '--keep-within'),
+    minKeep: count(flags.minKeep, '--min-keep') ?? 3,
+    timeZone,
+  };
+  if (isEmptyPolicy(policy)) {
+    throw new UsageError('no keep rule given: refusing to guess what to keep', {
+      hint: 'e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12, or --keep-within 14d',
+    });
+  }
+  const maxDeleteText = flags.maxDelete ?? DEFAULT_MAX_DELETE;
+  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(maxDeleteText);
+  if (percent && Number(percent[1]) > 100) throw new UsageError(`--max-delete: '${maxDeleteText}' is more than 100%`);
+  const maxDelete = percent ? { percent: Number(percent[1]) } : { count: parseInteger(maxDeleteText, '--max-delete', 0) };
+  return {
+    ...read,
+    policy,
+    maxDelete,
+    staleAfterMs: flags.staleAfter !== undefined ? parseDuration(flags.staleAfter, '--stale-after') : legacyDays !== undefined ? legacyDays * 86_400_000 : undefined,
+    orphanGraceMs: flags.orphanGrace !== undefined ? parseDuration(flags.orphanGrace, '--orphan-grace') : 86_400_000,
+    dryRun: Boolean(flags.dryRun),
+    force: Boolean(flags.force),
   };
 }

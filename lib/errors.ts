@@ -40,6 +40,9 @@ export class StoreError extends OperationError {}
 /** Checksum mismatch, truncated or unreadable artifact, malformed manifest. Exit 5. */
 export class IntegrityError extends ToolError {}
 
+/** Backups are older than allowed: they have stopped (verdict TooOld). Exit 3. */
+export class StaleError extends ToolError {}
+
 /** No such backup, empty location. Exit 6. */
 export class NotFoundError extends ToolError {}
 
@@ -63,6 +66,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return ExitCode.usage;
   if (error instanceof IntegrityError) return ExitCode.integrity;
   if (error instanceof NotFoundError) return ExitCode.notFound;
+  if (error instanceof StaleError) return ExitCode.tooOld;
   if (error instanceof VersionError) return ExitCode.versionAhead;
   if (error instanceof LockedError) return ExitCode.locked;
   if (error instanceof InterruptedError) return error.signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;

@@ -1,13 +1,18 @@
 import { Option, type Command } from 'commander';
 
-/** The S3 flags every binary that takes a location shares (resolved by `resolveS3Options` in config.ts). */
-export function addS3Options(program: Command): Command {
-  return program
+/**
+ * The S3 flags (resolved by `resolveS3Options` in config.ts): how to reach the bucket, for every binary that
+ * takes a location; how to write objects, for writers only.
+ */
+export function addS3Options(program: Command, use: 'read' | 'write' = 'write'): Command {
+  program
     .addOption(new Option('--s3-endpoint <url>', 'S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3, else AWS)'))
     .addOption(new Option('--s3-region <region>', 'region (default: AWS_REGION, else us-east-1)'))
     .addOption(new Option('--s3-force-path-style', 'path-style addressing (default: on for custom endpoints)'))
     .addOption(new Option('--no-s3-force-path-style', 'virtual-host addressing even with a custom endpoint'))
-    .addOption(new Option('--s3-checksum <when>', 'when-required (default for custom endpoints) or when-supported'))
+    .addOption(new Option('--s3-checksum <when>', 'when-required (default for custom endpoints) or when-supported'));
+  if (use === 'read') return program;
+  return program
     .addOption(new Option('--sse <mode>', 'server-side encryption: AES256 or aws:kms'))
     .addOption(new Option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms'))
     .addOption(new Option('--storage-class <class>', 'e.g. STANDARD_IA, GLACIER_IR'))
@@ -34,4 +39,12 @@ export function addWriterOptions(program: Command, what: string, groupDefault: s
     .option('--stdout', `write the compressed ${what} to stdout instead of a location (no manifest)`)
     .option('--json', 'print the manifest as one JSON line instead of the artifact location')
     .option('--no-progress', 'no progress line on stderr even when it is a terminal');
+}
+
+/** The flags every reader shares: where backups are read from and which ones. */
+export function addReaderOptions(program: Command): Command {
+  return program
+    .option('--from <location>', 'where backups are: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)')
+    .option('--group <name>', 'only this retention group')
+    .option('--json', 'NDJSON on stdout, one line per backup');
 }

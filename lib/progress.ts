@@ -1,16 +1,5 @@
+import { formatBytes } from './format.js';
 import type { OutStream } from './io.js';
-
-/** Human-readable bytes: 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 function formatElapsed(ms: number): string {
   const s = Math.floor(ms / 1000);

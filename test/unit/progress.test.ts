@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { formatBytes, startProgress } from '../../lib/progress.js';
+import { startProgress } from '../../lib/progress.js';
+import { formatBytes } from '../../lib/format.js';
 
 function stream(isTTY: boolean) {
   const s = Object.assign(new PassThrough(), { isTTY });

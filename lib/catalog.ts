@@ -1,0 +1,154 @@
+/**
+ * What a location holds: every backup with its status, read from one listing plus the manifests. Shared by
+ * list-backups, cleanup-backups and the readers that pick a backup.
+ *
+ * - ok          an artifact with a valid manifest that describes it (name and size match)
+ * - unverified  a file the old scripts wrote: no manifest, dated by its name
+ * - orphan      debris of an interrupted run: a temporary upload, an artifact without manifest, a manifest
+ *               without artifact
+ * - corrupt     an unreadable or mismatched manifest, or (with verify) an artifact whose sha256 differs
+ */
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { parseManifest, type Manifest } from './manifest.js';
+import { isManifestName, isTempName, manifestNameFor, MANIFEST_SUFFIX, parseArtifactName, type Kind } from './naming.js';
+import type { Store, StoreEntry } from './store/store.js';
+
+export type BackupStatus = 'ok' | 'unverified' | 'orphan' | 'corrupt';
+
+export interface CatalogEntry {
+  /** The manifest id, or for debris the name it would have had. */
+  id: string;
+  kind: Kind | undefined;
+  group: string | undefined;
+  /** When the backup started (manifest), else the time in its name, else the file's modification time. */
+  time: Date;
+  status: BackupStatus;
+  /** Why the status is not ok. */
+  problem?: string;
+  /** The artifact's name, when there is one. */
+  artifact?: string;
+  /** Every stored name that belongs to this entry (artifact, manifest, temp file). */
+  files: string[];
+  /** Bytes stored (artifact, or the lone file). */
+  size: number;
+  /** Last modification of the newest file: how long ago an interrupted run left it. */
+  modified: Date;
+  manifest?: Manifest;
+  legacy: boolean;
+}
+
+export interface CatalogOptions {
+  /** Re-read every ok artifact and compare its sha256 with the manifest. */
+  verify?: boolean;
+  /** Manifests (and verifications) in flight at once. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** Reads the location. Entries come back newest first. */
+export async function readCatalog(store: Store, options: CatalogOptions = {}): Promise<CatalogEntry[]> {
+  const files = new Map<string, StoreEntry>();
+  for await (const entry of store.list()) files.set(entry.name, entry);
+  const entries: CatalogEntry[] = [];
+  const toRead: { artifact: StoreEntry; manifest: StoreEntry }[] = [];
+  for (const file of files.values()) {
+    if (isManifestName(file.name)) {
+      const artifactName = file.name.slice(0, -MANIFEST_SUFFIX.length);
+      if (!files.has(artifactName)) entries.push(debris(file, artifactName, 'a manifest without its artifact'));
+      continue;
+    }
+    if (isTempName(file.name)) {
+      entries.push(debris(file, file.name.replace(/^\./, '').replace(/\.tmp-[A-Za-z0-9-]+$/, ''), 'a temporary file of an interrupted run'));
+      continue;
+    }
+    const parsed = parseArtifactName(file.name);
+    if (!parsed) continue; // not ours: never touched
+    const manifest = files.get(manifestNameFor(file.name));
+    if (parsed.legacy) {
+      entries.push({ ...describe(parsed, file), status: 'unverified', problem: 'written by the old scripts: no manifest, nothing verifies it', files: [file.name] });
+    } else if (!manifest) {
+      entries.push({ ...describe(parsed, file), status: 'orphan', problem: 'an artifact without its manifest (interrupted backup or cleanup)', files: [file.name] });
+    } else {
+      toRead.push({ artifact: file, manifest });
+    }
+  }
+  await forEachLimited(toRead, options.concurrency ?? 16, async ({ artifact, manifest }) => {
+    entries.push(await checkBackup(store, artifact, manifest, options));
+  });
+  return entries.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
+function describe(parsed: NonNullable<ReturnType<typeof parseArtifactName>>, file: StoreEntry) {
+  return { id: parsed.id, kind: parsed.kind, group: parsed.group, time: parsed.time, artifact: file.name, size: file.size, modified: file.modified, legacy: parsed.legacy };
+}
+
+/** A lone file: a temp upload or a manifest without artifact, attributed to the backup it belonged to. */
+function debris(file: StoreEntry, artifactName: string, problem: string): CatalogEntry {
+  const parsed = parseArtifactName(artifactName);
+  return {
+    id: parsed?.id ?? file.name,
+    kind: parsed?.kind,
+    group: parsed?.group,
+    time: parsed?.time ?? file.modified,
+    status: 'orphan',
+    problem,
+    files: [file.name],
+    size: file.size,
+    modified: file.modified,
+    legacy: false,
+  };
+}
+
+async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: StoreEntry, options: CatalogOptions): Promise<CatalogEntry> {
+  const parsed = parseArtifactName(artifact.name)!;
+  const base = {
+    ...describe(parsed, artifact),
+    files: [manifestFile.name, artifact.name],
+    modified: artifact.modified > manifestFile.modified ? artifact.modified : manifestFile.modified,
+  };
+  // A store that cannot be read fails the run; only what was read can make a backup corrupt.
+  const text = await readText(store, manifestFile.name, options.signal);
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(text, manifestFile.name);
+  } catch (error) {
+    return { ...base, status: 'corrupt', problem: (error as Error).message };
+  }
+  const entry: CatalogEntry = { ...base, time: new Date(manifest.started_at), manifest, status: 'ok' };
+  if (manifest.artifact.name !== artifact.name) {
+    return { ...entry, status: 'corrupt', problem: `the manifest describes ${manifest.artifact.name}, not ${artifact.name}` };
+  }
+  if (manifest.artifact.size_bytes !== artifact.size) {
+    return { ...entry, status: 'corrupt', problem: `${artifact.size} bytes stored, the manifest says ${manifest.artifact.size_bytes} (truncated or altered)` };
+  }
+  if (options.verify) {
+    const sha256 = await hashStored(store, artifact.name, options.signal);
+    if (sha256 !== manifest.artifact.sha256) {
+      return { ...entry, status: 'corrupt', problem: `sha256 ${sha256} read back, the manifest says ${manifest.artifact.sha256}` };
+    }
+  }
+  return entry;
+}
+
+async function readText(store: Store, name: string, signal: AbortSignal | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(name, signal ? { signal } : {})) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function hashStored(store: Store, name: string, signal: AbortSignal | undefined): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(await store.get(name, signal ? { signal } : {}), new Writable({ write: (chunk: Buffer, _e, done) => (hash.update(chunk), done()) }));
+  return hash.digest('hex');
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; the first failure rejects. */
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
