@@ -1,4 +1,5 @@
 /** `npm run bench`: runs every benchmark (or those named as arguments) and prints one JSON line per result. */
+import { benchCleanup } from './cleanup.js';
 import { benchPgBackup } from './pg-backup.js';
 import { benchRedisBackup } from './redis-backup.js';
 import { benchStartup } from './startup.js';
@@ -7,6 +8,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   startup: benchStartup,
   'pg-backup': benchPgBackup,
   'redis-backup': benchRedisBackup,
+  cleanup: benchCleanup,
 };
 
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.

@@ -18,7 +18,13 @@ const program = createProgram('cleanup-backups', 'Delete the backups a retention
   .option('--tz <zone>', 'time zone of the calendar periods', 'UTC')
   .option('--dry-run', 'print the plan, change nothing')
   .option('--force', 'proceed beyond --max-delete')
-  .addHelpText('after', '\nThe old form `cleanup-backups DIR DAYS` means --from DIR --keep-within DAYSd --stale-after DAYSd.');
+  .option('--quiet', 'no summary line on stderr (errors still print): for cron, which mails any output')
+  .addHelpText(
+    'after',
+    `
+stdout: the plan as NDJSON with --json, the plan with --dry-run, else the deleted backups; stderr: a summary.
+The old form \`cleanup-backups DIR DAYS\` means --from DIR --keep-within DAYSd --stale-after DAYSd.`,
+  );
 addNetworkOptions(addS3Options(addReaderOptions(program), 'read'));
 
 await runCli(program, async () => (await import('../lib/cleanup-backups.js')).run);

@@ -26,9 +26,10 @@ export async function run(opts: Record<string, unknown>, args: string[], io: Io)
   try {
     const locked = config.dryRun ? [] : await lockGroups(store, plan, locks, io);
     const lines = plan.lines.map((line) => (locked.includes(line.series) && line.action === 'delete' && line.entry.status !== 'orphan' ? skipLocked(line) : line));
-    printPlan(lines, config, io);
+    if (config.json || config.dryRun) printPlan(lines, config, io);
     const result = config.dryRun || plan.overCap ? { deleted: [], failed: [] } : await execute(store, lines, io);
-    io.stderr.write(`${io.tool}: ${summary(lines, result.deleted, config)}\n`);
+    if (!config.json && !config.dryRun) printDeleted(lines, result.deleted, io);
+    if (!config.quiet) io.stderr.write(`${io.tool}: ${summary(lines, result.deleted, config)}\n`);
     if (result.failed.length > 0) {
       throw new OperationError(`could not delete ${result.failed.length} file(s) in ${store.display}: ${result.failed[0]!.name}: ${result.failed[0]!.error}`);
     }
@@ -76,8 +77,16 @@ function printPlan(lines: PlanLine[], config: CleanupConfig, io: Io): void {
         `${JSON.stringify({ id: entry.id, group: series, kind: entry.kind ?? null, time: entry.time.toISOString(), status: entry.status, action, reasons, files: entry.files, size_bytes: entry.size })}\n`,
       );
     } else {
-      io.stdout.write(`${action === 'delete' ? (config.dryRun ? 'would delete' : 'delete') : 'keep'}\t${entry.id}\t${reasons.join('; ')}\n`);
+      io.stdout.write(`${action === 'delete' ? 'would delete' : 'keep'}\t${entry.id}\t${reasons.join('; ')}\n`);
     }
+  }
+}
+
+/** Without --json: the ids of the backups (and orphans) that are gone, one per line. */
+function printDeleted(lines: PlanLine[], deletedNames: string[], io: Io): void {
+  const gone = new Set(deletedNames);
+  for (const line of lines) {
+    if (line.action === 'delete' && line.entry.files.every((f) => gone.has(f))) io.stdout.write(`deleted\t${line.entry.id}\t${line.reasons.join('; ')}\n`);
   }
 }
 

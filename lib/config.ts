@@ -386,6 +386,7 @@ export interface CleanupFlags extends ReadFlags {
   tz?: string;
   dryRun?: boolean;
   force?: boolean;
+  quiet?: boolean;
 }
 
 export interface CleanupConfig extends ReadConfig {
@@ -395,6 +396,8 @@ export interface CleanupConfig extends ReadConfig {
   orphanGraceMs: number;
   dryRun: boolean;
   force: boolean;
+  /** No summary line on stderr (for cron, which mails any output). */
+  quiet: boolean;
 }
 
 /** Deletions one run may make unless --force: half of the good backups in scope. */
@@ -448,5 +451,6 @@ export function resolveCleanupConfig(flags: CleanupFlags, args: string[], env: E
     orphanGraceMs: flags.orphanGrace !== undefined ? parseDuration(flags.orphanGrace, '--orphan-grace') : 86_400_000,
     dryRun: Boolean(flags.dryRun),
     force: Boolean(flags.force),
+    quiet: Boolean(flags.quiet),
   };
 }

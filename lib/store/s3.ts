@@ -80,16 +80,16 @@ export class S3Store implements Store {
 
   /** Locks of remote locations live on this host, keyed by the location (S3 has no lock primitive we can trust). */
   lockPath(key: string): string {
-    const location = createHash('sha256').update(this.display).digest('hex').slice(0, 16);
-    return join(this.options.lockDir, `${location}-${key}.lock`);
-  }
-
-  async prepareForWrite(): Promise<void> {
     try {
       mkdirSync(this.options.lockDir, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new StoreError(`cannot create the lock directory ${this.options.lockDir}: ${describeSystemError(error)}`);
     }
+    const location = createHash('sha256').update(this.display).digest('hex').slice(0, 16);
+    return join(this.options.lockDir, `${location}-${key}.lock`);
+  }
+
+  async prepareForWrite(): Promise<void> {
     try {
       // A one-key listing under the prefix, not HeadBucket: it works with an IAM policy scoped to the prefix.
       await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix ? `${this.prefix}/` : '', MaxKeys: 1 }));

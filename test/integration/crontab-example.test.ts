@@ -35,10 +35,13 @@ describe('crontab.example', () => {
     const lines = jobs();
     expect(lines.length).toBeGreaterThan(0);
     const bin = tempDir('cronbin');
-    for (const tool of ['pg-backup', 'redis-backup']) symlinkSync(binPath(tool), join(bin, tool));
+    for (const tool of ['pg-backup', 'redis-backup', 'cleanup-backups']) symlinkSync(binPath(tool), join(bin, tool));
+    // The jobs share one directory, in file order, as they would on a server.
+    const dir = join(tempDir('cron'), 'app');
+    mkdirSync(dir, { recursive: true });
+    const manifests = () => readdirSync(dir).filter((n) => n.endsWith('.manifest.json')).length;
     for (const command of lines) {
-      const dir = join(tempDir('cron'), 'app');
-      mkdirSync(dir, { recursive: true });
+      const before = manifests();
       const result = await execa('sh', ['-c', command.replaceAll('/var/backups/app', dir)], {
         env: { PATH: `${bin}:${process.env.PATH}`, ...cluster.env('appdb'), PGUSER: 'postgres', REDIS_URL: `redis://127.0.0.1:${redis.port}` },
         extendEnv: false,
@@ -46,7 +49,9 @@ describe('crontab.example', () => {
       });
       expect(result.stderr, command).toBe('');
       expect(result.exitCode, command).toBe(0);
-      expect(readdirSync(dir).filter((n) => n.endsWith('.manifest.json')), command).toHaveLength(1);
+      // Backup jobs add one backup; cleanup keeps these fresh ones (never the newest 3 of a group).
+      expect(manifests(), command).toBe(command.startsWith('cleanup-backups') ? before : before + 1);
     }
+    expect(lines.some((l) => l.startsWith('cleanup-backups'))).toBe(true);
   });
 });

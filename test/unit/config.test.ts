@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseInteger, parseSize, parseTrigger, resolvePgBackupConfig, resolveRedisBackupConfig, resolveWriteLocation } from '../../lib/config.js';
+import { parseDuration, parseInteger, parseSize, parseTrigger, resolveCleanupConfig, resolveListConfig, resolvePgBackupConfig, resolveRedisBackupConfig, resolveWriteLocation } from '../../lib/config.js';
 import { UsageError } from '../../lib/errors.js';
 
 describe('durations', () => {
@@ -88,5 +88,51 @@ describe('redis-backup configuration', () => {
 
   it('names --mode when the mode is unknown', () => {
     expect(() => resolveRedisBackupConfig({ to: '/tmp/x', mode: 'scan' }, {})).toThrow(new UsageError("--mode: 'scan' is not one of auto, rdb, logical"));
+  });
+});
+
+describe('reader configuration', () => {
+  it('takes --from, else BACKUP_S3_BUCKET, and validates --group and --kind', () => {
+    expect(resolveListConfig({ from: '/b' }, {})).toMatchObject({ location: '/b', verify: false, json: false });
+    expect(resolveListConfig({}, { BACKUP_S3_BUCKET: 's3://bk/p' })).toMatchObject({ location: 's3://bk/p', s3: expect.any(Object) });
+    expect(() => resolveListConfig({}, {})).toThrow('missing --from LOCATION');
+    expect(() => resolveListConfig({ from: '/b', kind: 'mysql' }, {})).toThrow("--kind: 'mysql' is not one of postgres, redis, sqlite");
+    expect(() => resolveListConfig({ from: '/b', group: 'a b' }, {})).toThrow("--group: 'a b' is not a valid group name");
+  });
+});
+
+describe('cleanup-backups configuration', () => {
+  it('resolves the keep rules, the safety defaults and --tz', () => {
+    const config = resolveCleanupConfig({ from: '/b', keepDaily: '7', keepWeekly: '4', tz: 'Europe/Berlin' }, [], {});
+    expect(config.policy).toEqual({ last: undefined, hourly: undefined, daily: 7, weekly: 4, monthly: undefined, yearly: undefined, withinMs: undefined, minKeep: 3, timeZone: 'Europe/Berlin' });
+    expect(config).toMatchObject({ maxDelete: { percent: 50 }, staleAfterMs: undefined, orphanGraceMs: 86_400_000, dryRun: false, force: false });
+    expect(resolveCleanupConfig({ from: '/b', keepLast: '1', maxDelete: '10' }, [], {}).maxDelete).toEqual({ count: 10 });
+    expect(resolveCleanupConfig({ from: '/b', keepLast: '1', maxDelete: '12.5%' }, [], {}).maxDelete).toEqual({ percent: 12.5 });
+  });
+
+  it("reads the old script's form DIR DAYS as --from DIR --keep-within DAYSd --stale-after DAYSd", () => {
+    expect(resolveCleanupConfig({}, ['/var/backups', '14'], {})).toMatchObject({
+      location: '/var/backups',
+      policy: { withinMs: 14 * 86_400_000, minKeep: 3 },
+      staleAfterMs: 14 * 86_400_000,
+    });
+  });
+
+  it.each([
+    [{ from: '/b' }, [], /^no keep rule given/],
+    [{ from: '/b', keepDaily: 'seven' }, [], /^--keep-daily: 'seven' must be a whole number/],
+    [{ from: '/b', keepDaily: '-1' }, [], /^--keep-daily: '-1' must be a whole number from 0/],
+    [{ from: '/b', keepWithin: '14' }, [], /^--keep-within: '14' is not a duration/],
+    [{ from: '/b', keepLast: '1', maxDelete: '150%' }, [], /^--max-delete: '150%' is more than 100%/],
+    [{ from: '/b', keepLast: '1', maxDelete: 'lots' }, [], /^--max-delete: 'lots' must be a whole number/],
+    [{ from: '/b', keepLast: '1', tz: 'Mars/Base' }, [], /^--tz: 'Mars\/Base' is not a time zone/],
+    [{ from: '/b', keepLast: '1', staleAfter: 'soon' }, [], /^--stale-after: 'soon' is not a duration/],
+    [{}, ['/b'], /^the old form takes exactly DIR DAYS/],
+    [{}, ['/b', '0'], /^DAYS: '0' must be a whole number from 1/],
+    [{ from: '/c' }, ['/b', '14'], /^--from: give either --from or the old form/],
+  ] as [Record<string, string>, string[], RegExp][])('refuses %o %o', (flags, args, message) => {
+    const attempt = () => resolveCleanupConfig(flags, args, {});
+    expect(attempt).toThrow(UsageError);
+    expect(attempt).toThrow(message);
   });
 });

@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { startProgress } from '../../lib/progress.js';
-import { formatBytes } from '../../lib/format.js';
 
 function stream(isTTY: boolean) {
   const s = Object.assign(new PassThrough(), { isTTY });
@@ -11,12 +10,6 @@ function stream(isTTY: boolean) {
 }
 
 describe('progress', () => {
-  it('formats bytes', () => {
-    expect(formatBytes(512)).toBe('512 B');
-    expect(formatBytes(1536)).toBe('1.5 KiB');
-    expect(formatBytes(5 * 1024 ** 3)).toBe('5.0 GiB');
-  });
-
   it('redraws bytes, rate and elapsed on a terminal', () => {
     vi.useFakeTimers();
     try {

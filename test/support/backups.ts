@@ -1,0 +1,72 @@
+/** Writes backups into a location as the backup tools would (artifact, then manifest), dated as the test needs. */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { resolveS3Options } from '../../lib/config.js';
+import { buildManifest, serializeManifest, type Manifest } from '../../lib/manifest.js';
+import { buildArtifactName, manifestNameFor, type Kind } from '../../lib/naming.js';
+import { LocalStore } from '../../lib/store/local.js';
+import { S3Store, createS3Client } from '../../lib/store/s3.js';
+import type { Store } from '../../lib/store/store.js';
+
+export async function localStore(dir: string): Promise<Store> {
+  const store = new LocalStore(dir, dir);
+  await store.prepareForWrite();
+  return store;
+}
+
+export async function s3Store(endpoint: string, bucket: string, prefix: string): Promise<Store> {
+  const options = resolveS3Options(`s3://${bucket}/${prefix}`, {}, { AWS_ENDPOINT_URL_S3: endpoint })!;
+  const { sdk, client } = await createS3Client(options, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  return new S3Store(sdk, client, bucket, prefix, options);
+}
+
+export interface SeedSpec {
+  kind?: Kind;
+  group?: string;
+  time: Date;
+  content?: string;
+}
+
+export async function seedBackup(store: Store, spec: SeedSpec): Promise<Manifest> {
+  const kind = spec.kind ?? 'postgres';
+  const group = spec.group ?? 'app';
+  const name = buildArtifactName(kind, group, spec.time, kind === 'postgres' ? 'dump.zst' : 'rdb.zst');
+  const bytes = Buffer.from(spec.content ?? `backup of ${group} at ${spec.time.toISOString()}`);
+  await store.put(name, Readable.from([bytes]));
+  const manifest = buildManifest({
+    id: name.replace(/\.[a-z.]+$/, ''),
+    kind,
+    group,
+    trigger: 'cron',
+    started_at: spec.time.toISOString(),
+    finished_at: new Date(spec.time.getTime() + 1000).toISOString(),
+    artifact: { name, size_bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), compression: 'zstd', format: 'pg_dump-custom' },
+    source: { host: 'db', port: 5432, server_version: '15', tool_version: 'test' },
+  });
+  await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]));
+  return manifest;
+}
+
+/** Daily backups at 02:00 UTC, the newest `newestDaysAgo` days before `now`. */
+export async function seedDaily(store: Store, count: number, now: Date, newestDaysAgo = 0, group = 'app'): Promise<Manifest[]> {
+  const out: Manifest[] = [];
+  const base = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 2) - (now.getUTCHours() < 2 ? 86_400_000 : 0);
+  for (let i = 0; i < count; i += 1) out.push(await seedBackup(store, { group, time: new Date(base - (newestDaysAgo + i) * 86_400_000) }));
+  return out;
+}
+
+/** What the old scripts left: pg_backup_YYYYmmdd_HHMM.sql.gz and redis_dump_YYYYmmdd_HHMM.rdb files. */
+export function seedLegacy(dir: string, days: number, now: Date): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < days; i += 1) {
+    const t = new Date(now.getTime() - i * 86_400_000);
+    const stamp = `${t.getUTCFullYear()}${String(t.getUTCMonth() + 1).padStart(2, '0')}${String(t.getUTCDate()).padStart(2, '0')}_0200`;
+    for (const name of [`pg_backup_${stamp}.sql.gz`, `redis_dump_${stamp}.rdb`]) {
+      writeFileSync(join(dir, name), 'old');
+      names.push(name);
+    }
+  }
+  return names;
+}
