@@ -2,12 +2,14 @@
  * The one place configuration is resolved: flags > environment > defaults, validated before any work starts.
  * Every problem is a UsageError whose message names the flag (or variable) at fault.
  */
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { checkTimeZone } from './calendar.js';
-import { isValidGroup, KINDS, sanitizeGroup, type Kind } from './naming.js';
+import { isArtifactPath, isValidGroup, KINDS, sanitizeGroup, type Kind } from './naming.js';
 import { isEmptyPolicy, type RetentionPolicy } from './retention.js';
+import type { TargetSpec } from './restore-checks.js';
+import type { BackupSelector } from './select-backup.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
 import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
@@ -452,5 +454,137 @@ export function resolveCleanupConfig(flags: CleanupFlags, args: string[], env: E
     dryRun: Boolean(flags.dryRun),
     force: Boolean(flags.force),
     quiet: Boolean(flags.quiet),
+  };
+}
+
+/** Selecting one backup: `--backup ID|latest|PATH` with --from (optional when --backup is a path). */
+export interface SelectFlags extends S3Flags {
+  from?: string;
+  backup?: string;
+  group?: string;
+  kind?: string;
+  json?: boolean;
+  retryBudget?: string;
+}
+
+export interface SelectConfig {
+  selector: BackupSelector;
+  s3: S3Options | undefined;
+  json: boolean;
+  retry: BackoffPolicy;
+}
+
+export function resolveSelectConfig(flags: SelectFlags, env: Env): SelectConfig {
+  const backup = flags.backup ?? 'latest';
+  if (backup.trim() === '') throw new UsageError('--backup: empty; give latest, an id or a path');
+  const from = flags.from ?? (isArtifactPath(backup) ? undefined : env.BACKUP_S3_BUCKET || undefined);
+  if (from === undefined && !isArtifactPath(backup)) {
+    throw new UsageError('missing --from LOCATION', { hint: 'or give --backup the path of an artifact' });
+  }
+  const read = resolveReadConfig({ ...flags, from: from ?? backup.slice(0, backup.lastIndexOf('/') + 1) }, env);
+  return {
+    selector: { backup, from, group: read.group, kind: read.kind },
+    s3: read.s3,
+    json: read.json,
+    retry: resolveRetry(flags),
+  };
+}
+
+export interface DryRunFlags extends SelectFlags {
+  maxAge?: string;
+  currentVersion?: string;
+  versionQuery?: string;
+  dbname?: string;
+  target?: string;
+}
+
+export interface DryRunConfig extends SelectConfig {
+  maxAgeMs: number | undefined;
+  currentVersion: { value: string } | { sql: string; target: PgTarget } | undefined;
+  target: TargetSpec | undefined;
+}
+
+export function resolveDryRunConfig(flags: DryRunFlags, env: Env): DryRunConfig {
+  const select = resolveSelectConfig(flags, env);
+  if (flags.currentVersion !== undefined && flags.versionQuery !== undefined) {
+    throw new UsageError('--current-version and --version-query are exclusive: give the version or the query that reads it');
+  }
+  if (flags.dbname !== undefined && flags.versionQuery === undefined) throw new UsageError('--dbname is only used with --version-query');
+  if (flags.versionQuery !== undefined && flags.versionQuery.trim() === '') throw new UsageError('--version-query: the query is empty');
+  if (flags.currentVersion !== undefined && flags.currentVersion.trim() === '') throw new UsageError('--current-version: empty');
+  return {
+    ...select,
+    maxAgeMs: flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge, '--max-age'),
+    currentVersion:
+      flags.currentVersion !== undefined
+        ? { value: flags.currentVersion.trim() }
+        : flags.versionQuery !== undefined
+          ? { sql: flags.versionQuery, target: resolvePgTarget(flags.dbname, env) }
+          : undefined,
+    target: flags.target === undefined ? undefined : resolveTargetUrl(flags.target, '--target', env),
+  };
+}
+
+/** A restore target named by URL: postgres:// or postgresql://, redis:// or rediss://. */
+function resolveTargetUrl(url: string, flag: string, env: Env): TargetSpec {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', target: resolvePgTarget(url, env) };
+  if (/^rediss?:\/\//i.test(url)) return { kind: 'redis', target: resolveRedisTarget(url, env) };
+  throw new UsageError(`${flag}: '${url.replace(/:[^:@/]*@/, ':***@')}' is not a postgres:// or redis:// URL`);
+}
+
+export interface RestoreFlags extends SelectFlags, RedisTlsFlags {
+  toDb?: string;
+  toRedis?: string;
+  toRedisDir?: string;
+  force?: boolean;
+  table?: string[];
+  schema?: string[];
+  jobs?: string;
+  maxAge?: string;
+  spoolDir?: string;
+  pgBinDir?: string;
+}
+
+export interface RestoreConfig extends SelectConfig {
+  target: TargetSpec;
+  force: boolean;
+  tables: string[];
+  schemas: string[];
+  jobs: number;
+  maxAgeMs: number | undefined;
+  /** Where remote artifacts are downloaded (and dumps decompressed for parallel restores). */
+  workDir: string;
+  pgBinDir: string | undefined;
+}
+
+export function resolveRestoreConfig(flags: RestoreFlags, env: Env): RestoreConfig {
+  const select = resolveSelectConfig(flags, env);
+  const given = (['toDb', 'toRedis', 'toRedisDir'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length !== 1) {
+    throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL or --to-redis-dir DIR' : '--to-db, --to-redis and --to-redis-dir are exclusive');
+  }
+  let target: TargetSpec;
+  if (flags.toDb !== undefined) target = { kind: 'postgres', target: resolvePgTarget(flags.toDb, env) };
+  else if (flags.toRedis !== undefined) {
+    if (!/^rediss?:\/\//i.test(flags.toRedis)) throw new UsageError(`--to-redis: not a redis:// or rediss:// URL`);
+    target = { kind: 'redis', target: resolveRedisTarget(flags.toRedis, env, flags) };
+  } else {
+    if (flags.toRedisDir!.trim() === '') throw new UsageError('--to-redis-dir: empty');
+    target = { kind: 'redis-dir', dir: flags.toRedisDir! };
+  }
+  const tables = flags.table ?? [];
+  const schemas = flags.schema ?? [];
+  if ((tables.length > 0 || schemas.length > 0) && target.kind !== 'postgres') throw new UsageError('--table and --schema only apply to --to-db');
+  const jobs = flags.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : parseInteger(flags.jobs, '--jobs', 1, 64);
+  return {
+    ...select,
+    target,
+    force: Boolean(flags.force),
+    tables,
+    schemas,
+    jobs,
+    maxAgeMs: flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge, '--max-age'),
+    workDir: flags.spoolDir ?? env.TMPDIR ?? tmpdir(),
+    pgBinDir: flags.pgBinDir,
   };
 }

@@ -115,3 +115,8 @@ export function parseArtifactName(name: string): ParsedName | undefined {
   if (!time) return undefined;
   return { name, id: `${prefix}_${group}_${stamp}`, kind: KIND_BY_PREFIX[prefix]!, group, time, ext, legacy: false };
 }
+
+/** `--backup` holding a path or s3:// URL rather than an id: it names its own location. */
+export function isArtifactPath(backup: string): boolean {
+  return backup.includes('/');
+}

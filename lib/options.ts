@@ -48,3 +48,18 @@ export function addReaderOptions(program: Command): Command {
     .option('--group <name>', 'only this retention group')
     .option('--json', 'NDJSON on stdout, one line per backup');
 }
+
+/** Choosing one backup: what `--backup` may name, and where it is looked for. */
+export function addSelectOptions(program: Command): Command {
+  return program
+    .option('--from <location>', 'where backups are: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)')
+    .option('--backup <id|latest|path>', 'latest (default), an id or artifact name in --from, or the path of an artifact', 'latest')
+    .option('--group <name>', 'with latest: the newest of this retention group')
+    .option('--kind <kind>', 'with latest: the newest postgres, redis or sqlite backup')
+    .option('--json', 'print the result as one JSON line');
+}
+
+/** Collects a repeatable option's values. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

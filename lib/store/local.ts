@@ -42,6 +42,10 @@ export class LocalStore implements Store {
     return join(this.dir, `.${key}.lock`);
   }
 
+  localPath(name: string): string {
+    return join(this.dir, name);
+  }
+
   async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
     const temp = this.tempPath(name);
     try {

@@ -58,6 +58,8 @@ export interface Store {
   deleteMany(names: string[]): Promise<DeleteResult>;
   /** Where an artifact lives, for the result line: a path or an s3:// URL. */
   locate(name: string): string;
+  /** Only stores on a local file system: the object's file, which readers may use in place. */
+  localPath?(name: string): string;
   /** A local file path for the lock of `key` (kind + group) on this location. */
   lockPath(key: string): string;
 }

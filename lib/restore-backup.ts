@@ -1,0 +1,156 @@
+import { createReadStream } from 'node:fs';
+import type { CatalogEntry } from './catalog.js';
+import { spawnChild } from './child.js';
+import type { Compression } from './compress.js';
+import { resolveRestoreConfig, type RestoreConfig, type RestoreFlags } from './config.js';
+import { OperationError, UsageError } from './errors.js';
+import type { Io } from './io.js';
+import { restorePostgres, type PgRestoreResult } from './postgres/restore.js';
+import { connectRedis } from './redis/client.js';
+import { factsFromInfo } from './redis/info.js';
+import { loadLogical, type LoadResult } from './redis/logical-restore.js';
+import { installRdb, type Installed } from './redis/rdb-install.js';
+import { checkReport, needsOf, runRestoreChecks, verdictError } from './restore-checks.js';
+
+type Format = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical';
+
+/**
+ * restore-backup: the dry-run checks first — the artifact is re-read and its sha256 proven before anything
+ * touches the target, and the version rules apply — then the restore: Postgres through pg_restore or psql,
+ * Redis logical artifacts into a live server, RDB artifacts as dump.rdb for a stopped one. A non-Ok verdict
+ * refuses with its exit code (--force overrides TooOld only). Afterwards the result is compared with the
+ * manifest (row counts, keys) and reported.
+ */
+export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
+  const config = resolveRestoreConfig(opts as RestoreFlags, io.env);
+  const checks = await runRestoreChecks({
+    selector: config.selector,
+    s3: config.s3,
+    cwd: io.cwd,
+    maxAgeMs: config.maxAgeMs,
+    target: config.target,
+    keepIn: config.workDir,
+    env: io.env,
+    retry: config.retry,
+    log: io.log,
+    signal: io.signal,
+  });
+  try {
+    const { verdict, entry, verified } = checks;
+    if (verdict.verdict === 'TooOld' && config.force) io.log.warn(`--force: restoring although ${verdict.reasons.join('; ')}`);
+    else if (verdict.verdict !== 'Ok') throw verdictError(verdict);
+    if (!entry || !verified?.path) throw new Error('a verified artifact is missing after an Ok verdict');
+    if (!entry.manifest) io.log.warn(`${entry.id} has no manifest: nothing verifies it beyond its own format`);
+    const format = formatOf(entry);
+    const compression = compressionOf(entry);
+    const restored = await restore(config, entry, format, compression, verified.path, io);
+    const report = { ...checkReport(checks), restored };
+    io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${summaryLine(entry, restored)}\n`);
+    const bad = 'tables' in restored ? restored.tables.filter((t) => !t.ok) : [];
+    if (bad.length > 0) {
+      throw new OperationError(
+        `restored ${entry.id}, but row counts differ from the manifest: ${bad.map((t) => `${t.schema}.${t.table} (expected ${t.expected}, found ${t.actual ?? 'no table'})`).join(', ')}`,
+      );
+    }
+  } finally {
+    await checks.verified?.release();
+  }
+}
+
+type Restored = ({ target: 'postgres' } & PgRestoreResult) | ({ target: 'redis'; url: string; dbsize: number } & LoadResult) | ({ target: 'redis-dir' } & Installed);
+
+async function restore(config: RestoreConfig, entry: CatalogEntry, format: Format, compression: Compression, file: string, io: Io): Promise<Restored> {
+  const target = config.target;
+  if (target.kind === 'postgres') {
+    if (format !== 'pg_dump-custom' && format !== 'pg_dump-plain') throw new UsageError(`--to-db: ${entry.id} is a ${format} backup, not a Postgres dump`);
+    if (format === 'pg_dump-plain' && (config.tables.length > 0 || config.schemas.length > 0)) {
+      throw new UsageError('--table/--schema need a custom-format dump; this one is plain SQL');
+    }
+    const result = await restorePostgres({
+      file,
+      compression,
+      format: format === 'pg_dump-custom' ? 'custom' : 'plain',
+      target: target.target,
+      env: io.env,
+      retry: config.retry,
+      log: io.log,
+      signal: io.signal,
+      jobs: config.jobs,
+      tables: config.tables,
+      schemas: config.schemas,
+      force: config.force,
+      workDir: config.workDir,
+      dumpMajor: needsOf(entry)?.pgDumpMajor,
+      expected: entry.manifest?.source.stats?.tables ?? [],
+      pgBinDir: config.pgBinDir,
+    });
+    return { target: 'postgres', ...result };
+  }
+  if (target.kind === 'redis-dir') {
+    if (format !== 'redis-rdb') throw new UsageError(`--to-redis-dir: ${entry.id} is a ${format} backup; it loads into a live server with --to-redis`);
+    return { target: 'redis-dir', ...(await installRdb({ file, compression, dir: target.dir, force: config.force, env: io.env, signal: io.signal })) };
+  }
+  if (format === 'redis-rdb') throw new UsageError(`--to-redis: ${entry.id} is an RDB snapshot, which only a stopped server loads: use --to-redis-dir`);
+  if (format !== 'redis-logical') throw new UsageError(`--to-redis: ${entry.id} is a ${format} backup, not a Redis one`);
+  const client = await connectRedis(target.target, config.retry, io.log);
+  try {
+    const keyspace = factsFromInfo(String(await client.call('INFO', 'keyspace'))).keyspace;
+    const present = Object.values(keyspace).reduce((sum, db) => sum + db.keys, 0);
+    if (present > 0 && !config.force) {
+      throw new OperationError(`${target.target.display} already holds ${present} keys: refusing to restore over them`, {
+        hint: 'restore into an empty server, or --force to replace keys the backup also has',
+      });
+    }
+    const decompress = compression === 'none' ? undefined : spawnChild(compression, compression, ['-dc', file], { env: io.env, stdout: 'pipe', signal: io.signal });
+    let loaded: LoadResult;
+    try {
+      loaded = await loadLogical(client, decompress ? decompress.stdout! : createReadStream(file), { replace: config.force, where: target.target.display, source: entry.id });
+      await decompress?.succeeded();
+    } catch (error) {
+      decompress?.process.kill();
+      if (io.signal.aborted) throw io.signal.reason;
+      throw new OperationError(`restore into ${target.target.display} failed midway: ${(error as Error).message}`, {
+        hint: `${target.target.display} may be half-restored: flush it, or rerun with --force`,
+        cause: error,
+      });
+    }
+    const after = factsFromInfo(String(await client.call('INFO', 'keyspace'))).keyspace;
+    const dbsize = Object.values(after).reduce((sum, db) => sum + db.keys, 0);
+    // Keys with a TTL may expire in between; more keys than loaded can only be the target's own (with --force).
+    if (present === 0 && (dbsize > loaded.keysTotal || dbsize < loaded.keysTotal - expiring(entry))) {
+      throw new OperationError(`restored ${loaded.keysTotal} keys into ${target.target.display}, but it holds ${dbsize}`);
+    }
+    return { target: 'redis', url: target.target.display, dbsize, ...loaded };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Keys of the backup that carry a TTL (from INFO keyspace at backup time), which may expire before the count. */
+function expiring(entry: CatalogEntry): number {
+  const keyspace = entry.manifest?.source.stats?.keyspace as Record<string, { expires?: number }> | undefined;
+  return Object.values(keyspace ?? {}).reduce((sum, db) => sum + (db.expires ?? 0), 0);
+}
+
+function formatOf(entry: CatalogEntry): Format {
+  const declared = entry.manifest?.artifact.format;
+  if (declared === 'pg_dump-custom' || declared === 'pg_dump-plain' || declared === 'redis-rdb' || declared === 'redis-logical') return declared;
+  if (declared) throw new UsageError(`${entry.id}: unknown artifact format '${declared}'`);
+  // The old scripts: pg_backup_….sql(.gz), redis_dump_….rdb
+  return entry.kind === 'redis' ? 'redis-rdb' : 'pg_dump-plain';
+}
+
+function compressionOf(entry: CatalogEntry): Compression {
+  return entry.manifest?.artifact.compression ?? (entry.artifact?.endsWith('.gz') ? 'gzip' : 'none');
+}
+
+function summaryLine(entry: CatalogEntry, restored: Restored): string {
+  if (restored.target === 'postgres') {
+    const compared = restored.tables.filter((t) => t.exact);
+    return `restored ${entry.id} into ${restored.database} (${restored.serverVersion}): ${restored.tables.length} tables; ${compared.filter((t) => t.ok).length}/${compared.length} exact row counts match the manifest`;
+  }
+  if (restored.target === 'redis') {
+    return `restored ${entry.id} into ${restored.url}: ${restored.keysTotal} keys${restored.expired ? ` (${restored.expired} expired since the backup, skipped)` : ''}${restored.functions ? ', functions' : ''}; DBSIZE ${restored.dbsize}`;
+  }
+  return `restored ${entry.id} to ${restored.path} (RDB version ${restored.rdb.rdbVersion}, CRC ${restored.rdb.checksum})${restored.previous ? `; the previous dump.rdb is ${restored.previous}` : ''}`;
+}

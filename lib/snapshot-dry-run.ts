@@ -1,0 +1,29 @@
+import { resolveDryRunConfig, type DryRunFlags } from './config.js';
+import type { Io } from './io.js';
+import { checkLine, checkReport, runRestoreChecks, verdictError } from './restore-checks.js';
+
+/**
+ * snapshot-dry-run: may this backup be restored here and now? Selects the backup, re-reads the artifact
+ * against its manifest, compares schema and server versions and the age, and prints the verdict — one human
+ * line, or JSON with --json — exiting with the verdict's code (Ok 0, TooOld 3, VersionAhead 4,
+ * ChecksumMismatch 5, Missing 6). Nothing is written anywhere.
+ */
+export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
+  const config = resolveDryRunConfig(opts as DryRunFlags, io.env);
+  const result = await runRestoreChecks({
+    selector: config.selector,
+    s3: config.s3,
+    cwd: io.cwd,
+    maxAgeMs: config.maxAgeMs,
+    currentVersion: config.currentVersion,
+    target: config.target,
+    env: io.env,
+    retry: config.retry,
+    log: io.log,
+    signal: io.signal,
+  });
+  await result.verified?.release();
+  io.stdout.write(config.json ? `${JSON.stringify(checkReport(result))}\n` : `${checkLine(result)}\n`);
+  if (result.entry && !result.entry.manifest) io.log.warn(`${result.entry.id} has no manifest: nothing but its own format vouches for it`);
+  if (result.verdict.verdict !== 'Ok') throw verdictError(result.verdict);
+}
