@@ -34,6 +34,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     retry: config.retry,
     log: io.log,
     signal: io.signal,
+    accept: (entry) => checkFit(config, entry, formatOf(entry)),
   });
   try {
     const { verdict, entry, verified } = checks;
@@ -62,10 +63,6 @@ type Restored = ({ target: 'postgres' } & PgRestoreResult) | ({ target: 'redis';
 async function restore(config: RestoreConfig, entry: CatalogEntry, format: Format, compression: Compression, file: string, io: Io): Promise<Restored> {
   const target = config.target;
   if (target.kind === 'postgres') {
-    if (format !== 'pg_dump-custom' && format !== 'pg_dump-plain') throw new UsageError(`--to-db: ${entry.id} is a ${format} backup, not a Postgres dump`);
-    if (format === 'pg_dump-plain' && (config.tables.length > 0 || config.schemas.length > 0)) {
-      throw new UsageError('--table/--schema need a custom-format dump; this one is plain SQL');
-    }
     const result = await restorePostgres({
       file,
       compression,
@@ -87,11 +84,8 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, format: Forma
     return { target: 'postgres', ...result };
   }
   if (target.kind === 'redis-dir') {
-    if (format !== 'redis-rdb') throw new UsageError(`--to-redis-dir: ${entry.id} is a ${format} backup; it loads into a live server with --to-redis`);
     return { target: 'redis-dir', ...(await installRdb({ file, compression, dir: target.dir, force: config.force, env: io.env, signal: io.signal })) };
   }
-  if (format === 'redis-rdb') throw new UsageError(`--to-redis: ${entry.id} is an RDB snapshot, which only a stopped server loads: use --to-redis-dir`);
-  if (format !== 'redis-logical') throw new UsageError(`--to-redis: ${entry.id} is a ${format} backup, not a Redis one`);
   const client = await connectRedis(target.target, config.retry, io.log);
   try {
     const keyspace = factsFromInfo(String(await client.call('INFO', 'keyspace'))).keyspace;
@@ -123,6 +117,23 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, format: Forma
     return { target: 'redis', url: target.target.display, dbsize, ...loaded };
   } finally {
     client.disconnect();
+  }
+}
+
+/** Refuses, before anything is read or connected, an artifact the chosen target cannot take. */
+function checkFit(config: RestoreConfig, entry: CatalogEntry, format: Format): void {
+  const target = config.target;
+  if (target.kind === 'postgres') {
+    if (format !== 'pg_dump-custom' && format !== 'pg_dump-plain') throw new UsageError(`--to-db: ${entry.id} is a ${format} backup, not a Postgres dump`);
+    if (format === 'pg_dump-plain' && (config.tables.length > 0 || config.schemas.length > 0)) {
+      throw new UsageError('--table/--schema need a custom-format dump; this one is plain SQL');
+    }
+  } else if (target.kind === 'redis-dir') {
+    if (format !== 'redis-rdb') throw new UsageError(`--to-redis-dir: ${entry.id} is a ${format} backup; it loads into a live server with --to-redis`);
+  } else if (format === 'redis-rdb') {
+    throw new UsageError(`--to-redis: ${entry.id} is an RDB snapshot, which only a stopped server loads: use --to-redis-dir`);
+  } else if (format !== 'redis-logical') {
+    throw new UsageError(`--to-redis: ${entry.id} is a ${format} backup, not a Redis one`);
   }
 }
 

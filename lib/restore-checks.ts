@@ -42,6 +42,8 @@ export interface CheckOptions {
   log: Log;
   signal: AbortSignal;
   now?: Date;
+  /** Called with the selected backup before any other work; throws when it cannot go to the target at all. */
+  accept?: (entry: CatalogEntry) => void;
 }
 
 export interface CheckResult {
@@ -57,6 +59,7 @@ export async function runRestoreChecks(options: CheckOptions): Promise<CheckResu
   const now = options.now ?? new Date();
   const selected = await selectBackup(options.selector, options.cwd, options.s3, options.signal);
   const entry = selected.entry;
+  if (entry) options.accept?.(entry);
   const findings: Findings = { ageMs: entry ? now.getTime() - entry.time.getTime() : 0 };
   if (options.maxAgeMs !== undefined) findings.maxAgeMs = options.maxAgeMs;
   if (selected.missing !== undefined) findings.missing = selected.missing;
