@@ -5,8 +5,9 @@
  *   pg_dump -Fc -Z0 | zstd -3 -T0 > file       (the fast pipe; the goal is ≤ 1.10× its wall time)
  *   pg_dump | gzip > file                      (what the old scripts do)
  * Reports median wall times, ratios, artifact sizes and pg-backup's peak RSS. In the same run, pg-backup to
- * S3 (a local s3rver) against pg-backup to local disk: the goal is ≤ 1.15× wall time, peak RSS ≤ 200 MB.
- * Knobs: BENCH_PG_SCALE (50), BENCH_TEXT_ROWS (1500000), BENCH_ROUNDS (5).
+ * S3 (a local s3rver) against pg-backup to local disk: the goal is ≤ 1.15× wall time, peak RSS ≤ 200 MB;
+ * and restore-backup of that backup against `zstd -d` + `pg_restore -j2` (goal ≤ 1.10×).
+ * Knobs: BENCH_PG_SCALE (50), BENCH_TEXT_ROWS (1500000), BENCH_ROUNDS (5), BENCH_RESTORE_ROUNDS (3).
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, readdirSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { startS3, listKeys } from '../test/support/s3.js';
 import { startNullS3 } from './null-s3.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
-import { measure, median, mib, runRounds, type Contender } from './measure.js';
+import { measure, median, mib, runRounds, type Contender, type Measurement } from './measure.js';
 
 const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
@@ -77,6 +78,7 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
     // Warm the buffer cache so every contender reads the same hot data.
     execFileSync(pgDump, ['-Fc', '-Z0', '--no-sync', '-f', '/dev/null'], { env });
     const results = await runRounds(contenders, rounds);
+    const restoreSummary = await benchRestore(cluster, join(out, 'pgb'), env);
     rmSync(out, { recursive: true, force: true });
 
     const pgb = results['pg-backup']!;
@@ -117,8 +119,48 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
       'peak RSS ≤ 100 MB': Math.max(...pgb.rss) <= 100e6,
       'size ≤ 1.02× zstd pipe': summary.size_ratio_vs_zstd_pipe <= 1.02,
     };
-    return [{ ...summary, goals }, s3Summary];
+    return [{ ...summary, goals }, s3Summary, restoreSummary];
   } finally {
     await Promise.all([cluster.stop(), s3.stop(), nullS3.close()]);
   }
+}
+
+/**
+ * restore-backup of the benchmark's backup against the shell steps it replaces on the same artifact —
+ * `zstd -d` to a file, then `pg_restore -j2` — each into a fresh database, in rotating order.
+ * Goal ≤ 1.10× wall time. Knob: BENCH_RESTORE_ROUNDS (3).
+ */
+async function benchRestore(cluster: Awaited<ReturnType<typeof startPostgres>>, backupDir: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+  const artifact = join(backupDir, readdirSync(backupDir).find((n) => n.endsWith('.dump.zst'))!);
+  const pgRestore = join(cluster.binDir, 'pg_restore');
+  const restoreRounds = Number(process.env.BENCH_RESTORE_ROUNDS ?? 3);
+  let n = 0;
+  const intoFreshDb = async (run: (db: string) => Promise<Measurement>) => {
+    const db = `restore_${++n}`;
+    await cluster.createDatabase(db);
+    try {
+      return { m: await run(db), bytes: 0 };
+    } finally {
+      await cluster.query('postgres', `DROP DATABASE ${db}`);
+    }
+  };
+  const temp = join(backupDir, 'plain.dump');
+  const contenders: Record<string, Contender> = {
+    'restore-backup --jobs 2': () =>
+      intoFreshDb((db) => measure(process.execPath, [binPath('restore-backup'), '--backup', artifact, '--to-db', cluster.url(db), '--jobs', '2', '--spool-dir', backupDir], env)),
+    'zstd -d && pg_restore -j2': () =>
+      intoFreshDb((db) => measure('bash', ['-c', `set -e; zstd -dqf "${artifact}" -o "${temp}"; "${pgRestore}" -j2 -d "${db}" "${temp}"; rm -f "${temp}"`], { ...env, ...cluster.env(db) })),
+  };
+  const results = await runRounds(contenders, restoreRounds);
+  const ours = median(results['restore-backup --jobs 2']!.wall);
+  const shell = median(results['zstd -d && pg_restore -j2']!.wall);
+  return {
+    benchmark: 'restore-backup',
+    artifact_bytes: statSync(artifact).size,
+    rounds: restoreRounds,
+    median_wall_s: { 'restore-backup --jobs 2': +(ours / 1000).toFixed(2), 'zstd -d && pg_restore -j2': +(shell / 1000).toFixed(2) },
+    wall_ratio_vs_pg_restore: +(ours / shell).toFixed(3),
+    peak_rss_mib: +mib(Math.max(...results['restore-backup --jobs 2']!.rss)),
+    goals: { 'wall ≤ 1.10× zstd -d && pg_restore -j2': ours / shell <= 1.1 },
+  };
 }
