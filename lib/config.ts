@@ -558,7 +558,8 @@ export interface RestoreConfig extends SelectConfig {
 }
 
 export function resolveRestoreConfig(flags: RestoreFlags, env: Env): RestoreConfig {
-  const select = resolveSelectConfig(flags, env);
+  // --spool-dir is restore-backup's work directory for any location, not only an S3 setting here.
+  const select = resolveSelectConfig({ ...flags, spoolDir: undefined }, env);
   const given = (['toDb', 'toRedis', 'toRedisDir'] as const).filter((k) => flags[k] !== undefined);
   if (given.length !== 1) {
     throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL or --to-redis-dir DIR' : '--to-db, --to-redis and --to-redis-dir are exclusive');

@@ -10,7 +10,7 @@ import { connectRedis } from './redis/client.js';
 import { factsFromInfo } from './redis/info.js';
 import { loadLogical, type LoadResult } from './redis/logical-restore.js';
 import { installRdb, type Installed } from './redis/rdb-install.js';
-import { checkReport, needsOf, runRestoreChecks, verdictError } from './restore-checks.js';
+import { checkReport, checksFor, needsOf, runRestoreChecks, verdictError } from './restore-checks.js';
 
 type Format = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical';
 
@@ -23,19 +23,14 @@ type Format = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical'
  */
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveRestoreConfig(opts as RestoreFlags, io.env);
-  const checks = await runRestoreChecks({
-    selector: config.selector,
-    s3: config.s3,
-    cwd: io.cwd,
-    maxAgeMs: config.maxAgeMs,
-    target: config.target,
-    keepIn: config.workDir,
-    env: io.env,
-    retry: config.retry,
-    log: io.log,
-    signal: io.signal,
-    accept: (entry) => checkFit(config, entry, formatOf(entry)),
-  });
+  const checks = await runRestoreChecks(
+    checksFor(config, io, {
+      maxAgeMs: config.maxAgeMs,
+      target: config.target,
+      keepIn: config.workDir,
+      accept: (entry) => checkFit(config, entry, formatOf(entry)),
+    }),
+  );
   try {
     const { verdict, entry, verified } = checks;
     if (verdict.verdict === 'TooOld' && config.force) io.log.warn(`--force: restoring although ${verdict.reasons.join('; ')}`);

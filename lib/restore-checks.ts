@@ -9,7 +9,8 @@ import type { BackoffPolicy } from './backoff.js';
 import type { CatalogEntry } from './catalog.js';
 import { IntegrityError, NotFoundError, StaleError, VersionError } from './errors.js';
 import { formatBytes, formatDuration } from './format.js';
-import type { Env, Log } from './io.js';
+import type { SelectConfig } from './config.js';
+import type { Env, Io, Log } from './io.js';
 import type { PgTarget } from './postgres/connection.js';
 import { connect, schemaVersion, serverInfo } from './postgres/inspect.js';
 import { parseToolVersion, probeCandidates } from './postgres/pg-dump.js';
@@ -53,6 +54,11 @@ export interface CheckResult {
   /** Set when the artifact checked out; release() it when done. */
   verified: VerifiedArtifact | undefined;
   findings: Findings;
+}
+
+/** The options every caller shares: the selection and the run's environment. */
+export function checksFor(config: SelectConfig, io: Io, extra: Partial<CheckOptions>): CheckOptions {
+  return { selector: config.selector, s3: config.s3, cwd: io.cwd, env: io.env, retry: config.retry, log: io.log, signal: io.signal, ...extra };
 }
 
 export async function runRestoreChecks(options: CheckOptions): Promise<CheckResult> {

@@ -1,6 +1,6 @@
 import { resolveDryRunConfig, type DryRunFlags } from './config.js';
 import type { Io } from './io.js';
-import { checkLine, checkReport, runRestoreChecks, verdictError } from './restore-checks.js';
+import { checkLine, checkReport, checksFor, runRestoreChecks, verdictError } from './restore-checks.js';
 
 /**
  * snapshot-dry-run: may this backup be restored here and now? Selects the backup, re-reads the artifact
@@ -10,18 +10,9 @@ import { checkLine, checkReport, runRestoreChecks, verdictError } from './restor
  */
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveDryRunConfig(opts as DryRunFlags, io.env);
-  const result = await runRestoreChecks({
-    selector: config.selector,
-    s3: config.s3,
-    cwd: io.cwd,
-    maxAgeMs: config.maxAgeMs,
-    currentVersion: config.currentVersion,
-    target: config.target,
-    env: io.env,
-    retry: config.retry,
-    log: io.log,
-    signal: io.signal,
-  });
+  const result = await runRestoreChecks(
+    checksFor(config, io, { maxAgeMs: config.maxAgeMs, currentVersion: config.currentVersion, target: config.target }),
+  );
   await result.verified?.release();
   io.stdout.write(config.json ? `${JSON.stringify(checkReport(result))}\n` : `${checkLine(result)}\n`);
   if (result.entry && !result.entry.manifest) io.log.warn(`${result.entry.id} has no manifest: nothing but its own format vouches for it`);

@@ -3,24 +3,20 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateManifest, type Manifest } from '../../lib/manifest.js';
 import { listDir, tempDir } from '../support/fixtures.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { digestOfRdb, loadLogicalArtifact, startRedis, type RedisServer } from '../support/redis.js';
+import { digestOfRdb, loadLogicalArtifact, redisServers, type startRedis, type RedisServer } from '../support/redis.js';
 import { listKeys, startS3 } from '../support/s3.js';
 import { runBin, startBin } from '../support/run-bin.js';
 import { waitFor } from '../support/wait.js';
 
 const PASSWORD = 'r3dis p@ss/word';
-const servers: RedisServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+const startServer = redisServers();
 
 async function server(options: Parameters<typeof startRedis>[0] = {}, keys = 20_000): Promise<RedisServer> {
-  const s = await startRedis(options);
-  servers.push(s);
+  const s = await startServer(options);
   if (keys) await s.cli('DEBUG', 'POPULATE', String(keys), 'key', '64');
   return s;
 }

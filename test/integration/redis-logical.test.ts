@@ -1,23 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateManifest, type Manifest } from '../../lib/manifest.js';
 import { listDir, tempDir } from '../support/fixtures.js';
-import { clientOf, fillVariety, loadLogicalArtifact, startRedis, type RedisOptions, type RedisServer } from '../support/redis.js';
+import { clientOf, fillVariety, loadLogicalArtifact, redisServers, type RedisServer } from '../support/redis.js';
 import { runBin, startBin } from '../support/run-bin.js';
 import { waitFor } from '../support/wait.js';
 
-const servers: RedisServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-async function server(options: RedisOptions = {}): Promise<RedisServer> {
-  const s = await startRedis(options);
-  servers.push(s);
-  return s;
-}
+const server = redisServers();
 
 const url = (s: RedisServer, auth = '') => `redis://${auth}127.0.0.1:${s.port}`;
 

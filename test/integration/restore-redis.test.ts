@@ -1,21 +1,12 @@
 import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/manifest.js';
 import { tempDir } from '../support/fixtures.js';
-import { fillVariety, startRedis, type RedisOptions, type RedisServer } from '../support/redis.js';
+import { fillVariety, redisServers, type RedisServer } from '../support/redis.js';
 import { runBin } from '../support/run-bin.js';
 
-const servers: RedisServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-async function server(options: RedisOptions = {}): Promise<RedisServer> {
-  const s = await startRedis(options);
-  servers.push(s);
-  return s;
-}
+const server = redisServers();
 
 const url = (s: RedisServer) => `redis://127.0.0.1:${s.port}`;
 

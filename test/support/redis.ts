@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { afterEach } from 'vitest';
 import { Redis } from 'ioredis';
 import { DEFAULT_BACKOFF } from '../../lib/backoff.js';
 import { connectRedis } from '../../lib/redis/client.js';
@@ -155,4 +156,17 @@ export async function loadLogicalArtifact(artifact: string, server: RedisServer,
   } finally {
     client.disconnect();
   }
+}
+
+/** Servers for one test file: started on demand, stopped after each test. Call at the file's top level. */
+export function redisServers(): (options?: RedisOptions) => Promise<RedisServer> {
+  const servers: RedisServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+  });
+  return async (options = {}) => {
+    const s = await startRedis(options);
+    servers.push(s);
+    return s;
+  };
 }

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseInteger, parseSize, parseTrigger, resolveCleanupConfig, resolveListConfig, resolvePgBackupConfig, resolveRedisBackupConfig, resolveWriteLocation } from '../../lib/config.js';
+import {
+  parseDuration,
+  parseInteger,
+  parseSize,
+  parseTrigger,
+  resolveCleanupConfig,
+  resolveDryRunConfig,
+  resolveListConfig,
+  resolvePgBackupConfig,
+  resolveRedisBackupConfig,
+  resolveRestoreConfig,
+  resolveWriteLocation,
+} from '../../lib/config.js';
 import { UsageError } from '../../lib/errors.js';
 
 describe('durations', () => {
@@ -134,5 +146,42 @@ describe('cleanup-backups configuration', () => {
     const attempt = () => resolveCleanupConfig(flags, args, {});
     expect(attempt).toThrow(UsageError);
     expect(attempt).toThrow(message);
+  });
+});
+
+describe('snapshot-dry-run and restore-backup configuration', () => {
+  it('selects latest by default, an id, or a path that needs no --from', () => {
+    expect(resolveDryRunConfig({ from: '/b' }, {}).selector).toEqual({ backup: 'latest', from: '/b', group: undefined, kind: undefined });
+    expect(resolveDryRunConfig({ backup: '/b/pg_app_20261122T020000Z.dump.zst' }, {}).selector).toMatchObject({ from: undefined });
+    expect(resolveDryRunConfig({ backup: 's3://bk/p/pg_app_20261122T020000Z.dump.zst' }, {}).s3).toBeDefined();
+    expect(() => resolveDryRunConfig({ backup: 'pg_app_20261122T020000Z' }, {})).toThrow('missing --from LOCATION');
+  });
+
+  it('reads the current version given or queried, and the target by URL scheme', () => {
+    const given = resolveDryRunConfig({ from: '/b', currentVersion: ' 42 ', maxAge: '36h' }, {});
+    expect(given).toMatchObject({ currentVersion: { value: '42' }, maxAgeMs: 36 * 3_600_000, target: undefined });
+    const queried = resolveDryRunConfig({ from: '/b', versionQuery: 'select 1', dbname: 'postgres://u@db:5433/app' }, {});
+    expect(queried.currentVersion).toMatchObject({ sql: 'select 1', target: { host: 'db', port: 5433, database: 'app' } });
+    expect(resolveDryRunConfig({ from: '/b', target: 'redis://r:6380' }, {}).target).toMatchObject({ kind: 'redis', target: { port: 6380 } });
+    expect(resolveDryRunConfig({ from: '/b', target: 'postgresql://u@h/db' }, {}).target).toMatchObject({ kind: 'postgres' });
+  });
+
+  it.each([
+    [{ from: '/b', currentVersion: '1', versionQuery: 'select 1' }, /exclusive/],
+    [{ from: '/b', dbname: 'x' }, /--dbname is only used with --version-query/],
+    [{ from: '/b', target: 'http://x' }, /--target: 'http:\/\/x' is not a postgres/],
+    [{ from: '/b', maxAge: '3' }, /--max-age: '3' is not a duration/],
+  ] as [Record<string, string>, RegExp][])('refuses %o', (flags, message) => {
+    expect(() => resolveDryRunConfig(flags, {})).toThrow(message);
+  });
+
+  it('needs exactly one restore target; --table/--schema only for --to-db; --spool-dir works for any location', () => {
+    const config = resolveRestoreConfig({ from: '/b', toDb: 'postgres://u@h/restored', table: ['a', 'b'], jobs: '3', spoolDir: '/work' }, {});
+    expect(config).toMatchObject({ target: { kind: 'postgres', target: { database: 'restored' } }, tables: ['a', 'b'], jobs: 3, workDir: '/work', force: false });
+    expect(resolveRestoreConfig({ from: '/b', toRedisDir: '/var/lib/redis' }, {}).target).toEqual({ kind: 'redis-dir', dir: '/var/lib/redis' });
+    expect(() => resolveRestoreConfig({ from: '/b' }, {})).toThrow(/missing target/);
+    expect(() => resolveRestoreConfig({ from: '/b', toDb: 'x', toRedisDir: '/d' }, {})).toThrow(/exclusive/);
+    expect(() => resolveRestoreConfig({ from: '/b', toRedisDir: '/d', table: ['t'] }, {})).toThrow('--table and --schema only apply to --to-db');
+    expect(() => resolveRestoreConfig({ from: '/b', toDb: 'x', jobs: '0' }, {})).toThrow(/--jobs: '0' must be a whole number from 1/);
   });
 });
