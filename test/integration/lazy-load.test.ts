@@ -53,6 +53,13 @@ describe('lazy loading', () => {
     }
   });
 
+  it('the readers and restore tools load no client library for --help', async () => {
+    for (const tool of ['list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup']) {
+      const help = await importsOf(['--help'], {}, tool);
+      expect(help.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg'), tool).toEqual([]);
+    }
+  });
+
   it('an s3:// location does import it', async () => {
     const remote = await importsOf(['--dbname', cluster.url('tiny'), '--to', `s3://${s3.bucket}/lazy`], s3.env());
     expect(remote).toContain('@aws-sdk/client-s3');
