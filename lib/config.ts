@@ -589,3 +589,70 @@ export function resolveRestoreConfig(flags: RestoreFlags, env: Env): RestoreConf
     pgBinDir: flags.pgBinDir,
   };
 }
+
+export interface ExpectTable {
+  table: string;
+  minRows: number;
+}
+
+/** `--expect-table NAME[:MIN_ROWS]`, NAME possibly schema-qualified; MIN_ROWS defaults to 0 (it must exist). */
+export function parseExpectTable(text: string): ExpectTable | undefined {
+  const m = /^([^:]+?)(?::(\d+))?$/.exec(text.trim());
+  return m ? { table: m[1]!, minRows: m[2] === undefined ? 0 : Number(m[2]) } : undefined;
+}
+
+export interface DrillFlags extends SelectFlags {
+  dbname?: string;
+  targetDb?: string;
+  rto?: string;
+  rpo?: string;
+  expectTable?: string[];
+  checkSql?: string[];
+  report?: string;
+  keep?: boolean;
+  jobs?: string;
+  spoolDir?: string;
+  pgBinDir?: string;
+}
+
+export interface DrillConfig extends SelectConfig {
+  /** The server scratch databases are created on (Postgres drills). */
+  admin: PgTarget;
+  targetDb: string | undefined;
+  rtoMs: number | undefined;
+  rpoMs: number | undefined;
+  expectTables: ExpectTable[];
+  checkSql: string[];
+  report: string | undefined;
+  keep: boolean;
+  jobs: number;
+  workDir: string;
+  pgBinDir: string | undefined;
+}
+
+/** restore-drill, including the old script's form `--backup PATH --target-db NAME`. */
+export function resolveDrillConfig(flags: DrillFlags, env: Env): DrillConfig {
+  const select = resolveSelectConfig({ ...flags, spoolDir: undefined }, env);
+  if (flags.targetDb !== undefined && !/^[^\0]{1,63}$/.test(flags.targetDb)) throw new UsageError(`--target-db: '${flags.targetDb}' is not a database name`);
+  const expectTables = (flags.expectTable ?? []).map((text) => {
+    const parsed = parseExpectTable(text);
+    if (!parsed) throw new UsageError(`--expect-table: '${text}' is not NAME or NAME:MIN_ROWS`);
+    return parsed;
+  });
+  if ((flags.checkSql ?? []).some((sql) => sql.trim() === '')) throw new UsageError('--check-sql: the query is empty');
+  if (flags.report !== undefined && flags.report.trim() === '') throw new UsageError('--report: the file name is empty');
+  return {
+    ...select,
+    admin: resolvePgTarget(flags.dbname, env),
+    targetDb: flags.targetDb,
+    rtoMs: flags.rto === undefined ? undefined : parseDuration(flags.rto, '--rto'),
+    rpoMs: flags.rpo === undefined ? undefined : parseDuration(flags.rpo, '--rpo'),
+    expectTables,
+    checkSql: flags.checkSql ?? [],
+    report: flags.report,
+    keep: Boolean(flags.keep),
+    jobs: flags.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : parseInteger(flags.jobs, '--jobs', 1, 64),
+    workDir: flags.spoolDir ?? env.TMPDIR ?? tmpdir(),
+    pgBinDir: flags.pgBinDir,
+  };
+}

@@ -45,6 +45,8 @@ export interface CheckOptions {
   now?: Date;
   /** Called with the selected backup before any other work; throws when it cannot go to the target at all. */
   accept?: (entry: CatalogEntry) => void;
+  /** Filled in with how long selecting and reading/verifying the artifact took, in ms. */
+  timings?: { select?: number; read?: number; remote?: boolean };
 }
 
 export interface CheckResult {
@@ -63,7 +65,9 @@ export function checksFor(config: SelectConfig, io: Io, extra: Partial<CheckOpti
 
 export async function runRestoreChecks(options: CheckOptions): Promise<CheckResult> {
   const now = options.now ?? new Date();
+  let clock = performance.now();
   const selected = await selectBackup(options.selector, options.cwd, options.s3, options.signal);
+  if (options.timings) options.timings.select = performance.now() - clock;
   const entry = selected.entry;
   if (entry) options.accept?.(entry);
   const findings: Findings = { ageMs: entry ? now.getTime() - entry.time.getTime() : 0 };
@@ -79,12 +83,15 @@ export async function runRestoreChecks(options: CheckOptions): Promise<CheckResu
   if (entry?.status === 'corrupt') {
     findings.integrityProblem = `${entry.id} is corrupt: ${entry.problem}`;
   } else if (entry) {
+    clock = performance.now();
+    if (options.timings) options.timings.remote = !selected.store.localPath;
     try {
       verified = await verifyArtifact(selected.store, entry, { ...(options.keepIn ? { keepIn: options.keepIn } : {}), signal: options.signal });
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       findings.integrityProblem = error.message;
     }
+    if (options.timings) options.timings.read = performance.now() - clock;
   }
   try {
     const [target, current] = await learning;

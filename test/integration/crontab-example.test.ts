@@ -35,7 +35,7 @@ describe('crontab.example', () => {
     const lines = jobs();
     expect(lines.length).toBeGreaterThan(0);
     const bin = tempDir('cronbin');
-    for (const tool of ['pg-backup', 'redis-backup', 'cleanup-backups', 'snapshot-dry-run']) symlinkSync(binPath(tool), join(bin, tool));
+    for (const tool of ['pg-backup', 'redis-backup', 'cleanup-backups', 'snapshot-dry-run', 'restore-drill']) symlinkSync(binPath(tool), join(bin, tool));
     // The jobs share one directory, in file order, as they would on a server.
     const dir = join(tempDir('cron'), 'app');
     mkdirSync(dir, { recursive: true });
@@ -50,8 +50,9 @@ describe('crontab.example', () => {
       expect(result.stderr, command).toBe('');
       expect(result.exitCode, command).toBe(0);
       // Backup jobs add one backup; the freshness check reads only; cleanup keeps these fresh ones.
-      expect(manifests(), command).toBe(/^(cleanup-backups|snapshot-dry-run)/.test(command) ? before : before + 1);
+      expect(manifests(), command).toBe(/^(cleanup-backups|snapshot-dry-run|restore-drill)/.test(command) ? before : before + 1);
     }
     expect(lines.some((l) => l.startsWith('cleanup-backups'))).toBe(true);
+    expect(readFileSync(join(dir, 'last-drill.md'), 'utf8')).toMatch(/^# Restore drill: PASS\n/);
   });
 });

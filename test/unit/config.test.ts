@@ -5,6 +5,7 @@ import {
   parseSize,
   parseTrigger,
   resolveCleanupConfig,
+  resolveDrillConfig,
   resolveDryRunConfig,
   resolveListConfig,
   resolvePgBackupConfig,
@@ -183,5 +184,29 @@ describe('snapshot-dry-run and restore-backup configuration', () => {
     expect(() => resolveRestoreConfig({ from: '/b', toDb: 'x', toRedisDir: '/d' }, {})).toThrow(/exclusive/);
     expect(() => resolveRestoreConfig({ from: '/b', toRedisDir: '/d', table: ['t'] }, {})).toThrow('--table and --schema only apply to --to-db');
     expect(() => resolveRestoreConfig({ from: '/b', toDb: 'x', jobs: '0' }, {})).toThrow(/--jobs: '0' must be a whole number from 1/);
+  });
+});
+
+describe('restore-drill configuration', () => {
+  it('reads objectives, repeatable checks and the old form', () => {
+    const config = resolveDrillConfig({ backup: '/b/pg_backup_20261120_0200.sql.gz', targetDb: 'appdb_restore', rto: '60m', rpo: '24h', expectTable: ['users:100', 'app.events'], checkSql: ['select true'] }, { PGHOST: 'db' });
+    expect(config).toMatchObject({
+      selector: { backup: '/b/pg_backup_20261120_0200.sql.gz', from: undefined },
+      targetDb: 'appdb_restore',
+      rtoMs: 3_600_000,
+      rpoMs: 86_400_000,
+      expectTables: [{ table: 'users', minRows: 100 }, { table: 'app.events', minRows: 0 }],
+      checkSql: ['select true'],
+      keep: false,
+      admin: { host: 'db' },
+    });
+  });
+
+  it.each([
+    [{ from: '/b', rto: 'fast' }, /--rto: 'fast' is not a duration/],
+    [{ from: '/b', expectTable: ['users:many'] }, /--expect-table: 'users:many' is not NAME or NAME:MIN_ROWS/],
+    [{ from: '/b', checkSql: [' '] }, /--check-sql: the query is empty/],
+  ] as [Record<string, unknown>, RegExp][])('refuses %o', (flags, message) => {
+    expect(() => resolveDrillConfig(flags, {})).toThrow(message);
   });
 });

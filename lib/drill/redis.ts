@@ -1,0 +1,86 @@
+/**
+ * The Redis side of a drill: a throwaway redis-server (temp dir, no persistence, a free loopback port) that
+ * loads the RDB (or receives the logical artifact), waited for until loading is done, and always stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BackoffPolicy } from '../backoff.js';
+import { findOnPath } from '../child.js';
+import { OperationError } from '../errors.js';
+import type { Env } from '../io.js';
+import { connectRedis, type RedisClient } from '../redis/client.js';
+import type { RedisTarget } from '../redis/connection.js';
+
+export interface ScratchRedis {
+  dir: string;
+  target: RedisTarget;
+  /** Starts the server on what is in `dir` (a dump.rdb put there first is loaded). */
+  start(): Promise<RedisClient>;
+  stop(): Promise<void>;
+}
+
+export async function scratchRedis(env: Env, workDir: string | undefined): Promise<ScratchRedis> {
+  const binary = await findOnPath('redis-server', env);
+  if (!binary) throw new OperationError('redis-server is not on PATH: a Redis drill starts a throwaway server', { hint: 'apt-get install -y redis-server' });
+  const dir = await mkdtemp(join(workDir ?? tmpdir(), 'restorable-drill-'));
+  const port = await freePort();
+  const target: RedisTarget = { host: '127.0.0.1', port, display: `127.0.0.1:${port}` };
+  let server: ChildProcess | undefined;
+  let stderr = '';
+  return {
+    dir,
+    target,
+    async start() {
+      server = spawn(
+        binary,
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: env as NodeJS.ProcessEnv },
+      );
+      server.stdout!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+      server.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+      const exited = once(server, 'exit').then(() => {
+        throw new OperationError(`the drill's redis-server exited: ${stderr.trim().split('\n').slice(-2).join(' ')}`);
+      });
+      exited.catch(() => {});
+      const policy: BackoffPolicy = { initialMs: 50, factor: 1.5, maxMs: 500, jitter: 0, budgetMs: 30_000 };
+      const client = await Promise.race([connectRedis(target, policy), exited]);
+      // A large RDB takes a while to load: PING answers LOADING until it is done.
+      for (;;) {
+        try {
+          await Promise.race([client.ping(), exited]);
+          return client;
+        } catch (error) {
+          if (!/LOADING/.test(String(error))) {
+            client.disconnect();
+            throw error;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    },
+    async stop() {
+      if (server && server.exitCode === null && server.signalCode === null) {
+        const gone = once(server, 'exit');
+        server.kill('SIGKILL'); // nothing to save: it is a scratch server
+        await gone;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
