@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor } from './errors.js';
+import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor } from './errors.js';
 import { createLog, type Io } from './io.js';
 import { toolVersion } from './version.js';
 
@@ -13,7 +13,7 @@ Exit codes:
   4        verdict VersionAhead / incompatible version
   5        integrity: checksum mismatch, truncated or unreadable artifact
   6        not found: no such backup, empty location
-  75       another run holds the lock (cron overlap)
+  75       another run holds the lock (cron overlap); heartbeat: a --required target stayed down
   124      a wrapped command timed out
   130/143  interrupted by SIGINT / SIGTERM, after cleaning up`;
 
@@ -82,6 +82,11 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
 
   let verbose = Boolean(proc.env.DEBUG);
   const execute = async (): Promise<void> => {
+    // With subcommands (heartbeat run), the command whose action runs supplies the options and arguments.
+    let active: Command = program;
+    program.hook('preAction', (_program, actionCommand) => {
+      active = actionCommand;
+    });
     try {
       await program.parseAsync(proc.argv);
     } catch (error) {
@@ -91,7 +96,7 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
       }
       throw error;
     }
-    const opts = program.opts();
+    const opts = active === program ? program.opts() : { ...program.opts(), ...active.opts() };
     verbose ||= Boolean(opts.verbose);
     const io: Io = {
       tool,
@@ -104,7 +109,7 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
       log: createLog(tool, proc.stderr, verbose),
     };
     const run = await load();
-    await run(opts, program.args, io);
+    await run(opts, active === program ? program.args : [active.name(), ...active.args], io);
   };
 
   let code: number = ExitCode.ok;
@@ -113,7 +118,8 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   } catch (error) {
     // Whatever broke after a signal (a killed child, an aborted stream) is the signal's doing.
     const reported = interrupted && !(error instanceof UsageError) ? new InterruptedError(interrupted) : error;
-    proc.stderr.write(`${formatError(tool, reported)}\n`);
+    // A wrapped command's exit status speaks for itself: the command printed its own error.
+    if (!(reported instanceof CommandExit)) proc.stderr.write(`${formatError(tool, reported)}\n`);
     if (verbose && error instanceof Error && error.stack) proc.stderr.write(`${error.stack}\n`);
     code = exitCodeFor(reported);
   } finally {

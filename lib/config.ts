@@ -10,6 +10,8 @@ import { isArtifactPath, isValidGroup, KINDS, sanitizeGroup, type Kind } from '.
 import { isEmptyPolicy, type RetentionPolicy } from './retention.js';
 import type { TargetSpec } from './restore-checks.js';
 import type { BackupSelector } from './select-backup.js';
+import type { TargetConfig } from './heartbeat/targets.js';
+import { readSecret, readSecretFile } from './secrets.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
 import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
@@ -654,5 +656,78 @@ export function resolveDrillConfig(flags: DrillFlags, env: Env): DrillConfig {
     jobs: flags.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : parseInteger(flags.jobs, '--jobs', 1, 64),
     workDir: flags.spoolDir ?? env.TMPDIR ?? tmpdir(),
     pgBinDir: flags.pgBinDir,
+  };
+}
+
+export interface HeartbeatFlags {
+  type?: string;
+  group?: string;
+  status?: string;
+  url?: string;
+  tokenFile?: string;
+  healthchecks?: string;
+  textfile?: string;
+  pushgateway?: string;
+  job?: string;
+  timeout?: string;
+  requestTimeout?: string;
+  retryBudget?: string;
+  required?: boolean;
+}
+
+export interface HeartbeatConfig {
+  type: string;
+  group: string | undefined;
+  /** The wrapped command (`heartbeat run -- CMD …`), or undefined for a report. */
+  command: string[] | undefined;
+  status: 'start' | 'success' | 'fail' | undefined;
+  targets: TargetConfig;
+  timeoutMs: number | undefined;
+  requestTimeoutMs: number;
+  retry: BackoffPolicy;
+  required: boolean;
+}
+
+const HEARTBEAT_STATUSES = ['start', 'success', 'fail'] as const;
+
+export function resolveHeartbeatConfig(flags: HeartbeatFlags, args: string[], env: Env): HeartbeatConfig {
+  const runMode = args[0] === 'run';
+  if (!runMode && args.length > 0) throw new UsageError(`unexpected argument '${args[0]}'`, { hint: 'heartbeat --type KIND [--status …] [targets], or heartbeat run --type KIND [targets] -- CMD' });
+  const command = runMode ? args.slice(1) : undefined;
+  if (command && command.length === 0) throw new UsageError('run: missing the command', { hint: 'heartbeat run --type postgres --url … -- pg-backup --to /backups' });
+  if (!flags.type) throw new UsageError('missing --type KIND', { hint: 'e.g. --type postgres' });
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(flags.type)) throw new UsageError(`--type: '${flags.type}' must be a word of letters, digits, '.', '_' or '-'`);
+  if (flags.group !== undefined && !isValidGroup(flags.group)) throw new UsageError(`--group: '${flags.group}' is not a valid group name`);
+  if (flags.status !== undefined && !HEARTBEAT_STATUSES.includes(flags.status as (typeof HEARTBEAT_STATUSES)[number])) {
+    throw new UsageError(`--status: '${flags.status}' is not one of ${HEARTBEAT_STATUSES.join(', ')}`);
+  }
+  if (flags.status !== undefined && runMode) throw new UsageError('--status: run reports the command\'s own outcome');
+  if (flags.timeout !== undefined && !runMode) throw new UsageError('--timeout applies to heartbeat run');
+  const http = (value: string | undefined, flag: string) => {
+    if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value)) throw new UsageError(`${flag}: not an http(s):// URL`);
+    return value;
+  };
+  const token = flags.tokenFile !== undefined ? readSecretFile(flags.tokenFile, '--token-file') : readSecret(env, 'BACKUP_HEARTBEAT_TOKEN');
+  const targets: TargetConfig = {
+    job: flags.job ?? 'backup',
+    ...(http(flags.url, '--url') ? { url: flags.url } : {}),
+    ...(token ? { token } : {}),
+    ...(http(flags.healthchecks, '--healthchecks') ? { healthchecks: flags.healthchecks } : {}),
+    ...(flags.textfile !== undefined ? { textfile: flags.textfile } : {}),
+    ...(http(flags.pushgateway, '--pushgateway') ? { pushgateway: flags.pushgateway } : {}),
+  };
+  if (!targets.url && !targets.healthchecks && !targets.textfile && !targets.pushgateway) {
+    throw new UsageError('no target: give --url, --healthchecks, --textfile or --pushgateway');
+  }
+  return {
+    type: flags.type,
+    group: flags.group,
+    command,
+    status: flags.status as HeartbeatConfig['status'],
+    targets,
+    timeoutMs: flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout'),
+    requestTimeoutMs: flags.requestTimeout === undefined ? 10_000 : parseDuration(flags.requestTimeout, '--request-timeout'),
+    retry: { ...DEFAULT_BACKOFF, budgetMs: flags.retryBudget === undefined ? 30_000 : parseDuration(flags.retryBudget, '--retry-budget') },
+    required: Boolean(flags.required),
   };
 }

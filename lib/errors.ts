@@ -52,6 +52,16 @@ export class VersionError extends ToolError {}
 /** Another run holds the lock for this (kind, group, location). Exit 75. */
 export class LockedError extends ToolError {}
 
+/** A target that had to be told (heartbeat --required) stayed unreachable. Exit 75 (try again later). */
+export class UnreachableError extends ToolError {}
+
+/** A wrapped command's own exit status, passed on unchanged (heartbeat run). Nothing is printed for it. */
+export class CommandExit extends ToolError {
+  constructor(readonly code: number) {
+    super(`the command exited with ${code}`);
+  }
+}
+
 /** The run was stopped by a signal; cleanup has happened by the time this is thrown. Exit 130/143. */
 export class InterruptedError extends ToolError {
   readonly signal: NodeJS.Signals;
@@ -68,7 +78,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof NotFoundError) return ExitCode.notFound;
   if (error instanceof StaleError) return ExitCode.tooOld;
   if (error instanceof VersionError) return ExitCode.versionAhead;
-  if (error instanceof LockedError) return ExitCode.locked;
+  if (error instanceof LockedError || error instanceof UnreachableError) return ExitCode.locked;
+  if (error instanceof CommandExit) return error.code;
   if (error instanceof InterruptedError) return error.signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
   return ExitCode.failed;
 }

@@ -1,0 +1,96 @@
+/**
+ * The backup metrics in Prometheus text format, for node_exporter's textfile collector and the Pushgateway:
+ * what the last run did, and counters and the last success carried over from what was there before.
+ */
+import type { HeartbeatEvent } from './event.js';
+
+export interface MetricState {
+  lastSuccess?: number;
+  lastRun?: number;
+  lastRunSuccess?: number;
+  lastDuration?: number;
+  lastSize?: number;
+  successTotal: number;
+  failureTotal: number;
+}
+
+const NAMES = {
+  lastSuccess: 'backup_last_success_timestamp_seconds',
+  lastRun: 'backup_last_run_timestamp_seconds',
+  lastRunSuccess: 'backup_last_run_success',
+  lastDuration: 'backup_last_run_duration_seconds',
+  lastSize: 'backup_last_size_bytes',
+  successTotal: 'backup_success_total',
+  failureTotal: 'backup_failure_total',
+} as const;
+
+const HELP: Record<string, [string, 'gauge' | 'counter']> = {
+  backup_last_success_timestamp_seconds: ['When the last successful backup finished.', 'gauge'],
+  backup_last_run_timestamp_seconds: ['When the last backup run finished, successful or not.', 'gauge'],
+  backup_last_run_success: ['1 if the last backup run succeeded, else 0.', 'gauge'],
+  backup_last_run_duration_seconds: ['How long the last backup run took.', 'gauge'],
+  backup_last_size_bytes: ['Size of the last successful backup.', 'gauge'],
+  backup_success_total: ['Successful backup runs.', 'counter'],
+  backup_failure_total: ['Failed backup runs.', 'counter'],
+  backup_last_seconds: ['When the last successful backup finished (the runbook name).', 'gauge'],
+};
+
+/** The state after this event, from the state before it. */
+export function nextState(before: MetricState, event: HeartbeatEvent): MetricState {
+  if (event.status === 'start') return before;
+  const ok = event.status === 'success';
+  return {
+    ...before,
+    lastRun: event.ts,
+    lastRunSuccess: ok ? 1 : 0,
+    ...(event.duration_s !== undefined ? { lastDuration: event.duration_s } : {}),
+    ...(ok ? { lastSuccess: event.ts, successTotal: before.successTotal + 1 } : { failureTotal: before.failureTotal + 1 }),
+    ...(ok && event.size_bytes !== undefined ? { lastSize: event.size_bytes } : {}),
+  };
+}
+
+function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true): string {
+  const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const pairs = [`type="${escape(event.type)}"`, ...(withGroup && event.group ? [`group="${escape(event.group)}"`] : [])];
+  return `{${pairs.join(',')}}`;
+}
+
+/**
+ * Renders the state. `only` limits it to some metrics (a failed run pushed to the Pushgateway must not touch
+ * the last success). The runbook's own names (`backup_last_seconds{type}`, `backup_success_total{type}`) are
+ * added when the labels differ from the main series.
+ */
+export function renderMetrics(state: MetricState, event: Pick<HeartbeatEvent, 'type' | 'group'>, only?: (keyof typeof NAMES)[]): string {
+  const series: [string, string, number][] = [];
+  for (const [key, name] of Object.entries(NAMES) as [keyof typeof NAMES, string][]) {
+    const value = state[key];
+    if (value === undefined || (only && !only.includes(key))) continue;
+    series.push([name, labels(event), value]);
+  }
+  if (state.lastSuccess !== undefined && (!only || only.includes('lastSuccess'))) series.push(['backup_last_seconds', labels(event, false), state.lastSuccess]);
+  if (event.group && (!only || only.includes('successTotal'))) series.push(['backup_success_total', labels(event, false), state.successTotal]);
+  const out: string[] = [];
+  for (const name of [...new Set(series.map(([n]) => n))]) {
+    const [help, type] = HELP[name]!;
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [n, l, v] of series) if (n === name) out.push(`${n}${l} ${v}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Reads back our series for these labels from a text exposition (a previous file, or the Pushgateway's /metrics). */
+export function parseState(text: string, event: Pick<HeartbeatEvent, 'type' | 'group'>, extraLabels: Record<string, string> = {}): MetricState {
+  const state: MetricState = { successTotal: 0, failureTotal: 0 };
+  const wanted = { type: event.type, ...(event.group ? { group: event.group } : {}), ...extraLabels };
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const found = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    const sameSeries = Object.entries(wanted).every(([k, v]) => found[k] === v) && (event.group !== undefined || found.group === undefined);
+    if (!sameSeries) continue;
+    const key = (Object.entries(NAMES) as [keyof MetricState, string][]).find(([, name]) => name === m[1])?.[0];
+    const value = Number(m[3]);
+    if (key && Number.isFinite(value)) state[key] = value;
+  }
+  return state;
+}
