@@ -55,6 +55,11 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
       outputError: () => {}, // commander's errors are reprinted below as our one-line format
     });
 
+  // Subcommands (heartbeat run) report their errors the same way.
+  for (const sub of program.commands) {
+    sub.exitOverride().configureOutput({ writeOut: (text) => void proc.stdout.write(text), writeErr: (text) => void proc.stderr.write(text), outputError: () => {} });
+  }
+
   const controller = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => () => {

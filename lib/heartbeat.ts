@@ -64,7 +64,9 @@ function unreachable(down: string[]): UnreachableError {
 
 /** Delivers to every target in parallel; returns the failures (already warned about). */
 async function tell(deliveries: Delivery[], event: HeartbeatEvent, detail: { rid: string; body?: string }, config: HeartbeatConfig, io: Io): Promise<string[]> {
-  const options = { timeoutMs: config.requestTimeoutMs, policy: config.retry, log: io.log, signal: io.signal };
+  // After SIGINT/SIGTERM the outcome is still reported, within the runner's cleanup grace.
+  const signal = io.signal.aborted ? AbortSignal.timeout(4_000) : io.signal;
+  const options = { timeoutMs: config.requestTimeoutMs, policy: config.retry, log: io.log, signal };
   const results = await Promise.allSettled(deliveries.map((d) => d.deliver(event, detail, options)));
   const down: string[] = [];
   results.forEach((result, i) => {
@@ -122,7 +124,10 @@ async function runCommand(
   // SIGINT/SIGTERM to heartbeat go on to the command, which decides how to stop.
   const forward = () => kill(io.signal.reason instanceof InterruptedError ? io.signal.reason.signal : 'SIGTERM');
   io.signal.addEventListener('abort', forward, { once: true });
-  const [code, signal] = (await once(child, 'close').catch(() => [null, null])) as [number | null, NodeJS.Signals | null];
+  const closed = once(child, 'close').catch(() => undefined);
+  const [code, signal] = (await once(child, 'exit').catch(() => [null, null])) as [number | null, NodeJS.Signals | null];
+  // Its output may still be in the pipes; a background process it left behind may hold them open forever.
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
   clearTimeout(timer);
   io.signal.removeEventListener('abort', forward);
 

@@ -73,7 +73,8 @@ export async function scratchRedis(env: Env, workDir: string | undefined): Promi
   };
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (bound and released, so a server started right after gets it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

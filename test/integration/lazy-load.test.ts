@@ -53,10 +53,10 @@ describe('lazy loading', () => {
     }
   });
 
-  it('the readers and restore tools load no client library for --help', async () => {
-    for (const tool of ['list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup']) {
+  it('the readers, restore tools and heartbeat load no client library for --help', async () => {
+    for (const tool of ['list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
       const help = await importsOf(['--help'], {}, tool);
-      expect(help.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg'), tool).toEqual([]);
+      expect(help.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici'), tool).toEqual([]);
     }
   });
 

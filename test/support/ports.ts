@@ -1,13 +1,2 @@
-import { createServer } from 'node:net';
-
 /** A free TCP port on 127.0.0.1 (bound and released, so a server started right after gets it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../lib/drill/redis.js';

@@ -6,6 +6,7 @@ import {
   parseTrigger,
   resolveCleanupConfig,
   resolveDrillConfig,
+  resolveHeartbeatConfig,
   resolveDryRunConfig,
   resolveListConfig,
   resolvePgBackupConfig,
@@ -208,5 +209,25 @@ describe('restore-drill configuration', () => {
     [{ from: '/b', checkSql: [' '] }, /--check-sql: the query is empty/],
   ] as [Record<string, unknown>, RegExp][])('refuses %o', (flags, message) => {
     expect(() => resolveDrillConfig(flags, {})).toThrow(message);
+  });
+});
+
+describe('heartbeat configuration', () => {
+  it('the report form, the run form, the token from the environment, targets and budgets', () => {
+    const report = resolveHeartbeatConfig({ type: 'postgres', status: 'success', url: 'http://m/hb' }, [], { BACKUP_HEARTBEAT_TOKEN: 'tok' });
+    expect(report).toMatchObject({ type: 'postgres', command: undefined, status: 'success', targets: { url: 'http://m/hb', token: 'tok', job: 'backup' }, requestTimeoutMs: 10_000, retry: { budgetMs: 30_000 } });
+    const run = resolveHeartbeatConfig({ type: 'redis', textfile: '/var/lib/node_exporter', timeout: '2h', retryBudget: '1m' }, ['run', 'redis-backup', '--to', '/b'], {});
+    expect(run).toMatchObject({ command: ['redis-backup', '--to', '/b'], timeoutMs: 7_200_000, retry: { budgetMs: 60_000 } });
+  });
+
+  it.each([
+    [{ status: 'success', url: 'http://x' }, [], /missing --type/],
+    [{ type: 'a b', url: 'http://x' }, [], /--type: 'a b'/],
+    [{ type: 'pg', url: 'http://x', timeout: '1m' }, [], /--timeout applies to heartbeat run/],
+    [{ type: 'pg', url: 'http://x', status: 'fail' }, ['run', 'true'], /--status: run reports/],
+    [{ type: 'pg', url: 'http://x' }, ['report'], /unexpected argument 'report'/],
+    [{ type: 'pg', pushgateway: 'gateway:9091' }, [], /--pushgateway: not an http\(s\):\/\/ URL/],
+  ] as [Record<string, string>, string[], RegExp][])('refuses %o %o', (flags, args, message) => {
+    expect(() => resolveHeartbeatConfig(flags, args, {})).toThrow(message);
   });
 });
