@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addS3Options, addWriterOptions } from '../lib/options.js';
+import { addNetworkOptions, addRedisTlsOptions, addS3Options, addWriterOptions } from '../lib/options.js';
 
 const program = createProgram('redis-backup', 'Back up one Redis server: RDB over the replication stream (or SCAN + DUMP) → validate → compress → sha256 → store → manifest.')
   .option('--url <url>', 'redis:// or rediss:// URL, with ACL user and password (default: REDIS_URL, then redis://127.0.0.1:6379)')
   .option('--mode <mode>', 'rdb (replication SYNC), logical (SCAN + DUMP, for managed Redis) or auto: rdb, else logical', 'auto')
-  .option('--tls-ca <file>', 'CA certificate for rediss://')
-  .option('--tls-cert <file>', 'client certificate for rediss://')
-  .option('--tls-key <file>', 'client key for rediss://')
   .addHelpText('after', '\nThe password may also come from REDIS_PASSWORD or REDIS_PASSWORD_FILE; it never reaches output or manifests.');
-addNetworkOptions(addS3Options(addWriterOptions(program, 'snapshot', 'host-port')));
+addNetworkOptions(addS3Options(addRedisTlsOptions(addWriterOptions(program, 'snapshot', 'host-port'))));
 
 await runCli(program, async () => (await import('../lib/redis-backup.js')).run);

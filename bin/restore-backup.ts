@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addS3Options, addSelectOptions, collect } from '../lib/options.js';
+import { addNetworkOptions, addRedisTlsOptions, addRestoreOptions, addS3Options, addSelectOptions, collect } from '../lib/options.js';
 
 const program = createProgram('restore-backup', 'Restore a verified backup: the dry-run checks first, then pg_restore / psql / RESTORE / dump.rdb.')
   .option('--to-db <url>', 'restore a Postgres backup into this database (it must be empty unless --force)')
@@ -8,14 +8,8 @@ const program = createProgram('restore-backup', 'Restore a verified backup: the 
   .option('--to-redis-dir <dir>', "install an RDB backup as dump.rdb for the stopped server of this directory")
   .option('--table <name>', 'restore only this table (repeatable; custom-format dumps)', collect)
   .option('--schema <name>', 'restore only this schema (repeatable)', collect)
-  .option('--jobs <n>', 'parallel pg_restore jobs (default: cores, at most 4)')
   .option('--max-age <duration>', 'refuse backups older than this (TooOld, exit 3)')
-  .option('--force', 'restore over a non-empty target (cleaning it first), or a TooOld backup')
-  .option('--spool-dir <dir>', 'where remote artifacts are downloaded and dumps decompressed (default: TMPDIR)')
-  .option('--pg-bin-dir <dir>', 'directory holding the pg_restore / psql to use')
-  .option('--tls-ca <file>', 'CA certificate for rediss://')
-  .option('--tls-cert <file>', 'client certificate for rediss://')
-  .option('--tls-key <file>', 'client key for rediss://');
-addNetworkOptions(addS3Options(addSelectOptions(program), 'read'));
+  .option('--force', 'restore over a non-empty target (cleaning it first), or a TooOld backup');
+addNetworkOptions(addS3Options(addRedisTlsOptions(addRestoreOptions(addSelectOptions(program))), 'read'));
 
 await runCli(program, async () => (await import('../lib/restore-backup.js')).run);

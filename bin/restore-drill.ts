@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addS3Options, addSelectOptions, collect } from '../lib/options.js';
+import { addNetworkOptions, addRestoreOptions, addS3Options, addSelectOptions, collect } from '../lib/options.js';
 
 const program = createProgram('restore-drill', 'Rehearse a restore: verify, restore into a scratch target, check, time it against RTO/RPO, leave evidence.')
   .option('--dbname <url>', 'the Postgres server scratch databases are created on (default: DATABASE_URL, then PG* variables)')
@@ -11,10 +11,7 @@ const program = createProgram('restore-drill', 'Rehearse a restore: verify, rest
   .option('--check-sql <sql>', 'must return true or a non-empty result (repeatable)', collect)
   .option('--report <file>', 'write the evidence as JSON, or Markdown when the name ends in .md')
   .option('--keep', 'keep the restored database (it is dropped by default, on failure and signals too)')
-  .option('--jobs <n>', 'parallel pg_restore jobs (default: cores, at most 4)')
-  .option('--spool-dir <dir>', 'where artifacts are downloaded, dumps decompressed and scratch Redis runs (default: TMPDIR)')
-  .option('--pg-bin-dir <dir>', 'directory holding the pg_restore / psql to use')
   .addHelpText('after', '\nThe old form `restore-drill --backup PATH --target-db appdb_restore` works as it did.');
-addNetworkOptions(addS3Options(addSelectOptions(program), 'read'));
+addNetworkOptions(addS3Options(addRestoreOptions(addSelectOptions(program)), 'read'));
 
 await runCli(program, async () => (await import('../lib/restore-drill.js')).run);

@@ -63,3 +63,19 @@ export function addSelectOptions(program: Command): Command {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** The flags of tools that restore (restore-backup, restore-drill). */
+export function addRestoreOptions(program: Command): Command {
+  return program
+    .option('--jobs <n>', 'parallel pg_restore jobs (default: cores, at most 4)')
+    .option('--spool-dir <dir>', 'where remote artifacts are downloaded and dumps decompressed (default: TMPDIR)')
+    .option('--pg-bin-dir <dir>', 'directory holding the pg_restore / psql to use');
+}
+
+/** TLS files for rediss:// connections. */
+export function addRedisTlsOptions(program: Command): Command {
+  return program
+    .option('--tls-ca <file>', 'CA certificate for rediss://')
+    .option('--tls-cert <file>', 'client certificate for rediss://')
+    .option('--tls-key <file>', 'client key for rediss://');
+}

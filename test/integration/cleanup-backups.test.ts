@@ -1,11 +1,11 @@
 import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireLock } from '../../lib/lock.js';
 import { buildArtifactName } from '../../lib/naming.js';
 import { localStore, s3Store, seedDaily, seedLegacy } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
-import { listKeys, startS3, type S3Server } from '../support/s3.js';
+import { listKeys, s3ForSuite } from '../support/s3.js';
 import { runBin } from '../support/run-bin.js';
 
 const NOW = new Date();
@@ -132,28 +132,22 @@ describe('cleanup-backups on local disk', () => {
 });
 
 describe('cleanup-backups on S3', () => {
-  let s3: S3Server;
-  beforeAll(async () => {
-    s3 = await startS3();
-  });
-  afterAll(async () => {
-    await s3?.stop();
-  });
+  const s3Server = s3ForSuite();
 
   it('applies the policy with batched deletes, and refuses when backups stopped', async () => {
-    const store = await s3Store(s3.endpoint, s3.bucket, 'clean');
+    const store = await s3Store(s3Server().endpoint, s3Server().bucket, 'clean');
     const daily = await seedDaily(store, 12, NOW);
-    const env = { ...s3.env(), RESTORABLE_LOCK_DIR: tempDir('locks') };
-    const result = await runBin('cleanup-backups', ['--from', `s3://${s3.bucket}/clean`, '--keep-daily', '5', '--max-delete', '100%'], { env });
+    const env = { ...s3Server().env(), RESTORABLE_LOCK_DIR: tempDir('locks') };
+    const result = await runBin('cleanup-backups', ['--from', `s3://${s3Server().bucket}/clean`, '--keep-daily', '5', '--max-delete', '100%'], { env });
     expect(result.stderr).toMatch(/deleted 7/);
     expect(result.exitCode).toBe(0);
-    const left = await listKeys(s3, 'clean');
+    const left = await listKeys(s3Server(), 'clean');
     expect(left).toEqual(daily.slice(0, 5).flatMap((m) => [`clean/${m.artifact.name}`, `clean/${m.artifact.name}.manifest.json`]).sort());
 
-    const stopped = await s3Store(s3.endpoint, s3.bucket, 'stopped');
+    const stopped = await s3Store(s3Server().endpoint, s3Server().bucket, 'stopped');
     await seedDaily(stopped, 6, NOW, 30);
-    const stale = await runBin('cleanup-backups', ['--from', `s3://${s3.bucket}/stopped`, '--keep-daily', '2', '--stale-after', '36h'], { env });
+    const stale = await runBin('cleanup-backups', ['--from', `s3://${s3Server().bucket}/stopped`, '--keep-daily', '2', '--stale-after', '36h'], { env });
     expect(stale.exitCode).toBe(3);
-    expect(await listKeys(s3, 'stopped')).toHaveLength(12);
+    expect(await listKeys(s3Server(), 'stopped')).toHaveLength(12);
   });
 });

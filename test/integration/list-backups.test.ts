@@ -1,10 +1,10 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildArtifactName } from '../../lib/naming.js';
 import { localStore, s3Store, seedBackup, seedDaily, seedLegacy } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
-import { startS3, type S3Server } from '../support/s3.js';
+import { s3ForSuite } from '../support/s3.js';
 import { runBin } from '../support/run-bin.js';
 
 const NOW = new Date();
@@ -100,18 +100,12 @@ describe('list-backups on local disk', () => {
 });
 
 describe('list-backups on S3', () => {
-  let s3: S3Server;
-  beforeAll(async () => {
-    s3 = await startS3();
-  });
-  afterAll(async () => {
-    await s3?.stop();
-  });
+  const s3Server = s3ForSuite();
 
   it('lists and verifies backups under a prefix', async () => {
-    const store = await s3Store(s3.endpoint, s3.bucket, 'list');
+    const store = await s3Store(s3Server().endpoint, s3Server().bucket, 'list');
     const daily = await seedDaily(store, 3, NOW);
-    const result = await runBin('list-backups', ['--from', `s3://${s3.bucket}/list`, '--json', '--verify'], { env: s3.env() });
+    const result = await runBin('list-backups', ['--from', `s3://${s3Server().bucket}/list`, '--json', '--verify'], { env: s3Server().env() });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string; status: string }).id)).toEqual(daily.map((m) => m.id));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/manifest.js';
 import { createFixtureDatabase, tableFingerprints, tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
-import { startS3, type S3Server } from '../support/s3.js';
+import { s3ForSuite } from '../support/s3.js';
 import { runBin } from '../support/run-bin.js';
 
 let cluster: PgCluster;
@@ -222,20 +222,14 @@ describe('restore-backup into Postgres', () => {
 });
 
 describe('restore-backup from S3', () => {
-  let s3: S3Server;
-  beforeAll(async () => {
-    s3 = await startS3();
-  });
-  afterAll(async () => {
-    await s3?.stop();
-  });
+  const s3Server = s3ForSuite();
 
   it('downloads, verifies, restores and removes its download', async () => {
-    const up = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', `s3://${s3.bucket}/pg`], { env: s3.env() });
+    const up = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', `s3://${s3Server().bucket}/pg`], { env: s3Server().env() });
     expect(up.exitCode, up.stderr).toBe(0);
     const spool = tempDir('restore-spool');
     const db = await freshDb();
-    const result = await runBin('restore-backup', ['--from', `s3://${s3.bucket}/pg`, '--to-db', cluster.url(db), '--spool-dir', spool], { env: s3.env() });
+    const result = await runBin('restore-backup', ['--from', `s3://${s3Server().bucket}/pg`, '--to-db', cluster.url(db), '--spool-dir', spool], { env: s3Server().env() });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(await tableFingerprints(cluster, db)).toEqual(source);
     const { readdirSync } = await import('node:fs');

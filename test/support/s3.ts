@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 /** A throwaway s3rver for integration tests, started in its own process on a free loopback port. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -88,4 +89,19 @@ export async function listKeys(s3: S3Server, prefix: string): Promise<string[]> 
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys.sort();
+}
+
+/** An s3rver for the enclosing describe block: started before its tests, stopped after. */
+export function s3ForSuite(): () => S3Server {
+  let s3: S3Server | undefined;
+  beforeAll(async () => {
+    s3 = await startS3();
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+  return () => {
+    if (!s3) throw new Error('s3rver is not started yet');
+    return s3;
+  };
 }
