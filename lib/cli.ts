@@ -57,7 +57,11 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
 
   // Subcommands (heartbeat run) report their errors the same way.
   for (const sub of program.commands) {
-    sub.exitOverride().configureOutput({ writeOut: (text) => void proc.stdout.write(text), writeErr: (text) => void proc.stderr.write(text), outputError: () => {} });
+    sub
+      .helpOption('-h, --help', 'show this help')
+      .addHelpText('after', EXIT_CODES_HELP)
+      .exitOverride()
+      .configureOutput({ writeOut: (text) => void proc.stdout.write(text), writeErr: (text) => void proc.stderr.write(text), outputError: () => {} });
   }
 
   const controller = new AbortController();
