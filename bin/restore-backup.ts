@@ -9,6 +9,9 @@ const program = createProgram('restore-backup', 'Restore a verified backup: the 
   .option('--table <name>', 'restore only this table (repeatable; custom-format dumps)', collect)
   .option('--schema <name>', 'restore only this schema (repeatable)', collect)
   .option('--max-age <duration>', 'refuse backups older than this (TooOld, exit 3)')
+  .option('--current-version <v>', "refuse a backup whose schema version is newer (VersionAhead, exit 4); or --version-query")
+  .option('--version-query <sql>', 'read the current schema version with this SQL, in --dbname')
+  .option('--dbname <url>', 'the database --version-query runs in')
   .option('--force', 'restore over a non-empty target (cleaning it first), or a TooOld backup');
 addNetworkOptions(addS3Options(addRedisTlsOptions(addRestoreOptions(addSelectOptions(program))), 'read'));
 

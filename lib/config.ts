@@ -507,24 +507,24 @@ export interface DryRunConfig extends SelectConfig {
 }
 
 export function resolveDryRunConfig(flags: DryRunFlags, env: Env): DryRunConfig {
-  const select = resolveSelectConfig(flags, env);
+  return {
+    ...resolveSelectConfig(flags, env),
+    maxAgeMs: flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge, '--max-age'),
+    currentVersion: resolveCurrentVersion(flags, env),
+    target: flags.target === undefined ? undefined : resolveTargetUrl(flags.target, '--target', env),
+  };
+}
+
+/** The schema version running now: `--current-version V`, or `--version-query SQL` run in `--dbname`. */
+function resolveCurrentVersion(flags: { currentVersion?: string; versionQuery?: string; dbname?: string }, env: Env): DryRunConfig['currentVersion'] {
   if (flags.currentVersion !== undefined && flags.versionQuery !== undefined) {
     throw new UsageError('--current-version and --version-query are exclusive: give the version or the query that reads it');
   }
   if (flags.dbname !== undefined && flags.versionQuery === undefined) throw new UsageError('--dbname is only used with --version-query');
   if (flags.versionQuery !== undefined && flags.versionQuery.trim() === '') throw new UsageError('--version-query: the query is empty');
   if (flags.currentVersion !== undefined && flags.currentVersion.trim() === '') throw new UsageError('--current-version: empty');
-  return {
-    ...select,
-    maxAgeMs: flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge, '--max-age'),
-    currentVersion:
-      flags.currentVersion !== undefined
-        ? { value: flags.currentVersion.trim() }
-        : flags.versionQuery !== undefined
-          ? { sql: flags.versionQuery, target: resolvePgTarget(flags.dbname, env) }
-          : undefined,
-    target: flags.target === undefined ? undefined : resolveTargetUrl(flags.target, '--target', env),
-  };
+  if (flags.currentVersion !== undefined) return { value: flags.currentVersion.trim() };
+  return flags.versionQuery !== undefined ? { sql: flags.versionQuery, target: resolvePgTarget(flags.dbname, env) } : undefined;
 }
 
 /** A restore target named by URL: postgres:// or postgresql://, redis:// or rediss://. */
@@ -545,6 +545,9 @@ export interface RestoreFlags extends SelectFlags, RedisTlsFlags {
   maxAge?: string;
   spoolDir?: string;
   pgBinDir?: string;
+  currentVersion?: string;
+  versionQuery?: string;
+  dbname?: string;
 }
 
 export interface RestoreConfig extends SelectConfig {
@@ -554,6 +557,7 @@ export interface RestoreConfig extends SelectConfig {
   schemas: string[];
   jobs: number;
   maxAgeMs: number | undefined;
+  currentVersion: DryRunConfig['currentVersion'];
   /** Where remote artifacts are downloaded (and dumps decompressed for parallel restores). */
   workDir: string;
   pgBinDir: string | undefined;
@@ -587,6 +591,7 @@ export function resolveRestoreConfig(flags: RestoreFlags, env: Env): RestoreConf
     schemas,
     jobs,
     maxAgeMs: flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge, '--max-age'),
+    currentVersion: resolveCurrentVersion(flags, env),
     workDir: flags.spoolDir ?? env.TMPDIR ?? tmpdir(),
     pgBinDir: flags.pgBinDir,
   };

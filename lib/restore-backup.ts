@@ -26,6 +26,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   const checks = await runRestoreChecks(
     checksFor(config, io, {
       maxAgeMs: config.maxAgeMs,
+      currentVersion: config.currentVersion,
       target: config.target,
       keepIn: config.workDir,
       accept: (entry) => checkFit(config, entry, formatOf(entry)),

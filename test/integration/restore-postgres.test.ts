@@ -182,6 +182,10 @@ describe('restore-backup into Postgres', () => {
     const old = await runBin('restore-backup', ['--from', dir, '--to-db', cluster.url(db), '--max-age', '0s']);
     expect(old.exitCode).toBe(3);
     expect(await tableFingerprints(cluster, db)).toEqual({});
+    const ahead = await runBin('restore-backup', ['--from', dir, '--to-db', cluster.url(db), '--current-version', '20260101000000', '--force']);
+    expect(ahead.exitCode).toBe(4);
+    expect(ahead.stderr).toMatch(/VersionAhead: the backup's schema version 20261122093000 is newer than the current 20260101000000/);
+    expect(await tableFingerprints(cluster, db)).toEqual({});
     const corrupt = copyOfBackup();
     const file = join(corrupt, manifest.artifact.name);
     writeFileSync(file, readFileSync(file).subarray(0, 5000));
