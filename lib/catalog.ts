@@ -11,6 +11,8 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import type { Compression } from './compress.js';
+import { UsageError } from './errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
 import { isManifestName, isTempName, manifestNameFor, MANIFEST_SUFFIX, parseArtifactName, type Kind } from './naming.js';
 import type { Store, StoreEntry } from './store/store.js';
@@ -151,4 +153,19 @@ async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => P
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical';
+
+/** What kind of artifact a backup is: the manifest says; the old scripts wrote plain SQL and RDB files. */
+export function artifactFormat(entry: CatalogEntry): ArtifactFormat {
+  const declared = entry.manifest?.artifact.format;
+  if (declared === 'pg_dump-custom' || declared === 'pg_dump-plain' || declared === 'redis-rdb' || declared === 'redis-logical') return declared;
+  if (declared) throw new UsageError(`${entry.id}: unknown artifact format '${declared}'`);
+  return entry.kind === 'redis' ? 'redis-rdb' : 'pg_dump-plain';
+}
+
+/** How a backup's artifact is compressed: the manifest says; an old script's name ends in .gz or not. */
+export function artifactCompression(entry: CatalogEntry): Compression {
+  return entry.manifest?.artifact.compression ?? (entry.artifact?.endsWith('.gz') ? 'gzip' : 'none');
 }

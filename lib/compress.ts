@@ -82,3 +82,14 @@ export function startCompression(compression: Compression, options: CompressionO
   done.catch(() => {});
   return { compression, input: stream, inputIsPipe: false, output: stream, succeeded: () => done };
 }
+
+/**
+ * Decompresses an artifact file with the zstd or gzip binary, to a pipe (`stdout` read by the caller or
+ * handed to another child) or straight into a file descriptor. Undefined for an uncompressed artifact: the file
+ * itself is the content.
+ */
+export function decompressFile(file: string, compression: Compression, options: { env: Env; signal: AbortSignal; outputFd?: number }): Child | undefined {
+  if (compression === 'none') return undefined;
+  const args = compression === 'zstd' ? ['-dcq', file] : ['-dc', file];
+  return spawnChild(compression, compression, args, { env: options.env, stdout: options.outputFd ?? 'pipe', signal: options.signal });
+}

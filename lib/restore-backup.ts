@@ -1,18 +1,14 @@
-import { createReadStream } from 'node:fs';
-import type { CatalogEntry } from './catalog.js';
-import { spawnChild } from './child.js';
-import type { Compression } from './compress.js';
+import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from './catalog.js';
 import { resolveRestoreConfig, type RestoreConfig, type RestoreFlags } from './config.js';
 import { OperationError, UsageError } from './errors.js';
 import type { Io } from './io.js';
+import type { PgTarget } from './postgres/connection.js';
 import { restorePostgres, type PgRestoreResult } from './postgres/restore.js';
 import { connectRedis } from './redis/client.js';
 import { factsFromInfo } from './redis/info.js';
-import { loadLogical, type LoadResult } from './redis/logical-restore.js';
+import { loadLogicalFile, type LoadResult } from './redis/logical-restore.js';
 import { installRdb, type Installed } from './redis/rdb-install.js';
 import { checkReport, checksFor, needsOf, runRestoreChecks, verdictError } from './restore-checks.js';
-
-type Format = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical';
 
 /**
  * restore-backup: the dry-run checks first — the artifact is re-read and its sha256 proven before anything
@@ -29,7 +25,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       currentVersion: config.currentVersion,
       target: config.target,
       keepIn: config.workDir,
-      accept: (entry) => checkFit(config, entry, formatOf(entry)),
+      accept: (entry) => checkFit(config, entry, artifactFormat(entry)),
     }),
   );
   try {
@@ -38,9 +34,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     else if (verdict.verdict !== 'Ok') throw verdictError(verdict);
     if (!entry || !verified?.path) throw new Error('a verified artifact is missing after an Ok verdict');
     if (!entry.manifest) io.log.warn(`${entry.id} has no manifest: nothing verifies it beyond its own format`);
-    const format = formatOf(entry);
-    const compression = compressionOf(entry);
-    const restored = await restore(config, entry, format, compression, verified.path, io);
+    const restored = await restore(config, entry, verified.path, io);
     const report = { ...checkReport(checks), restored };
     io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${summaryLine(entry, restored)}\n`);
     const bad = 'tables' in restored ? restored.tables.filter((t) => !t.ok) : [];
@@ -56,27 +50,11 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
 
 type Restored = ({ target: 'postgres' } & PgRestoreResult) | ({ target: 'redis'; url: string; dbsize: number } & LoadResult) | ({ target: 'redis-dir' } & Installed);
 
-async function restore(config: RestoreConfig, entry: CatalogEntry, format: Format, compression: Compression, file: string, io: Io): Promise<Restored> {
+async function restore(config: RestoreConfig, entry: CatalogEntry, file: string, io: Io): Promise<Restored> {
   const target = config.target;
+  const compression = artifactCompression(entry);
   if (target.kind === 'postgres') {
-    const result = await restorePostgres({
-      file,
-      compression,
-      format: format === 'pg_dump-custom' ? 'custom' : 'plain',
-      target: target.target,
-      env: io.env,
-      retry: config.retry,
-      log: io.log,
-      signal: io.signal,
-      jobs: config.jobs,
-      tables: config.tables,
-      schemas: config.schemas,
-      force: config.force,
-      workDir: config.workDir,
-      dumpMajor: needsOf(entry)?.pgDumpMajor,
-      expected: entry.manifest?.source.stats?.tables ?? [],
-      pgBinDir: config.pgBinDir,
-    });
+    const result = await restorePostgresBackup(entry, file, { ...config, target: target.target }, io);
     return { target: 'postgres', ...result };
   }
   if (target.kind === 'redis-dir') {
@@ -91,13 +69,10 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, format: Forma
         hint: 'restore into an empty server, or --force to replace keys the backup also has',
       });
     }
-    const decompress = compression === 'none' ? undefined : spawnChild(compression, compression, ['-dc', file], { env: io.env, stdout: 'pipe', signal: io.signal });
     let loaded: LoadResult;
     try {
-      loaded = await loadLogical(client, decompress ? decompress.stdout! : createReadStream(file), { replace: config.force, where: target.target.display, source: entry.id });
-      await decompress?.succeeded();
+      loaded = await loadLogicalFile(client, file, compression, { replace: config.force, where: target.target.display, source: entry.id, env: io.env, signal: io.signal });
     } catch (error) {
-      decompress?.process.kill();
       if (io.signal.aborted) throw io.signal.reason;
       throw new OperationError(`restore into ${target.target.display} failed midway: ${(error as Error).message}`, {
         hint: `${target.target.display} may be half-restored: flush it, or rerun with --force`,
@@ -116,8 +91,35 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, format: Forma
   }
 }
 
+/** Restores a Postgres backup (a verified local file) through pg_restore or psql; restore-drill uses it too. */
+export function restorePostgresBackup(
+  entry: CatalogEntry,
+  file: string,
+  settings: Pick<RestoreConfig, 'jobs' | 'tables' | 'schemas' | 'force' | 'workDir' | 'pgBinDir' | 'retry'> & { target: PgTarget },
+  io: Io,
+): Promise<PgRestoreResult> {
+  return restorePostgres({
+    file,
+    compression: artifactCompression(entry),
+    format: artifactFormat(entry) === 'pg_dump-custom' ? 'custom' : 'plain',
+    target: settings.target,
+    env: io.env,
+    retry: settings.retry,
+    log: io.log,
+    signal: io.signal,
+    jobs: settings.jobs,
+    tables: settings.tables,
+    schemas: settings.schemas,
+    force: settings.force,
+    workDir: settings.workDir,
+    dumpMajor: needsOf(entry)?.pgDumpMajor,
+    expected: entry.manifest?.source.stats?.tables ?? [],
+    pgBinDir: settings.pgBinDir,
+  });
+}
+
 /** Refuses, before anything is read or connected, an artifact the chosen target cannot take. */
-function checkFit(config: RestoreConfig, entry: CatalogEntry, format: Format): void {
+function checkFit(config: RestoreConfig, entry: CatalogEntry, format: ArtifactFormat): void {
   const target = config.target;
   if (target.kind === 'postgres') {
     if (format !== 'pg_dump-custom' && format !== 'pg_dump-plain') throw new UsageError(`--to-db: ${entry.id} is a ${format} backup, not a Postgres dump`);
@@ -137,18 +139,6 @@ function checkFit(config: RestoreConfig, entry: CatalogEntry, format: Format): v
 function expiring(entry: CatalogEntry): number {
   const keyspace = entry.manifest?.source.stats?.keyspace as Record<string, { expires?: number }> | undefined;
   return Object.values(keyspace ?? {}).reduce((sum, db) => sum + (db.expires ?? 0), 0);
-}
-
-function formatOf(entry: CatalogEntry): Format {
-  const declared = entry.manifest?.artifact.format;
-  if (declared === 'pg_dump-custom' || declared === 'pg_dump-plain' || declared === 'redis-rdb' || declared === 'redis-logical') return declared;
-  if (declared) throw new UsageError(`${entry.id}: unknown artifact format '${declared}'`);
-  // The old scripts: pg_backup_….sql(.gz), redis_dump_….rdb
-  return entry.kind === 'redis' ? 'redis-rdb' : 'pg_dump-plain';
-}
-
-function compressionOf(entry: CatalogEntry): Compression {
-  return entry.manifest?.artifact.compression ?? (entry.artifact?.endsWith('.gz') ? 'gzip' : 'none');
 }
 
 function summaryLine(entry: CatalogEntry, restored: Restored): string {

@@ -1,9 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { CatalogEntry } from './catalog.js';
-import { spawnChild } from './child.js';
+import { artifactCompression, artifactFormat, type CatalogEntry } from './catalog.js';
 import { resolveDrillConfig, type DrillConfig, type DrillFlags } from './config.js';
 import { openScratch, runChecks } from './drill/postgres.js';
 import { scratchRedis } from './drill/redis.js';
@@ -11,11 +9,11 @@ import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase }
 import { ExitCode, IntegrityError, NotFoundError, OperationError, StaleError, ToolError, UsageError, VersionError, exitCodeFor } from './errors.js';
 import { formatDuration } from './format.js';
 import type { Io } from './io.js';
-import { restorePostgres } from './postgres/restore.js';
 import { factsFromInfo } from './redis/info.js';
-import { loadLogical } from './redis/logical-restore.js';
+import { loadLogicalFile } from './redis/logical-restore.js';
 import { installRdb } from './redis/rdb-install.js';
-import { checksFor, needsOf, runRestoreChecks, type CheckResult } from './restore-checks.js';
+import { restorePostgresBackup } from './restore-backup.js';
+import { checksFor, runRestoreChecks, type CheckResult } from './restore-checks.js';
 
 /**
  * restore-drill: seed 001's monthly drill and seed 003's weekly restore test as one cron line that leaves
@@ -134,26 +132,8 @@ async function drillPostgres(config: DrillConfig, entry: CatalogEntry, file: str
   const scratch = await openScratch(config.admin, config.targetDb, io.env, config.retry, io.log);
   io.log.info(`drilling into ${scratch.target.display}${scratch.created ? ' (created)' : ''}`);
   try {
-    const format = entry.manifest?.artifact.format ?? 'pg_dump-plain';
     const clock = performance.now();
-    const restored = await restorePostgres({
-      file,
-      compression: entry.manifest?.artifact.compression ?? (entry.artifact?.endsWith('.gz') ? 'gzip' : 'none'),
-      format: format === 'pg_dump-custom' ? 'custom' : 'plain',
-      target: scratch.target,
-      env: io.env,
-      retry: config.retry,
-      log: io.log,
-      signal: io.signal,
-      jobs: config.jobs,
-      tables: [],
-      schemas: [],
-      force: false,
-      workDir: config.workDir,
-      dumpMajor: needsOf(entry)?.pgDumpMajor,
-      expected: entry.manifest?.source.stats?.tables ?? [],
-      pgBinDir: config.pgBinDir,
-    });
+    const restored = await restorePostgresBackup(entry, file, { ...config, target: scratch.target, tables: [], schemas: [], force: false }, io);
     phases.restore = performance.now() - clock;
     const checking = performance.now();
     for (const t of restored.tables.filter((x) => x.exact)) {
@@ -174,16 +154,12 @@ async function drillRedis(config: DrillConfig, entry: CatalogEntry, file: string
   if (config.expectTables.length > 0 || config.checkSql.length > 0) throw new UsageError('--expect-table and --check-sql apply to Postgres drills');
   const server = await scratchRedis(io.env, config.workDir);
   try {
-    const compression = entry.manifest?.artifact.compression ?? 'none';
-    const logical = entry.manifest?.artifact.format === 'redis-logical';
+    const compression = artifactCompression(entry);
+    const logical = artifactFormat(entry) === 'redis-logical';
     if (!logical) await installRdb({ file, compression, dir: server.dir, force: false, env: io.env, signal: io.signal });
     const client = await server.start();
     try {
-      if (logical) {
-        const decompress = compression === 'none' ? undefined : spawnChild(compression, compression, ['-dc', file], { env: io.env, stdout: 'pipe', signal: io.signal });
-        await loadLogical(client, decompress ? decompress.stdout! : createReadStream(file), { replace: false, where: server.target.display, source: entry.id });
-        await decompress?.succeeded();
-      }
+      if (logical) await loadLogicalFile(client, file, compression, { replace: false, where: server.target.display, source: entry.id, env: io.env, signal: io.signal });
       const info = factsFromInfo(String(await client.call('INFO', 'all')));
       const expected = (entry.manifest?.source.stats?.keyspace ?? {}) as Record<string, { keys: number; expires?: number }>;
       for (const db of new Set([...Object.keys(expected), ...Object.keys(info.keyspace)])) {

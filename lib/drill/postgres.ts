@@ -9,6 +9,7 @@ import { OperationError } from '../errors.js';
 import type { Env, Log } from '../io.js';
 import type { PgTarget } from '../postgres/connection.js';
 import { connect } from '../postgres/inspect.js';
+import { emptyDatabase, quoteIdent } from '../postgres/restore.js';
 import type { ExpectTable } from '../config.js';
 import type { DrillCheck } from './report.js';
 
@@ -20,8 +21,6 @@ export interface Scratch {
   cleanUp(): Promise<string | undefined>;
 }
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /** A database to restore into: --target-db (created if missing, which must be empty if not) or a fresh scratch one. */
 export async function openScratch(admin: PgTarget, name: string | undefined, env: Env, retry: BackoffPolicy, log: Log): Promise<Scratch> {
   const database = name ?? `restorable_drill_${new Date().toISOString().slice(0, 10).replace(/-/g, '')}_${randomBytes(4).toString('hex')}`;
@@ -30,7 +29,7 @@ export async function openScratch(admin: PgTarget, name: string | undefined, env
   try {
     const exists = (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1;
     if (!exists) {
-      await client.query(`CREATE DATABASE ${quote(database)}`);
+      await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
       created = true;
     }
   } finally {
@@ -45,7 +44,7 @@ export async function openScratch(admin: PgTarget, name: string | undefined, env
         const c = await connect(created ? admin : target, env, { ...retry, budgetMs: Math.min(retry.budgetMs, 10_000) }, log);
         try {
           if (created) await dropDatabase(c, database);
-          else await emptyDatabase(c);
+          else await emptyDatabase(c); // an existing --target-db goes back to empty
         } finally {
           await c.end().catch(() => {});
         }
@@ -61,20 +60,11 @@ export async function openScratch(admin: PgTarget, name: string | undefined, env
 async function dropDatabase(client: Client, database: string): Promise<void> {
   const major = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000;
   if (major >= 13) {
-    await client.query(`DROP DATABASE IF EXISTS ${quote(database)} WITH (FORCE)`);
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
     return;
   }
   await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
-  await client.query(`DROP DATABASE IF EXISTS ${quote(database)}`);
-}
-
-/** An existing --target-db goes back to empty: every user schema dropped, public recreated. */
-async function emptyDatabase(client: Client): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT nspname AS name FROM pg_namespace WHERE nspname NOT IN ('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%'`,
-  );
-  for (const { name } of rows) await client.query(`DROP SCHEMA ${quote(name)} CASCADE`);
-  await client.query('CREATE SCHEMA IF NOT EXISTS public');
+  await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
 }
 
 /** Runs --expect-table and --check-sql against the restored database. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { BackoffPolicy } from '../backoff.js';
 import { spawnChild, type Child, type StdioItem } from '../child.js';
-import type { Compression } from '../compress.js';
+import { decompressFile, type Compression } from '../compress.js';
 import { OperationError } from '../errors.js';
 import type { Env, Log } from '../io.js';
 import type { TableStat } from '../manifest.js';
@@ -78,7 +78,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
     o.log.info(`restoring into ${o.target.display} (${info.version}) with ${tool.path}`);
     if (present > 0 && !partial) {
       o.log.warn(`--force: dropping every schema of ${db} before the restore`);
-      await cleanDatabase(client);
+      await emptyDatabase(client);
     }
     // pg_restore -n restores a schema's objects but not the schema itself.
     for (const schema of o.schemas) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -98,7 +98,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
 }
 
 /** Drops every user schema and recreates public: the database is as fresh as after CREATE DATABASE. */
-async function cleanDatabase(client: Client): Promise<void> {
+export async function emptyDatabase(client: Client): Promise<void> {
   const { rows } = await client.query<{ name: string }>(
     `SELECT nspname AS name FROM pg_namespace WHERE nspname NOT IN ('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%'`,
   );
@@ -106,7 +106,7 @@ async function cleanDatabase(client: Client): Promise<void> {
   await client.query('CREATE SCHEMA IF NOT EXISTS public');
 }
 
-function quoteIdent(name: string): string {
+export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -131,8 +131,7 @@ async function runRestore(o: PgRestoreOptions, toolPath: string, cleanSelected: 
     if (temp) {
       const handle = await open(temp, 'wx', 0o600);
       try {
-        const decompress = decompressor(o, handle.fd)!;
-        await decompress.succeeded();
+        await decompressFile(o.file, o.compression, { env: o.env, signal: o.signal, outputFd: handle.fd })!.succeeded();
       } finally {
         await handle.close();
       }
@@ -143,19 +142,12 @@ async function runRestore(o: PgRestoreOptions, toolPath: string, cleanSelected: 
   }
 }
 
-/** zstd or gzip decompressing the artifact to a pipe (or to `fd`); undefined when it is not compressed. */
-function decompressor(o: PgRestoreOptions, fd?: number): Child | undefined {
-  if (o.compression === 'none') return undefined;
-  const [name, args] = o.compression === 'zstd' ? ['zstd', ['-dcq', o.file]] : ['gzip', ['-dc', o.file]];
-  return spawnChild(name!, name!, args as string[], { env: o.env, stdout: fd ?? 'pipe', signal: o.signal });
-}
-
 /**
  * Starts the consumer with the decompressed artifact on its stdin — a kernel pipe from the decompressor, or the
  * file itself — and waits for both; the producer's failure is the cause when both fail.
  */
 async function pipeInto(o: PgRestoreOptions, start: (stdin: StdioItem) => Child): Promise<void> {
-  const producer = decompressor(o);
+  const producer = decompressFile(o.file, o.compression, { env: o.env, signal: o.signal });
   let consumer: Child;
   if (producer) {
     consumer = start(producer.stdout!);

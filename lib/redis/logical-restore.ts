@@ -3,7 +3,10 @@
  * into its database, function libraries through FUNCTION RESTORE. The artifact is parsed and checked as it
  * streams (logical-format.ts); a key the target already holds fails the load unless `replace` is set.
  */
+import { createReadStream } from 'node:fs';
+import { decompressFile, type Compression } from '../compress.js';
 import { OperationError, describeSystemError } from '../errors.js';
+import type { Env } from '../io.js';
 import type { RedisClient } from './client.js';
 import { readLogical, type LogicalRecord } from './logical-format.js';
 
@@ -92,4 +95,22 @@ function refused(command: string, error: unknown, options: LoadOptions): Operati
 function printable(key: Buffer): string {
   const text = JSON.stringify(key.toString('utf8'));
   return text.length > 80 ? `${text.slice(0, 77)}…"` : text;
+}
+
+/** Loads an artifact file, decompressing it on the way (the decompressor is stopped if the load fails). */
+export async function loadLogicalFile(
+  client: RedisClient,
+  file: string,
+  compression: Compression,
+  options: LoadOptions & { env: Env; signal: AbortSignal },
+): Promise<LoadResult> {
+  const decompress = decompressFile(file, compression, options);
+  try {
+    const loaded = await loadLogical(client, decompress ? decompress.stdout! : createReadStream(file), options);
+    await decompress?.succeeded();
+    return loaded;
+  } catch (error) {
+    decompress?.process.kill();
+    throw error;
+  }
 }

@@ -10,8 +10,7 @@ import { open, readdir, readFile, readlink, realpath, rename, stat, unlink } fro
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { spawnChild } from '../child.js';
-import type { Compression } from '../compress.js';
+import { decompressFile, type Compression } from '../compress.js';
 import { OperationError, UsageError, describeSystemError } from '../errors.js';
 import type { Env } from '../io.js';
 import { RdbValidator, type RdbFacts } from './rdb-validator.js';
@@ -54,12 +53,9 @@ export async function installRdb(o: InstallOptions): Promise<Installed> {
   try {
     const handle = await open(temp, 'wx', 0o600);
     try {
-      if (o.compression === 'none') {
-        await pipeline(createReadStream(o.file), createWriteStream('', { fd: handle.fd, autoClose: false }));
-      } else {
-        const [name, args] = o.compression === 'zstd' ? ['zstd', ['-dcq', o.file]] : ['gzip', ['-dc', o.file]];
-        await spawnChild(name!, name!, args as string[], { env: o.env, stdout: handle.fd, signal: o.signal }).succeeded();
-      }
+      const decompress = decompressFile(o.file, o.compression, { env: o.env, signal: o.signal, outputFd: handle.fd });
+      if (decompress) await decompress.succeeded();
+      else await pipeline(createReadStream(o.file), createWriteStream('', { fd: handle.fd, autoClose: false }));
       await handle.sync();
     } finally {
       await handle.close();

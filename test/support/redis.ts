@@ -7,7 +7,7 @@ import { afterEach } from 'vitest';
 import { Redis } from 'ioredis';
 import { DEFAULT_BACKOFF } from '../../lib/backoff.js';
 import { connectRedis } from '../../lib/redis/client.js';
-import { loadLogical, type LoadResult } from '../../lib/redis/logical-restore.js';
+import { loadLogicalFile, type LoadResult } from '../../lib/redis/logical-restore.js';
 import { tempDir } from './fixtures.js';
 import { freePort } from './ports.js';
 
@@ -141,18 +141,15 @@ export async function fillVariety(server: RedisServer): Promise<void> {
   }
 }
 
-/** Decompresses a logical artifact (or passes an uncompressed one) and loads it into a server through the library's loader. */
+/** Decompresses a logical artifact (zstd, or none) and loads it into a server through the library's loader. */
 export async function loadLogicalArtifact(artifact: string, server: RedisServer, replace = false): Promise<LoadResult> {
   const client = await connectRedis(
     { host: '127.0.0.1', port: server.port, display: `127.0.0.1:${server.port}`, ...(server.password ? { password: server.password } : {}) },
     { ...DEFAULT_BACKOFF, budgetMs: 0 },
   );
   try {
-    // Started only now: its output is read from the first byte on.
-    const zstd = execa('zstd', ['-dcf', artifact], { buffer: false, stdin: 'ignore', stdout: 'pipe' });
-    const result = await loadLogical(client, zstd.stdout as AsyncIterable<Buffer>, { replace, where: `127.0.0.1:${server.port}`, source: artifact });
-    await zstd;
-    return result;
+    const compression = artifact.endsWith('.zst') ? 'zstd' : 'none';
+    return await loadLogicalFile(client, artifact, compression, { replace, where: `127.0.0.1:${server.port}`, source: artifact, env: process.env, signal: new AbortController().signal });
   } finally {
     client.disconnect();
   }
