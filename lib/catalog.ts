@@ -155,6 +155,11 @@ async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => P
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** The entries a reader's --group and --kind select (debris without a recognisable name only when unfiltered). */
+export function selectEntries(entries: CatalogEntry[], filter: { group?: string | undefined; kind?: Kind | undefined }): CatalogEntry[] {
+  return entries.filter((e) => (filter.group === undefined || e.group === filter.group) && (filter.kind === undefined || e.kind === filter.kind));
+}
+
 export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical';
 
 /** What kind of artifact a backup is: the manifest says; the old scripts wrote plain SQL and RDB files. */

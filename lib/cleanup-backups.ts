@@ -1,11 +1,10 @@
-import { readCatalog } from './catalog.js';
+import { readCatalog, selectEntries } from './catalog.js';
 import { deletionBatches, planCleanup, type CleanupPlan, type PlanLine } from './cleanup-plan.js';
 import { resolveCleanupConfig, type CleanupConfig, type CleanupFlags } from './config.js';
 import { LockedError, NotFoundError, OperationError, StaleError } from './errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
-import { selectEntries } from './list-backups.js';
 import { openStore } from './store/location.js';
 import type { Store } from './store/store.js';
 

@@ -1,5 +1,5 @@
-import { readCatalog, type CatalogEntry } from './catalog.js';
-import { resolveListConfig, type ListConfig, type ReadFlags } from './config.js';
+import { readCatalog, selectEntries, type CatalogEntry } from './catalog.js';
+import { resolveListConfig, type ReadFlags } from './config.js';
 import { IntegrityError, NotFoundError } from './errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { Io } from './io.js';
@@ -28,11 +28,6 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   if (!entries.some((e) => e.status === 'ok' || e.status === 'unverified')) {
     throw new NotFoundError(`no backups in ${store.display}${config.group ? ` for group ${config.group}` : ''}${config.kind ? ` of kind ${config.kind}` : ''}`);
   }
-}
-
-/** The entries a reader's --group and --kind select (debris without a recognisable name only when unfiltered). */
-export function selectEntries(entries: CatalogEntry[], config: Pick<ListConfig, 'group' | 'kind'>): CatalogEntry[] {
-  return entries.filter((e) => (config.group === undefined || e.group === config.group) && (config.kind === undefined || e.kind === config.kind));
 }
 
 function jsonLine(entry: CatalogEntry): Record<string, unknown> {

@@ -4,7 +4,7 @@
  * location; --from is then optional — the old drill script's `--backup /path/file`).
  */
 import { basename, dirname, resolve } from 'node:path';
-import { readCatalog, type CatalogEntry } from './catalog.js';
+import { readCatalog, selectEntries, type CatalogEntry } from './catalog.js';
 import { UsageError } from './errors.js';
 import { isArtifactPath, type Kind } from './naming.js';
 import { openStore } from './store/location.js';
@@ -37,9 +37,7 @@ export async function selectBackup(selector: BackupSelector, cwd: string, s3: S3
   }
   if (location === undefined) throw new UsageError('missing --from LOCATION', { hint: 'or give --backup a path to the artifact' });
   const store = await openStore(location, isArtifactPath(backup) ? '--backup' : '--from', cwd, s3);
-  const entries = (await readCatalog(store, signal ? { signal } : {})).filter(
-    (e) => (selector.group === undefined || e.group === selector.group) && (selector.kind === undefined || e.kind === selector.kind),
-  );
+  const entries = selectEntries(await readCatalog(store, signal ? { signal } : {}), selector);
   const scope = `${store.display}${selector.group ? ` (group ${selector.group})` : ''}${selector.kind ? ` (kind ${selector.kind})` : ''}`;
   if (wanted === 'latest') {
     const entry = entries.find((e) => e.status !== 'orphan');
