@@ -1,6 +1,5 @@
 /** The evidence a drill leaves: one record, written as JSON or Markdown, and its one-line verdict. */
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { formatDuration } from '../format.js';
 
 export interface DrillCheck {
@@ -80,15 +79,8 @@ export function renderMarkdown(r: DrillReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes the report atomically (temp file + rename): a monitor never reads half a report. */
+/** Writes the report atomically: a monitor never reads half a report. */
 export async function writeReport(path: string, report: DrillReport): Promise<void> {
   const text = path.endsWith('.md') ? renderMarkdown(report) : `${JSON.stringify(report, null, 2)}\n`;
-  const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
+  await writeFileAtomic(path, text);
 }

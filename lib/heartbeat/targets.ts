@@ -7,9 +7,9 @@
  * - pushgateway   the same metrics POSTed to /metrics/job/<job>/type/<type>: a failure never wipes the last
  *                 success, since POST replaces only the metrics it carries
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { HeartbeatEvent } from './event.js';
 import { send, type DeliveryOptions } from './deliver.js';
 import { nextState, parseState, renderMetrics } from './metrics.js';
@@ -67,14 +67,7 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
         if (event.status === 'start') return;
         const file = join(dir, `backup_${fileSafe(event.type)}${event.group ? `_${fileSafe(event.group)}` : ''}.prom`);
         const before = parseState(await readFile(file, 'utf8').catch(() => ''), event);
-        const temp = `${file}.tmp-${randomBytes(4).toString('hex')}`; // node_exporter ignores names not ending in .prom
-        try {
-          await writeFile(temp, renderMetrics(nextState(before, event), event), { mode: 0o644 });
-          await rename(temp, file);
-        } catch (error) {
-          await unlink(temp).catch(() => {});
-          throw error;
-        }
+        await writeFileAtomic(file, renderMetrics(nextState(before, event), event));
       },
     });
   }
