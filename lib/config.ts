@@ -11,7 +11,7 @@ import { isEmptyPolicy, type RetentionPolicy } from './retention.js';
 import type { TargetSpec } from './restore-checks.js';
 import type { BackupSelector } from './select-backup.js';
 import type { TargetConfig } from './heartbeat/targets.js';
-import { readSecret, readSecretFile } from './secrets.js';
+import { readSecret, readSecretFile, redactUrl } from './secrets.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
 import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
@@ -531,7 +531,7 @@ function resolveCurrentVersion(flags: { currentVersion?: string; versionQuery?: 
 function resolveTargetUrl(url: string, flag: string, env: Env): TargetSpec {
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', target: resolvePgTarget(url, env) };
   if (/^rediss?:\/\//i.test(url)) return { kind: 'redis', target: resolveRedisTarget(url, env) };
-  throw new UsageError(`${flag}: '${url.replace(/:[^:@/]*@/, ':***@')}' is not a postgres:// or redis:// URL`);
+  throw new UsageError(`${flag}: '${redactUrl(url)}' is not a postgres:// or redis:// URL`);
 }
 
 export interface RestoreFlags extends SelectFlags, RedisTlsFlags {

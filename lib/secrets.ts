@@ -25,12 +25,17 @@ export function readSecretFile(path: string, flag: string): string {
   }
 }
 
+/** Replaces the password of any URL in `text` with ***. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^@\s]*@/gi, '$1***@');
+}
+
 /** The variables whose values are secrets wherever they show up. */
 const SECRET_VARIABLES = ['PGPASSWORD', 'REDIS_PASSWORD', 'BACKUP_HEARTBEAT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
 /** Replaces known secrets (and passwords inside URLs) in text that leaves this process, e.g. a ping body. */
 export function redactSecrets(text: string, env: Env, extra: (string | undefined)[] = []): string {
-  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^@\s]*@/gi, '$1***@');
+  let out = redactUrl(text);
   const secrets = [...SECRET_VARIABLES.map((name) => env[name]), ...extra].filter((s): s is string => typeof s === 'string' && s.length >= 4);
   for (const secret of secrets.sort((a, b) => b.length - a.length)) out = out.split(secret).join('***');
   return out;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { ClientConfig } from 'pg';
-import { readSecret } from '../secrets.js';
+import { readSecret, redactUrl } from '../secrets.js';
 import { UsageError } from '../errors.js';
 import type { Env } from '../io.js';
 
@@ -126,11 +126,6 @@ function parseConninfo(text: string, source: string): Record<string, string> {
   }
   if (text.slice(consumed).trim() !== '') throw new UsageError(`${source}: cannot parse the connection string`);
   return params;
-}
-
-/** Replaces the password of any URL in `text` with ***. */
-export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^@\s]*@/gi, '$1***@');
 }
 
 /**

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childEnv, clientConfig, redactUrl, resolvePgTarget } from '../../../lib/postgres/connection.js';
+import { childEnv, clientConfig, resolvePgTarget } from '../../../lib/postgres/connection.js';
+import { redactUrl } from '../../../lib/secrets.js';
 
 const noSocket = () => false;
 
