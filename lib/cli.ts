@@ -45,23 +45,18 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   const tool = program.name();
   program
     .version(toolVersion(), '-V, --version', 'print the version and exit')
-    .addOption(new Option('-v, --verbose', 'details on stderr, stack traces on errors'))
-    .helpOption('-h, --help', 'show this help')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => void proc.stdout.write(text),
-      writeErr: (text) => void proc.stderr.write(text),
-      outputError: () => {}, // commander's errors are reprinted below as our one-line format
-    });
-
-  // Subcommands (heartbeat run) report their errors the same way.
-  for (const sub of program.commands) {
-    sub
+    .addOption(new Option('-v, --verbose', 'details on stderr, stack traces on errors'));
+  // The program and its subcommands (heartbeat run) share help, exit codes and error handling.
+  for (const command of [program, ...program.commands]) {
+    command
       .helpOption('-h, --help', 'show this help')
       .addHelpText('after', EXIT_CODES_HELP)
       .exitOverride()
-      .configureOutput({ writeOut: (text) => void proc.stdout.write(text), writeErr: (text) => void proc.stderr.write(text), outputError: () => {} });
+      .configureOutput({
+        writeOut: (text) => void proc.stdout.write(text),
+        writeErr: (text) => void proc.stderr.write(text),
+        outputError: () => {}, // commander's errors are reprinted below as our one-line format
+      });
   }
 
   const controller = new AbortController();

@@ -41,10 +41,12 @@ export function addWriterOptions(program: Command, what: string, groupDefault: s
     .option('--no-progress', 'no progress line on stderr even when it is a terminal');
 }
 
+const FROM_HELP = 'where backups are: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)';
+
 /** The flags every reader shares: where backups are read from and which ones. */
 export function addReaderOptions(program: Command): Command {
   return program
-    .option('--from <location>', 'where backups are: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)')
+    .option('--from <location>', FROM_HELP)
     .option('--group <name>', 'only this retention group')
     .option('--json', 'NDJSON on stdout, one line per backup');
 }
@@ -52,7 +54,7 @@ export function addReaderOptions(program: Command): Command {
 /** Choosing one backup: what `--backup` may name, and where it is looked for. */
 export function addSelectOptions(program: Command): Command {
   return program
-    .option('--from <location>', 'where backups are: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)')
+    .option('--from <location>', FROM_HELP)
     .option('--backup <id|latest|path>', 'latest (default), an id or artifact name in --from, or the path of an artifact', 'latest')
     .option('--group <name>', 'with latest: the newest of this retention group')
     .option('--kind <kind>', 'with latest: the newest postgres, redis or sqlite backup')
