@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { findBinary } from '../support/pushgateway.js';
+import { findBinary } from '../support/binaries.js';
 import { ROOT } from '../support/run-bin.js';
 
 describe('alerts.yml', () => {

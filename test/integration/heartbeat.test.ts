@@ -4,7 +4,8 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
 import { startCapture, type CaptureServer } from '../support/http-capture.js';
-import { findBinary, startPushgateway } from '../support/pushgateway.js';
+import { findBinary } from '../support/binaries.js';
+import { startPushgateway } from '../support/pushgateway.js';
 import { runBin, startBin } from '../support/run-bin.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,17 +1,12 @@
 /** A throwaway Prometheus Pushgateway (Debian's prometheus-pushgateway) on a free port. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { findBinary } from './binaries.js';
 import { freePort } from './ports.js';
 
 export interface Pushgateway {
   url: string;
   metrics(): Promise<string>;
   stop(): Promise<void>;
-}
-
-export function findBinary(name: string, pkg: string): string {
-  for (const dir of ['/usr/bin', '/usr/local/bin']) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  throw new Error(`${name} not found: apt-get install -y ${pkg}`);
 }
 
 export async function startPushgateway(): Promise<Pushgateway> {

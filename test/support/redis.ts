@@ -1,6 +1,6 @@
 /** Throwaway redis-server instances for integration tests: temp dir, free loopback port, no persistence. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach } from 'vitest';
@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_BACKOFF } from '../../lib/backoff.js';
 import { connectRedis } from '../../lib/redis/client.js';
 import { loadLogicalFile, type LoadResult } from '../../lib/redis/logical-restore.js';
+import { findBinary } from './binaries.js';
 import { tempDir } from './fixtures.js';
 import { freePort } from './ports.js';
 
@@ -31,13 +32,8 @@ export interface RedisOptions {
   extra?: string[];
 }
 
-export function findRedisServer(): string {
-  for (const path of ['/usr/bin/redis-server', '/usr/local/bin/redis-server']) if (existsSync(path)) return path;
-  throw new Error('redis-server not found: apt-get install -y redis-server');
-}
-
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const bin = findRedisServer();
+  const bin = findBinary('redis-server', 'redis-server');
   const dir = options.dir ?? tempDir('redis');
   const port = await freePort();
   const args = [
