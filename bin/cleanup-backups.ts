@@ -27,4 +27,4 @@ The old form \`cleanup-backups DIR DAYS\` means --from DIR --keep-within DAYSd -
   );
 addNetworkOptions(addS3Options(addReaderOptions(program), 'read'));
 
-await runCli(program, async () => (await import('../lib/cleanup-backups.js')).run);
+void runCli(program, async () => (await import('../lib/cleanup-backups.js')).run);

@@ -27,4 +27,4 @@ targets(program.command('run').description('run CMD, report start and its outcom
   .passThroughOptions()
   .action(() => {});
 
-await runCli(program, async () => (await import('../lib/heartbeat.js')).run);
+void runCli(program, async () => (await import('../lib/heartbeat.js')).run);

@@ -13,4 +13,4 @@ run), corrupt (a bad manifest, a size or, with --verify, a sha256 that differs).
   );
 addNetworkOptions(addS3Options(addReaderOptions(program), 'read'));
 
-await runCli(program, async () => (await import('../lib/list-backups.js')).run);
+void runCli(program, async () => (await import('../lib/list-backups.js')).run);

@@ -10,4 +10,4 @@ const program = createProgram('pg-backup', 'Back up one Postgres database: pg_du
   .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.');
 addNetworkOptions(addS3Options(addWriterOptions(program, 'dump', 'the database name')));
 
-await runCli(program, async () => (await import('../lib/pg-backup.js')).run);
+void runCli(program, async () => (await import('../lib/pg-backup.js')).run);

@@ -8,4 +8,4 @@ const program = createProgram('redis-backup', 'Back up one Redis server: RDB ove
   .addHelpText('after', '\nThe password may also come from REDIS_PASSWORD or REDIS_PASSWORD_FILE; it never reaches output or manifests.');
 addNetworkOptions(addS3Options(addRedisTlsOptions(addWriterOptions(program, 'snapshot', 'host-port'))));
 
-await runCli(program, async () => (await import('../lib/redis-backup.js')).run);
+void runCli(program, async () => (await import('../lib/redis-backup.js')).run);

@@ -15,4 +15,4 @@ const program = createProgram('restore-backup', 'Restore a verified backup: the 
   .option('--force', 'restore over a non-empty target (cleaning it first), or a TooOld backup');
 addNetworkOptions(addS3Options(addRedisTlsOptions(addRestoreOptions(addSelectOptions(program))), 'read'));
 
-await runCli(program, async () => (await import('../lib/restore-backup.js')).run);
+void runCli(program, async () => (await import('../lib/restore-backup.js')).run);

@@ -14,4 +14,4 @@ const program = createProgram('restore-drill', 'Rehearse a restore: verify, rest
   .addHelpText('after', '\nThe old form `restore-drill --backup PATH --target-db appdb_restore` works as it did.');
 addNetworkOptions(addS3Options(addRestoreOptions(addSelectOptions(program)), 'read'));
 
-await runCli(program, async () => (await import('../lib/restore-drill.js')).run);
+void runCli(program, async () => (await import('../lib/restore-drill.js')).run);

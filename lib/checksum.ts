@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from './errors.js';
+import { followFile } from './growing-file.js';
 
 /** What a checksum stream saw: the sha256 (hex) and the byte count. */
 export interface Digest {
@@ -48,20 +49,19 @@ export class ChecksumStream extends Transform {
 }
 
 /**
- * sha256 and size of a file, read through one reused buffer: constant memory and no garbage, however large
- * the file.
+ * sha256 and size of a file that another process is still writing (see followFile), computed while it
+ * grows so that nothing is left to read once the writer is done. `onProgress` hears the bytes hashed so far.
  */
-export async function digestFile(path: string, bufferSize = 1 << 20): Promise<Digest> {
+export async function digestGrowingFile(path: string, finished: Promise<void>, onProgress?: (bytes: number) => void): Promise<Digest> {
+  finished.catch(() => {}); // a failure that comes while the file is being opened is reported by the reader
   const handle = await open(path, 'r');
   try {
     const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(bufferSize);
     let bytes = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, bufferSize, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      bytes += bytesRead;
+    for await (const chunk of followFile(handle, finished) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onProgress?.(bytes);
     }
     return { sha256: hash.digest('hex'), bytes };
   } finally {

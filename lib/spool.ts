@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { StoreError, describeSystemError } from './errors.js';
+import { followFile } from './growing-file.js';
 
 /**
  * A local file that decouples a producer from a remote store: the producer (zstd, pg_dump) writes into it at
@@ -24,9 +25,6 @@ export interface Spool {
   remove(): Promise<void>;
 }
 
-const CHUNK = 1 << 20;
-const POLL_MS = 20;
-
 export async function openSpool(dir: string, name: string): Promise<Spool> {
   const path = join(dir, `.restorable-spool-${name}-${randomBytes(6).toString('hex')}`);
   let handle: FileHandle;
@@ -43,7 +41,7 @@ export async function openSpool(dir: string, name: string): Promise<Spool> {
     fd: handle.fd,
     path,
     size: () => fstatSync(handle.fd).size,
-    tail: (finished) => new TailReader(handle, finished),
+    tail: (finished) => followFile(handle, finished),
     async remove() {
       if (removed) return;
       removed = true;
@@ -51,68 +49,4 @@ export async function openSpool(dir: string, name: string): Promise<Spool> {
       await unlink(path).catch(() => {});
     },
   };
-}
-
-/** Reads a file that another process is still appending to, until told the writer is done. */
-class TailReader extends Readable {
-  private position = 0;
-  private state: 'running' | 'done' | 'failed' = 'running';
-  private failure: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly handle: FileHandle,
-    finished: Promise<void>,
-  ) {
-    super({ highWaterMark: CHUNK });
-    finished.then(
-      () => this.settle('done'),
-      (error: unknown) => this.settle('failed', error instanceof Error ? error : new Error(String(error))),
-    );
-  }
-
-  private settle(state: 'done' | 'failed', error?: Error): void {
-    this.state = state;
-    this.failure = error;
-    this.wake?.();
-  }
-
-  override _read(): void {
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    try {
-      for (;;) {
-        // Read the state before reading the file: "done" then EOF means everything was read.
-        const state = this.state;
-        if (state === 'failed') {
-          this.destroy(this.failure);
-          return;
-        }
-        const buffer = Buffer.allocUnsafe(CHUNK);
-        const { bytesRead } = await this.handle.read(buffer, 0, CHUNK, this.position);
-        if (bytesRead > 0) {
-          this.position += bytesRead;
-          this.push(buffer.subarray(0, bytesRead));
-          return;
-        }
-        if (state === 'done') {
-          this.push(null);
-          return;
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, POLL_MS);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
-        if (this.destroyed) return;
-      }
-    } catch (error) {
-      this.destroy(error as Error);
-    }
-  }
 }

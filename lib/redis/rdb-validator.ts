@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { IntegrityError } from '../errors.js';
-import { crc64Bytes, crc64Init, crc64Update } from './crc64.js';
+import { createCrc64, type Crc64 } from './crc64.js';
 
 /** What a validated RDB stream turned out to be. */
 export interface RdbFacts {
@@ -21,7 +21,9 @@ const MIN_LENGTH = 9 + 1 + 8; // header, EOF opcode, checksum
  * foreign stream fails with an IntegrityError instead of ending.
  */
 export class RdbValidator extends Transform {
-  private readonly crc = crc64Init();
+  /** The CRC's WebAssembly instance is made asynchronously; the first chunk waits for it. */
+  private readonly crcReady: Promise<Crc64> = createCrc64();
+  private crc: Crc64 | undefined;
   private tail = Buffer.alloc(0);
   private header = Buffer.alloc(0);
   private lastCrcByte = -1;
@@ -30,9 +32,20 @@ export class RdbValidator extends Transform {
 
   constructor(private readonly where: string) {
     super();
+    this.crcReady.catch(() => {}); // reported by the first chunk; a stream without any fails on its length
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!this.crc) {
+      this.crcReady.then(
+        (crc) => {
+          this.crc = crc;
+          this._transform(chunk, _encoding, callback);
+        },
+        (error: unknown) => callback(error as Error),
+      );
+      return;
+    }
     // Any unexpected throw must fail the stream, never leave the pipeline waiting.
     try {
       this.check(chunk, callback);
@@ -67,7 +80,7 @@ export class RdbValidator extends Transform {
 
   private cover(part: Buffer): void {
     if (part.length === 0) return;
-    crc64Update(this.crc, part);
+    this.crc!.update(part);
     this.lastCrcByte = part[part.length - 1]!;
   }
 
@@ -81,7 +94,7 @@ export class RdbValidator extends Transform {
       return;
     }
     const disabled = this.tail.every((b) => b === 0);
-    if (!disabled && !this.tail.equals(crc64Bytes(this.crc))) {
+    if (!disabled && !this.tail.equals(this.crc!.bytes())) {
       callback(new IntegrityError(`${this.where} fails its CRC-64 check: the RDB stream is corrupted`));
       return;
     }

@@ -23,7 +23,7 @@ afterAll(async () => {
 async function importsOf(args: string[], env: Record<string, string> = {}, tool = 'pg-backup'): Promise<string[]> {
   const log = join(tempDir('imports'), 'imports.log');
   const result = await runBin(tool, args, {
-    env: { ...env, RECORD_IMPORTS: log, NODE_OPTIONS: `--import ${join(ROOT, 'test/support/record-imports.mjs')}` },
+    env: { ...env, RECORD_IMPORTS: log, NODE_OPTIONS: `--require ${join(ROOT, 'test/support/record-imports.cjs')} --import ${join(ROOT, 'test/support/record-imports.mjs')}` },
   });
   expect(result.stderr).toBe('');
   expect(result.exitCode).toBe(0);

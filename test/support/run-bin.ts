@@ -19,7 +19,7 @@ function findRoot(): string {
 export const ROOT = findRoot();
 
 export function binPath(tool: string): string {
-  const path = `${ROOT}dist/bin/${tool}.js`;
+  const path = `${ROOT}dist/bin/${tool}.cjs`;
   if (!existsSync(path)) throw new Error(`${path} is missing: run 'npm run build' (npm test does it)`);
   return path;
 }

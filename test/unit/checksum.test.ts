@@ -2,7 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { ChecksumStream } from '../../lib/checksum.js';
+import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChecksumStream, digestGrowingFile } from '../../lib/checksum.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('ChecksumStream', () => {
   it('passes every byte through unchanged while hashing and counting', async () => {
@@ -29,16 +34,41 @@ describe('ChecksumStream', () => {
   });
 });
 
-describe('digestFile', () => {
-  it('hashes a file through a small reused buffer', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { digestFile } = await import('../../lib/checksum.js');
-    const data = randomBytes(100_003);
-    const path = join(mkdtempSync(join(tmpdir(), 'digest-')), 'f');
+describe('digestGrowingFile', () => {
+  const fileIn = () => join(mkdtempSync(join(tmpdir(), 'digest-')), 'f');
+
+  it('hashes a finished file', async () => {
+    const data = randomBytes(3_000_003);
+    const path = fileIn();
     writeFileSync(path, data);
-    expect(await digestFile(path, 4096)).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length });
+    expect(await digestGrowingFile(path, Promise.resolve())).toEqual({ sha256: sha256(data), bytes: data.length });
+  });
+
+  it('hashes a file while another writer appends to it, up to what was written when the writer finished', async () => {
+    const path = fileIn();
+    const fd = openSync(path, 'w');
+    let finish!: () => void;
+    const progress: number[] = [];
+    const digesting = digestGrowingFile(path, new Promise<void>((resolve) => (finish = resolve)), (bytes) => progress.push(bytes));
+    const parts = [randomBytes(1_500_000), randomBytes(10), randomBytes(700_000)];
+    for (const part of parts) {
+      writeSync(fd, part);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const last = randomBytes(5); // written just before the writer reports done: still hashed
+    writeSync(fd, last);
+    closeSync(fd);
+    finish();
+    const all = Buffer.concat([...parts, last]);
+    expect(await digesting).toEqual({ sha256: sha256(all), bytes: all.length });
+    expect(progress.length).toBeGreaterThan(2); // it read while the file grew
+    expect(progress.at(-1)).toBe(all.length);
+  });
+
+  it('fails with the writer\'s failure', async () => {
+    const path = fileIn();
+    writeFileSync(path, 'partial');
+    await expect(digestGrowingFile(path, Promise.reject(new Error('zstd was killed by SIGKILL')))).rejects.toThrow('zstd was killed by SIGKILL');
   });
 });
 

@@ -8,7 +8,7 @@ let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 /** A scripted fake master: answers each handshake command, then plays `writes` with small pauses. */
-async function fakeMaster(script: { rdbOnly?: boolean; refuse?: string; writes: (string | Buffer)[] }): Promise<{ port: number; received: string[] }> {
+async function fakeMaster(script: { rdbOnly?: boolean; refuse?: string; writes: (string | Buffer)[]; pauseMs?: number }): Promise<{ port: number; received: string[] }> {
   const received: string[] = [];
   server = createServer((socket: Socket) => {
     let buffer = '';
@@ -24,7 +24,7 @@ async function fakeMaster(script: { rdbOnly?: boolean; refuse?: string; writes: 
           if (script.refuse) socket.write(`-${script.refuse}\r\n`);
           else for (const w of script.writes) {
             socket.write(w);
-            await new Promise((r) => setTimeout(r, 5));
+            if (script.pauseMs !== 0) await new Promise((r) => setTimeout(r, script.pauseMs ?? 5));
           }
           if (!script.refuse) socket.end();
         } else socket.write('+OK\r\n');
@@ -40,7 +40,7 @@ async function collect(port: number, password?: string) {
   const sync = await syncRdb({ host: '127.0.0.1', port, ...(password ? { password } : {}) });
   const chunks: Buffer[] = [];
   for await (const c of sync.stream) chunks.push(c as Buffer);
-  return { sync, data: Buffer.concat(chunks).toString('latin1') };
+  return { sync, data: Buffer.concat(chunks).toString('latin1'), chunks: chunks.length };
 }
 
 describe('syncRdb framing', () => {
@@ -58,6 +58,23 @@ describe('syncRdb framing', () => {
     await new Promise<void>((resolve) => server!.close(() => resolve()));
     const whole = await fakeMaster({ writes: [`$EOF:${MARK}\r\n`, `REDIS0010${'y'.repeat(60)}`, `${'z'.repeat(50)}${MARK}`] });
     expect((await collect(whole.port)).data).toBe(`REDIS0010${'y'.repeat(60)}${'z'.repeat(50)}`);
+  });
+
+  it('passes the payload on in batches rather than one chunk per small socket read', async () => {
+    // One write per millisecond, as a forked child producing an RDB sends it: one socket read each.
+    const pieces = Array.from({ length: 200 }, (_, i) => `${String(i).padStart(4, '0')}${'.'.repeat(996)}`);
+    const { port } = await fakeMaster({ writes: [`$EOF:${MARK}\r\nREDIS0010`, ...pieces, MARK], pauseMs: 1 });
+    const { data, chunks } = await collect(port);
+    expect(data).toBe(`REDIS0010${pieces.join('')}`);
+    expect(chunks).toBeLessThan(60);
+  });
+
+  it('passes a slow trickle on within the batch delay, not only when a batch fills', async () => {
+    const { port } = await fakeMaster({ writes: [`$12\r\nREDIS0010`, 'abc'], pauseMs: 300 });
+    const sync = await syncRdb({ host: '127.0.0.1', port });
+    const first = await new Promise<Buffer>((resolve) => sync.stream.once('data', resolve));
+    expect(first.toString()).toBe('REDIS0010'); // delivered while the server pauses, long before the rest
+    sync.stream.destroy();
   });
 
   it('reads exactly <length> bytes and ignores what follows (a server without rdb-only keeps streaming)', async () => {
