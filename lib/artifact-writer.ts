@@ -63,7 +63,7 @@ export interface WriteDirectOptions {
 }
 
 /** While the last stage writes, the file is flushed to disk every this many bytes (see writeArtifactDirect). */
-const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
+const FLUSH_EVERY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The local fast path: the last stage of the pipeline writes into the temporary file itself, so the bytes

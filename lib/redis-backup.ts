@@ -24,20 +24,25 @@ import { toolVersion } from './version.js';
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveRedisBackupConfig(opts as RedisBackupFlags, io.env);
   refuseTerminal(config, io, 'snapshot');
-  // The connection is made while the location is checked. RDB mode needs no client library: INFO and the
-  // replication handshake share one raw connection (ioredis costs ~60 ms to load; it is only used for logical).
+  // The connection is made while the location is checked and the lock taken: every millisecond before SYNC
+  // adds to the run. RDB mode needs no client library: INFO and the replication handshake share one raw
+  // connection (ioredis costs ~60 ms to load; it is only used for logical).
   const connecting = config.mode === 'logical' ? connectRedis(config.target, config.retry, io.log) : openLink(config, io);
   connecting.catch(() => {}); // awaited below
-  const output = await openOutput(config, io).catch(async (error: unknown) => {
+  const { output, lock } = await prepareOutput(config, io).catch(async (error: unknown) => {
     closeConnection(await connecting.catch(() => undefined));
     throw error;
   });
-  let connection: ReplicationLink | RedisClient = await connecting;
-  let lock: Lock | undefined;
+  let connection: ReplicationLink | RedisClient;
+  try {
+    connection = await connecting;
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   try {
     const facts = factsFromInfo(isLink(connection) ? await connection.info() : String(await connection.call('INFO', 'all')));
     io.log.info(`server ${config.target.display} runs Redis ${facts.version} (${facts.role})`);
-    if (output.store) lock = await acquireLock(output.store.lockPath(seriesKey('redis', config.group)), io.tool);
     if (io.signal.aborted) throw io.signal.reason;
     const session: Session = { config, output, facts, startedAt: new Date(), io };
     if (isLink(connection)) {
@@ -54,6 +59,13 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       await lock?.release();
     }
   }
+}
+
+/** The checked location, and for a store this group's lock (cron overlap). */
+async function prepareOutput(config: RedisBackupConfig, io: Io): Promise<{ output: Output; lock: Lock | undefined }> {
+  const output = await openOutput(config, io);
+  const lock = output.store ? await acquireLock(output.store.lockPath(seriesKey('redis', config.group)), io.tool) : undefined;
+  return { output, lock };
 }
 
 interface Session {

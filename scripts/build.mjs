@@ -50,7 +50,6 @@ await build({
   plugins: [lazyChildProcess],
   minifyWhitespace: true,
   minifySyntax: true,
-  legalComments: 'none',
   logLevel: 'warning',
 });
 
@@ -63,7 +62,7 @@ for (const tool of tools) {
   const bin = `${root}dist/bin/${tool}.cjs`;
   await writeFile(bin, `#!/usr/bin/env node\nrequire('../launch.cjs').launch(\`\${__dirname}/../tools/${tool}.cjs\`);\n`);
   await chmod(bin, 0o755);
-  // The code cache of a --help run: what every start of the tool compiles.
+  // The code cache: every function of the bundle compiled (see launch.cjs), in a --help run.
   const makeCache = `process.argv = [process.execPath, ${JSON.stringify(bundle)}, '--help'];
     require(${JSON.stringify(`${root}dist/launch.cjs`)}).launch(process.argv[1], { writeCache: true });`;
   execFileSync(process.execPath, ['-e', makeCache], { stdio: ['ignore', 'ignore', 'inherit'] });

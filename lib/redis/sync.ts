@@ -46,6 +46,8 @@ export interface RdbSync {
 }
 
 const EOF_MARK_LENGTH = 40;
+/** One socket read at most (libuv reads up to 64 KiB at a time). */
+const READ_BUFFER_BYTES = 64 * 1024;
 /** Payload batching: large enough that per-chunk costs vanish, small enough to stay a bounded buffer. */
 const PAYLOAD_BATCH_BYTES = 512 * 1024;
 const PAYLOAD_BATCH_MS = 10;
@@ -66,8 +68,9 @@ export interface ReplicationLink {
 /** Connects and authenticates. A refused AUTH is a RedisRefusedError with command 'AUTH'. */
 export async function openReplicationLink(endpoint: RedisEndpoint, options: SyncOptions = {}): Promise<ReplicationLink> {
   const where = `${endpoint.host}:${endpoint.port}`;
-  const socket = await openSocket(endpoint, options.connectTimeoutMs ?? 10_000, where);
-  const reader = new ReplyReader(socket, where, options.idleTimeoutMs ?? 60_000);
+  let reader: ReplyReader | undefined;
+  const socket = await openSocket(endpoint, options.connectTimeoutMs ?? 10_000, where, (chunk) => reader?.receive(chunk));
+  reader = new ReplyReader(socket, where, options.idleTimeoutMs ?? 60_000);
   const onAbort = () => socket.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const close = () => {
@@ -136,11 +139,26 @@ export async function syncRdb(endpoint: RedisEndpoint, options: SyncOptions = {}
   return (await openReplicationLink(endpoint, options)).sync();
 }
 
-function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string): Promise<Socket> {
+/**
+ * Connects; everything read is handed to `receive`, valid only during the call. Without TLS every read lands
+ * in one reused buffer: an RDB arrives in thousands of reads of a few KiB, and a fresh Buffer and a stream
+ * event for each cost more CPU than copying the bytes once into a batch.
+ */
+function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string, receive: (chunk: Buffer) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = endpoint.tls
-      ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host, ...endpoint.tls })
-      : netConnect({ host: endpoint.host, port: endpoint.port });
+    let socket: Socket;
+    if (endpoint.tls) {
+      // TLS decrypts into fresh buffers anyway.
+      socket = tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host, ...endpoint.tls });
+      socket.on('data', receive);
+    } else {
+      const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      const callback = (length: number) => {
+        receive(buffer.subarray(0, length));
+        return true;
+      };
+      socket = netConnect({ host: endpoint.host, port: endpoint.port, onread: { buffer, callback } });
+    }
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
     socket.once(endpoint.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
@@ -175,8 +193,9 @@ class ReplyReader {
   private waiting: (() => void) | undefined;
   private failure: Error | undefined;
   private ended = false;
-  private readonly onData = (chunk: Buffer) => {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+  /** Where the socket's bytes go: reply parsing, then the payload. Chunks must be copied to be kept. */
+  private consume = (chunk: Buffer) => {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
     this.wake();
   };
 
@@ -188,7 +207,6 @@ class ReplyReader {
     socket.setTimeout(idleTimeoutMs, () =>
       socket.destroy(Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })),
     );
-    socket.on('data', this.onData);
     socket.on('error', (error) => {
       this.failure = new OperationError(`connection to ${where} failed: ${describeSystemError(error)}`, { cause: error });
       this.wake();
@@ -197,6 +215,10 @@ class ReplyReader {
       this.ended = true;
       this.wake();
     });
+  }
+
+  receive(chunk: Buffer): void {
+    this.consume(chunk);
   }
 
   private wake(): void {
@@ -242,11 +264,10 @@ class ReplyReader {
    */
   payload(frame: { length: number } | { mark: Buffer }): Readable {
     const socket = this.socket;
-    socket.off('data', this.onData);
     let remaining = 'length' in frame ? frame.length : Infinity;
     let held: Buffer = Buffer.alloc(0); // eof-mark framing: the last 40 bytes might be the mark
     let done = false;
-    let batch: Buffer[] = [];
+    let batch = Buffer.allocUnsafe(PAYLOAD_BATCH_BYTES);
     let batchBytes = 0;
     let timer: NodeJS.Timeout | undefined;
     const stream = new Readable({
@@ -261,17 +282,25 @@ class ReplyReader {
       clearTimeout(timer);
       timer = undefined;
       if (batchBytes === 0 || stream.destroyed) return;
-      const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes);
-      batch = [];
+      let data: Buffer;
+      if (batchBytes < PAYLOAD_BATCH_BYTES / 2) {
+        data = Buffer.from(batch.subarray(0, batchBytes)); // a trickle: keep the big buffer for the next batch
+      } else {
+        data = batch.subarray(0, batchBytes);
+        batch = Buffer.allocUnsafe(PAYLOAD_BATCH_BYTES);
+      }
       batchBytes = 0;
       if (!stream.push(data)) socket.pause();
     };
+    /** Copies `data` (which the socket will overwrite) into the batch. */
     const pass = (data: Buffer) => {
-      if (data.length === 0) return;
-      batch.push(data);
-      batchBytes += data.length;
-      if (batchBytes >= PAYLOAD_BATCH_BYTES) flush();
-      else timer ??= setTimeout(flush, PAYLOAD_BATCH_MS);
+      for (let offset = 0; offset < data.length; ) {
+        const copied = data.copy(batch, batchBytes, offset);
+        offset += copied;
+        batchBytes += copied;
+        if (batchBytes === PAYLOAD_BATCH_BYTES) flush();
+      }
+      if (batchBytes > 0) timer ??= setTimeout(flush, PAYLOAD_BATCH_MS);
     };
     const finish = () => {
       flush();
@@ -289,7 +318,7 @@ class ReplyReader {
         return;
       }
       // The last 40 bytes seen may be the mark, so they are held back. A chunk of 40 bytes or more holds the
-      // whole candidate itself and is passed on in place; only smaller ones are joined with what is held.
+      // whole candidate itself; only smaller ones are joined with what is held.
       if (chunk.length >= EOF_MARK_LENGTH) {
         pass(held);
         pass(chunk.subarray(0, chunk.length - EOF_MARK_LENGTH));
@@ -311,7 +340,7 @@ class ReplyReader {
       held = Buffer.from(combined.subarray(combined.length - keep));
       pass(combined.subarray(0, combined.length - keep));
     };
-    socket.on('data', accept);
+    this.consume = accept;
     socket.on('error', (error) => {
       if (!done) stream.destroy(new OperationError(`connection to ${this.where} failed mid-transfer: ${describeSystemError(error)}`, { cause: error }));
     });
