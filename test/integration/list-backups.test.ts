@@ -33,7 +33,7 @@ describe('list-backups on local disk', () => {
       { id: tempId, t: Date.parse(tempTime.toISOString().replace(/\.\d+Z$/, 'Z')) },
     ].sort((a, b) => b.t - a.t).map((e) => e.id);
     expect(ids.slice(0, 5)).toEqual(expected); // newest first
-    expect(ids.slice(5)).toEqual([expect.stringMatching(/^redis_dump_\d{8}_0200$/), expect.stringMatching(/^pg_backup_\d{8}_0200$/)]);
+    expect(ids.slice(5)).toEqual([expect.stringMatching(/^redis_dump_\d{8}_\d{4}$/), expect.stringMatching(/^pg_backup_\d{8}_\d{4}$/)]);
     expect(lines.find((l) => l.startsWith(redis.id))).toMatch(/redis\s+cache\s+\S+\s+\d+ B\s+ok$/);
     expect(lines.find((l) => l.startsWith('pg_backup_'))).toMatch(/unverified$/);
     expect(lines.find((l) => l.startsWith(tempId))).toMatch(/orphan$/);

@@ -61,8 +61,10 @@ export async function seedDaily(store: Store, count: number, now: Date, newestDa
 export function seedLegacy(dir: string, days: number, now: Date): string[] {
   const names: string[] = [];
   for (let i = 0; i < days; i += 1) {
-    const t = new Date(now.getTime() - i * 86_400_000);
-    const stamp = `${t.getUTCFullYear()}${String(t.getUTCMonth() + 1).padStart(2, '0')}${String(t.getUTCDate()).padStart(2, '0')}_0200`;
+    // An hour before `now` on each day: never in the future, whatever the time of day the test runs at.
+    const t = new Date(now.getTime() - i * 86_400_000 - 3_600_000);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const stamp = `${t.getUTCFullYear()}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}_${two(t.getUTCHours())}${two(t.getUTCMinutes())}`;
     for (const name of [`pg_backup_${stamp}.sql.gz`, `redis_dump_${stamp}.rdb`]) {
       writeFileSync(join(dir, name), 'old');
       names.push(name);
