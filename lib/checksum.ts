@@ -58,7 +58,7 @@ export async function digestGrowingFile(path: string, finished: Promise<void>, o
   try {
     const hash = createHash('sha256');
     let bytes = 0;
-    for await (const chunk of followFile(handle, finished) as AsyncIterable<Buffer>) {
+    for await (const chunk of followFile(handle, finished, Buffer.allocUnsafe(1 << 20))) {
       hash.update(chunk);
       bytes += chunk.length;
       onProgress?.(bytes);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StoreError, describeSystemError } from './errors.js';
 import { followFile } from './growing-file.js';
 
@@ -41,7 +41,8 @@ export async function openSpool(dir: string, name: string): Promise<Spool> {
     fd: handle.fd,
     path,
     size: () => fstatSync(handle.fd).size,
-    tail: (finished) => followFile(handle, finished),
+    // Each chunk its own buffer: the upload keeps them while it assembles a part.
+    tail: (finished) => Readable.from(followFile(handle, finished), { objectMode: false }),
     async remove() {
       if (removed) return;
       removed = true;
