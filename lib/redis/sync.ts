@@ -281,7 +281,8 @@ class ReplyReader {
     const flush = () => {
       clearTimeout(timer);
       timer = undefined;
-      if (batchBytes === 0 || stream.destroyed) return;
+      if (stream.destroyed) batchBytes = 0; // nobody reads any more: drop it
+      if (batchBytes === 0) return;
       let data: Buffer;
       if (batchBytes < PAYLOAD_BATCH_BYTES / 2) {
         data = Buffer.from(batch.subarray(0, batchBytes)); // a trickle: keep the big buffer for the next batch
