@@ -1,9 +1,9 @@
 // Builds the binaries: each tool's code bundled into one CommonJS file (dist/tools/<tool>.cjs) with a V8 code
-// cache of its start-up, and a two-line bin (dist/bin/<tool>.cjs) that loads it through dist/launch.cjs.
+// cache of all its functions, and a two-line bin (dist/bin/<tool>.cjs) that loads it through dist/launch.cjs.
 //
 // Why: cron and pipes start these tools constantly. Node 20's ESM loader costs milliseconds to start plus a
 // little per module; one CommonJS file is the cheapest code Node loads, and the code cache spares compiling
-// what every start runs (bench/startup.ts measures it). The client libraries (pg, ioredis, undici, the AWS
+// it (bench/startup.ts measures it). The client libraries (pg, ioredis, undici, the AWS
 // SDK) stay in node_modules and are still required lazily, only by the code paths that use them.
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 'use strict';
-// Loads a tool's bundle as a CommonJS module, with the V8 code cache the build made for it: the functions a
-// start runs (commander, the runner, option parsing) are then deserialized instead of parsed and compiled,
-// about a third of a `--help` run. V8 checks the cache's header against the source, its own version and flags
+// Loads a tool's bundle as a CommonJS module, with the V8 code cache the build made for it: its functions are
+// then deserialized instead of parsed and compiled (compiling was about a third of a `--help` run, and tens
+// of milliseconds before redis-backup sends SYNC). V8 checks the cache's header against the source, its own version and flags
 // and the payload's length; a cache it rejects (another Node, an edited bundle, a truncated file) costs
 // nothing but the normal compile. It does not checksum the payload itself in release builds, so the cache is
 // trusted exactly like the code beside it: written atomically by the build, with the code's owner and
@@ -16,7 +16,7 @@ const PARAMS = '(function (exports, require, module, __filename, __dirname) {';
 
 /**
  * Runs `bundle` and returns its vm.Script (`cachedDataRejected` tells whether V8 took the cache). With
- * `writeCache` (the build), saves the code cache of what ran when the process exits.
+ * `writeCache` (the build), compiles every function up front and saves the code cache when the process exits.
  */
 function launch(bundle, { writeCache = false } = {}) {
   const cacheFile = `${bundle}.v8cache`;
@@ -28,14 +28,14 @@ function launch(bundle, { writeCache = false } = {}) {
       // no cache: compile as usual
     }
   }
-  // No newline after the wrapper's head, so line numbers in stack traces match the bundle.
-  // For the cache, every function is compiled up front (not only what --help runs), so the first real run
-  // of a tool skips compiling its backup path too. The flag is restored before the cache is made: V8 accepts
+  // For the cache, every function is compiled up front (not only what the build's --help run calls), so a
+  // real run skips compiling its backup path too. The flag is restored before the cache is made: V8 accepts
   // a cache only under the flags it runs with.
   if (writeCache) setFlagsFromString('--no-lazy');
+  // No newline after the wrapper's head, so line numbers in stack traces match the bundle.
   const script = new Script(`${PARAMS}${readFileSync(bundle, 'utf8')}\n})`, { filename: bundle, cachedData });
-  if (writeCache) setFlagsFromString('--lazy');
   if (writeCache) {
+    setFlagsFromString('--lazy');
     process.once('exit', () => {
       writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
       renameSync(`${cacheFile}.tmp`, cacheFile);
