@@ -9,7 +9,6 @@
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname } = require('node:path');
-const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
 
 const PARAMS = '(function (exports, require, module, __filename, __dirname) {';
@@ -31,11 +30,13 @@ function launch(bundle, { writeCache = false } = {}) {
   // For the cache, every function is compiled up front (not only what the build's --help run calls), so a
   // real run skips compiling its backup path too. The flag is restored before the cache is made: V8 accepts
   // a cache only under the flags it runs with.
-  if (writeCache) setFlagsFromString('--no-lazy');
+  // node:v8 only for the build: loading it pulls in heap utilities and streams no start needs.
+  const v8 = writeCache ? require('node:v8') : undefined;
+  v8?.setFlagsFromString('--no-lazy');
   // No newline after the wrapper's head, so line numbers in stack traces match the bundle.
   const script = new Script(`${PARAMS}${readFileSync(bundle, 'utf8')}\n})`, { filename: bundle, cachedData });
-  if (writeCache) {
-    setFlagsFromString('--lazy');
+  if (v8) {
+    v8.setFlagsFromString('--lazy');
     process.once('exit', () => {
       writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
       renameSync(`${cacheFile}.tmp`, cacheFile);
