@@ -22,6 +22,11 @@ export interface ProduceOptions {
   compression: Compression;
   zstdPath: string | undefined;
   sink: ArtifactSink;
+  /**
+   * A remote store whose check was left for now (see openOutput): run once the producer has started, it
+   * resolves to the name to upload under (the sink's is provisional); if it fails, the producer is stopped.
+   */
+  settleName?: () => Promise<string>;
   /** Where uploads to remote stores are spooled (default: the temp dir). */
   spoolDir: string | undefined;
   io: Io;
@@ -99,13 +104,17 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     await producerSucceeded();
     await spooling;
   };
+  const naming = options.settleName?.();
+  naming?.catch(() => {}); // awaited below
   const progress = { stderr: io.stderr, label: options.label, enabled: options.progress };
   try {
     if (direct && 'store' in sink) {
       return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
     }
+    // Meanwhile the spool takes what the producer writes.
+    const named = naming && 'store' in sink ? { ...sink, name: await settledFirst(naming, stagesSucceeded(), signal) } : sink;
     const body = spool ? spool.tail(stagesSucceeded()) : compressor ? compressor.output : raw;
-    return await writeArtifact({ sink, body: body!, stagesSucceeded, signal, progress });
+    return await writeArtifact({ sink: named, body: body!, stagesSucceeded, signal, progress });
   } catch (error) {
     // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
     stop.abort();
@@ -114,4 +123,13 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   } finally {
     await spool?.remove();
   }
+}
+
+/** The deferred name, unless a stage fails or the run is stopped first: that is the cause to report then. */
+function settledFirst(naming: Promise<string>, stages: Promise<void>, signal: AbortSignal): Promise<string> {
+  const stopped = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  return Promise.race([naming, stages.then(() => naming), stopped]);
 }

@@ -16,6 +16,8 @@ export interface Output {
   store: Store | undefined;
   compression: Compression;
   zstdPath: string | undefined;
+  /** A remote store left unchecked by openOutput: produceBackup checks it once the producer runs. */
+  unchecked: boolean;
 }
 
 /** Part of validation: `--stdout` never writes binary data to a terminal. */
@@ -25,12 +27,19 @@ export function refuseTerminal(config: OutputConfig, io: Io, what: string): void
   }
 }
 
-/** Opens and checks the location and settles the compressor, before any data is produced. */
-export async function openOutput(config: OutputConfig & { compression: Compression }, io: Io): Promise<Output> {
+/**
+ * Opens and checks the location and settles the compressor, before any data is produced. With
+ * `checkRemoteLater`, a remote store is opened but not yet checked: its first request loads the AWS SDK
+ * (~100 ms of CPU on the main thread), so produceBackup checks it, and looks up a free name, while the
+ * producer already writes into the local spool; if the check fails the producer is stopped and nothing has
+ * reached the location. Tools whose producer is costly to start (Redis forks for SYNC) check first.
+ */
+export async function openOutput(config: OutputConfig & { compression: Compression }, io: Io, checkRemoteLater = false): Promise<Output> {
   const store = config.location ? await openStore(config.location, '--to', io.cwd, config.s3) : undefined;
-  await store?.prepareForWrite();
+  const unchecked = checkRemoteLater && store !== undefined && !store.openWriter;
+  if (!unchecked) await store?.prepareForWrite();
   const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
-  return { store, compression, zstdPath };
+  return { store, compression, zstdPath, unchecked };
 }
 
 /** The artifact name for this start time; if a backup of this series already has it, the next free second. */
@@ -59,34 +68,54 @@ async function commitManifest(store: Store, name: string, manifest: Manifest, ta
   io.stdout.write(json ? serializeManifest(manifest) : `${store.locate(name)}\n`);
 }
 
-/** One backup in progress: what it is, where it goes, under which name. */
-export interface Backup {
+/** One backup about to be produced: what it is, where it goes, when it started, its file extension. */
+export interface BackupPlan {
   kind: Kind;
   group: string;
-  name: string;
+  ext: string;
   output: Output;
   config: OutputConfig & { trigger: string; progress: boolean | undefined };
   startedAt: Date;
 }
 
-/** Runs a producer through compression into the backup's store (or stdout); see produceArtifact. */
-export function produceBackup(backup: Backup, producer: Producer, io: Io, stop: AbortController = new AbortController()): Promise<Digest> {
-  const { output, name } = backup;
-  return produceArtifact({
+/** A produced backup: the plan, the name it is stored under and the digest of what was stored. */
+export interface Backup extends BackupPlan {
+  name: string;
+  digest: Digest;
+}
+
+/**
+ * Names the backup (the next free second in its store) and runs the producer through compression into the
+ * store (or stdout); see produceArtifact. An unchecked remote store (see openOutput) is checked and named
+ * while the producer runs.
+ */
+export async function produceBackup(plan: BackupPlan, producer: Producer, io: Io, stop: AbortController = new AbortController()): Promise<Backup> {
+  const { output, kind, group, startedAt, ext } = plan;
+  const { store } = output;
+  const freeName = () => freeArtifactName(store, kind, group, startedAt, ext);
+  let name = output.unchecked ? buildArtifactName(kind, group, startedAt, ext) : await freeName();
+  const settleName = async () => {
+    await store!.prepareForWrite();
+    return (name = await freeName());
+  };
+  const digest = await produceArtifact({
     producer,
     compression: output.compression,
     zstdPath: output.zstdPath,
-    sink: output.store ? { store: output.store, name, tags: tagsOf(backup) } : { stdout: io.stdout },
-    spoolDir: backup.config.s3?.spoolDir,
+    sink: store ? { store, name, tags: tagsOf(plan) } : { stdout: io.stdout },
+    ...(output.unchecked ? { settleName } : {}),
+    spoolDir: plan.config.s3?.spoolDir,
     io,
     label: name,
-    progress: backup.config.progress !== false,
+    progress: plan.config.progress !== false,
     stop,
   });
+  return { ...plan, name, digest };
 }
 
 /** The manifest of a stored artifact: the shared fields plus the tool's own `format` and `source`. */
-export function backupManifest(backup: Backup, digest: Digest, format: string, source: Manifest['source']): Manifest {
+export function backupManifest(backup: Backup, format: string, source: Manifest['source']): Manifest {
+  const { digest } = backup;
   return buildManifest({
     id: parseArtifactName(backup.name)!.id,
     kind: backup.kind,
@@ -109,6 +138,6 @@ export async function finishBackup(backup: Backup, manifest: Manifest, io: Io): 
   await commitManifest(store, backup.name, manifest, tagsOf(backup), backup.config.json, io);
 }
 
-function tagsOf(backup: Backup): Record<string, string> {
+function tagsOf(backup: BackupPlan): Record<string, string> {
   return { kind: backup.kind, group: backup.group };
 }

@@ -1,7 +1,6 @@
 import type { Producer } from './artifact-pipeline.js';
-import type { Digest } from './checksum.js';
 import { spawnChild } from './child.js';
-import { backupManifest, finishBackup, freeArtifactName, openOutput, produceBackup, refuseTerminal, type Backup, type Output } from './backup-run.js';
+import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type Backup, type BackupPlan, type Output } from './backup-run.js';
 import { compressionSuffix } from './compress.js';
 import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from './config.js';
 import type { Io } from './io.js';
@@ -15,7 +14,8 @@ import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js'
 /**
  * pg-backup: pg_dump → compress → sha256 → store → manifest.
  *
- * Everything is validated and the server inspected before any byte is written; then pg_dump runs inside an
+ * Everything is validated and the server inspected before any byte is written (an S3 location is checked
+ * while pg_dump already writes into the local spool: see openOutput); then pg_dump runs inside an
  * exported snapshot (so the manifest's row counts match the dump exactly) and streams straight into the
  * compressor. The artifact is published only if pg_dump, the compressor and the store all succeeded, and the
  * manifest is written last. Any failure or signal removes the partial artifact and leaves no manifest.
@@ -31,7 +31,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   connecting.catch(() => {});
   let output: Output;
   try {
-    output = await openOutput(config, io);
+    output = await openOutput(config, io, true);
   } catch (error) {
     void connecting.then((c) => c.end()).catch(() => {});
     throw error;
@@ -54,8 +54,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
 
     const startedAt = new Date();
     const ext = `${config.format === 'custom' ? 'dump' : 'sql'}${compressionSuffix(compression)}`;
-    const name = await freeArtifactName(store, 'postgres', config.group, startedAt, ext);
-    const backup: Backup = { kind: 'postgres', group: config.group, name, output, config, startedAt };
+    const plan: BackupPlan = { kind: 'postgres', group: config.group, ext, output, config, startedAt };
 
     const stop = new AbortController();
     const args = [`--format=${config.format}`, '--compress=0', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])];
@@ -64,22 +63,22 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       start: (stdout, signal, onStderr) =>
         spawnChild('pg_dump', pgDump.path, args, { env: childEnv(config.target, io.env), stdout, signal, ...(onStderr ? { onStderr } : {}) }),
     };
-    const dumping = produceBackup(backup, producer, io, stop);
-    let digest: Digest;
+    const dumping = produceBackup(plan, producer, io, stop);
+    let backup: Backup;
     let stats: TableStat[];
     try {
-      [digest, stats] = await Promise.all([dumping, countRows(client, tables)]);
+      [backup, stats] = await Promise.all([dumping, countRows(client, tables)]);
       await client.query('COMMIT');
     } catch (error) {
       // Whichever failed, the dump must be over (stopped, cleaned up) before this run reports and exits;
       // if it did publish, the artifact goes too: without its row counts there will be no manifest.
       stop.abort();
-      const published = await dumping.then(() => true, () => false);
-      if (store && published) await store.deleteMany([name]).catch(() => {});
+      const published = await dumping.catch(() => undefined);
+      if (store && published) await store.deleteMany([published.name]).catch(() => {});
       throw error;
     }
 
-    const manifest = backupManifest(backup, digest, `pg_dump-${config.format}`, sourceFacts(config, server, pgDump, version, stats, snapshot !== undefined));
+    const manifest = backupManifest(backup, `pg_dump-${config.format}`, sourceFacts(config, server, pgDump, version, stats, snapshot !== undefined));
     await finishBackup(backup, manifest, io);
   } catch (error) {
     throw io.signal.aborted ? io.signal.reason : sessionError(config.target, error);

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { backupManifest, finishBackup, freeArtifactName, openOutput, produceBackup, refuseTerminal, type Backup, type Output } from './backup-run.js';
+import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type BackupPlan, type Output } from './backup-run.js';
 import { compressionSuffix } from './compress.js';
 import { resolveRedisBackupConfig, type RedisBackupConfig, type RedisBackupFlags } from './config.js';
 import { IntegrityError, OperationError } from './errors.js';
@@ -106,17 +106,17 @@ async function startSync(link: ReplicationLink, config: RedisBackupConfig, io: I
 
 async function rdbBackup(session: Session, sync: RdbSync): Promise<void> {
   const { config, io } = session;
-  const backup = await describe(session, 'rdb');
+  const plan = describe(session, 'rdb');
   io.log.info(`receiving the RDB (${sync.framing === 'eof-mark' ? 'diskless' : 'disk-based'} sync)`);
   const validator = new RdbValidator(`the RDB stream from ${config.target.display}`);
   const validating = pipeline(sync.stream, validator);
   validating.catch(() => {}); // the validator carries the failure into the pipeline
-  const digest = await produceBackup(backup, { kind: 'stream', stream: validator }, io).catch((error: unknown) => {
+  const backup = await produceBackup(plan, { kind: 'stream', stream: validator }, io).catch((error: unknown) => {
     if (io.signal.aborted) throw io.signal.reason;
     // An incomplete stream means this backup failed (exit 1); nothing stored is corrupt.
     throw error instanceof IntegrityError ? new OperationError(error.message, { cause: error }) : error;
   });
-  const manifest = backupManifest(backup, digest, 'redis-rdb', rdbSource(session, validator.result(), sync.framing));
+  const manifest = backupManifest(backup, 'redis-rdb', rdbSource(session, validator.result(), sync.framing));
   await finishBackup(backup, manifest, io);
 }
 
@@ -127,7 +127,7 @@ async function logicalBackup(session: Session, client: RedisClient): Promise<voi
       hint: 'back up each primary with its own --url and --group',
     });
   }
-  const backup = await describe(session, 'logical');
+  const plan = describe(session, 'logical');
   const databases = Object.keys(facts.keyspace).map((db) => Number(db.slice(2))).sort((a, b) => a - b);
   const dump = dumpLogical(client, {
     databases,
@@ -136,17 +136,16 @@ async function logicalBackup(session: Session, client: RedisClient): Promise<voi
     log: io.log,
   });
   io.log.info(`dumping ${databases.length} database(s) key by key (SCAN + DUMP)`);
-  const digest = await produceBackup(backup, { kind: 'stream', stream: dump.stream }, io).catch((error: unknown) => {
+  const backup = await produceBackup(plan, { kind: 'stream', stream: dump.stream }, io).catch((error: unknown) => {
     throw io.signal.aborted ? io.signal.reason : error;
   });
-  const manifest = backupManifest(backup, digest, 'redis-logical', logicalSource(session, dump.result()));
+  const manifest = backupManifest(backup, 'redis-logical', logicalSource(session, dump.result()));
   await finishBackup(backup, manifest, io);
 }
 
-async function describe(session: Session, ext: string): Promise<Backup> {
+function describe(session: Session, ext: string): BackupPlan {
   const { config, output, startedAt } = session;
-  const name = await freeArtifactName(output.store, 'redis', config.group, startedAt, `${ext}${compressionSuffix(output.compression)}`);
-  return { kind: 'redis', group: config.group, name, output, config, startedAt };
+  return { kind: 'redis', group: config.group, ext: `${ext}${compressionSuffix(output.compression)}`, output, config, startedAt };
 }
 
 function majorVersion(version: string): number {

@@ -40,8 +40,8 @@ export async function openStore(text: string, flag: string, cwd: string, s3?: S3
   const location = parseLocation(text, flag, cwd);
   if (location.type === 's3') {
     if (!s3) throw new Error('an s3:// location needs resolved S3 options');
-    const { openS3Store } = await import('./s3.js');
-    return openS3Store(location.bucket, location.prefix, s3);
+    const { S3Store } = await import('./s3.js');
+    return new S3Store(location.bucket, location.prefix, s3);
   }
   const { LocalStore } = await import('./local.js');
   return new LocalStore(location.path, text);

@@ -32,11 +32,11 @@ export interface S3Options {
   spoolDir: string;
 }
 
-/** The SDK module, loaded lazily; tests may inject a client built from it. */
+/** The SDK module, loaded on a store's first request. */
 type Sdk = typeof import('@aws-sdk/client-s3');
 
-/** Creates the SDK client for these options (exported for tests that inspect the requests it sends). */
-export async function createS3Client(options: S3Options, overrides: Record<string, unknown> = {}): Promise<{ sdk: Sdk; client: S3Client }> {
+/** Creates the SDK client for these options; `overrides` lets tests swap the request handler or credentials. */
+async function createS3Client(options: S3Options, overrides: Record<string, unknown>): Promise<{ sdk: Sdk; client: S3Client }> {
   const sdk = await import('@aws-sdk/client-s3');
   const client = new sdk.S3Client({
     region: options.region,
@@ -52,22 +52,27 @@ export async function createS3Client(options: S3Options, overrides: Record<strin
   return { sdk, client };
 }
 
-export async function openS3Store(bucket: string, prefix: string, options: S3Options): Promise<S3Store> {
-  const { sdk, client } = await createS3Client(options);
-  return new S3Store(sdk, client, bucket, prefix, options);
-}
-
+/**
+ * The SDK is loaded on the store's first request, not when the store is opened: loading it takes ~100 ms of
+ * CPU on the main thread, and a backup runs its producer first and loads it while the dump is under way.
+ */
 export class S3Store implements Store {
   readonly display: string;
+  private connection: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
 
   constructor(
-    private readonly sdk: Sdk,
-    readonly client: S3Client,
     readonly bucket: string,
     readonly prefix: string,
     private readonly options: S3Options,
+    private readonly clientOverrides: Record<string, unknown> = {},
   ) {
     this.display = `s3://${bucket}/${prefix ? `${prefix}/` : ''}`;
+  }
+
+  /** The SDK and the client, created on first use. */
+  private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
+    this.connection ??= createS3Client(this.options, this.clientOverrides);
+    return this.connection;
   }
 
   private key(name: string): string {
@@ -91,8 +96,9 @@ export class S3Store implements Store {
 
   async prepareForWrite(): Promise<void> {
     try {
+      const { sdk, client } = await this.connect();
       // A one-key listing under the prefix, not HeadBucket: it works with an IAM policy scoped to the prefix.
-      await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix ? `${this.prefix}/` : '', MaxKeys: 1 }));
+      await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix ? `${this.prefix}/` : '', MaxKeys: 1 }));
     } catch (error) {
       throw this.error(`cannot use ${this.display}`, error);
     }
@@ -101,9 +107,10 @@ export class S3Store implements Store {
   async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
     // S3 replaces silently; under the lock this check is what keeps a backup from being overwritten.
     if (await this.stat(name)) throw new StoreError(`refusing to replace existing ${this.locate(name)}`);
+    const { client } = await this.connect();
     const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
-      client: this.client,
+      client,
       params: {
         Bucket: this.bucket,
         Key: this.key(name),
@@ -142,15 +149,15 @@ export class S3Store implements Store {
   private async abortUpload(name: string, upload: object): Promise<void> {
     const uploadId = (upload as { uploadId?: string }).uploadId;
     if (!uploadId) return;
-    await this.client
-      .send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(name), UploadId: uploadId }))
-      .catch(() => {});
+    const { sdk, client } = await this.connect();
+    await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(name), UploadId: uploadId })).catch(() => {});
   }
 
   async get(name: string, options: PutOptions = {}): Promise<Readable> {
     try {
-      const result = await this.client.send(
-        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) }),
+      const { sdk, client } = await this.connect();
+      const result = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) }),
         options.signal ? { abortSignal: options.signal } : {},
       );
       return result.Body as Readable;
@@ -162,7 +169,8 @@ export class S3Store implements Store {
 
   async stat(name: string): Promise<StoreEntry | undefined> {
     try {
-      const head = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+      const { sdk, client } = await this.connect();
+      const head = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
       return { name, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -177,8 +185,9 @@ export class S3Store implements Store {
     do {
       let page;
       try {
-        page = await this.client.send(
-          new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
+        const { sdk, client } = await this.connect();
+        page = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
         );
       } catch (error) {
         throw this.error(`cannot list ${this.display}`, error);
@@ -197,8 +206,9 @@ export class S3Store implements Store {
     for (let i = 0; i < names.length; i += 1000) {
       const batch = names.slice(i, i + 1000);
       try {
-        const response = await this.client.send(
-          new this.sdk.DeleteObjectsCommand({
+        const { sdk, client } = await this.connect();
+        const response = await client.send(
+          new sdk.DeleteObjectsCommand({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((name) => ({ Key: this.key(name) })), Quiet: true },
           }),

@@ -96,12 +96,15 @@ describe('pg-backup to S3 (s3rver)', () => {
     }
   });
 
-  it('with S3 down it fails cleanly within the retry budget: exit 1, one error line, nothing stored', async () => {
+  // The location is checked while pg_dump already writes into the spool (the SDK loads meanwhile): a failed
+  // check must stop the dump, end its session and leave no spool behind.
+  it('with S3 down it fails cleanly within the retry budget: exit 1, one error line, nothing stored, dump stopped', async () => {
     const proxy = await startFaultProxy(s3.endpoint);
     proxy.down = true;
+    const spoolDir = tempDir('spool');
     try {
       const started = Date.now();
-      const result = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', `s3://${s3.bucket}/down`, '--retry-budget', '4s'], {
+      const result = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', `s3://${s3.bucket}/down`, '--retry-budget', '4s', '--spool-dir', spoolDir], {
         env: s3.env(proxy.endpoint),
       });
       expect(result.exitCode).toBe(1);
@@ -110,9 +113,26 @@ describe('pg-backup to S3 (s3rver)', () => {
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(proxy.stats.requests).toBeGreaterThan(2); // it did retry
       expect(await listKeys(s3, 'down/')).toEqual([]);
+      expect(readdirSync(spoolDir)).toEqual([]);
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a missing bucket is reported as such (exit 1) and stops the dump that already runs, leaving no spool', async () => {
+    const spoolDir = tempDir('spool');
+    const wrapper = wrappedPgDump(cluster.binDir);
+    const started = Date.now();
+    const result = await runBin(
+      'pg-backup',
+      ['--dbname', cluster.url('appdb'), '--to', 's3://no-such-bucket/x', '--pg-bin-dir', wrapper.dir, '--spool-dir', spoolDir],
+      // pg_dump stalls after its first KiB for 300 s: only being stopped ends it early.
+      { env: { ...s3.env(), STALL_AFTER_BYTES: '1024' } },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe('pg-backup: cannot use s3://no-such-bucket/x/: bucket no-such-bucket does not exist\n');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(readdirSync(spoolDir)).toEqual([]);
   });
 
   it('with S3 going down mid-upload it reports the upload failure (not the abort\'s), exit 1, and writes no manifest', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveS3Options } from '../../lib/config.js';
 import { IntegrityError, NotFoundError } from '../../lib/errors.js';
 import { verified } from '../../lib/checksum.js';
-import { S3Store, createS3Client } from '../../lib/store/s3.js';
+import { S3Store } from '../../lib/store/s3.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { listKeys, startS3, type S3Server } from '../support/s3.js';
 
@@ -25,8 +25,7 @@ afterAll(async () => {
 /** An S3Store talking to s3rver through the (fault-free) proxy, so requests can be counted. */
 async function store(prefix: string): Promise<S3Store> {
   const options = resolveS3Options(`s3://${s3.bucket}/${prefix}`, {}, { AWS_ENDPOINT_URL_S3: proxy.endpoint })!;
-  const { sdk, client } = await createS3Client(options, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  return new S3Store(sdk, client, s3.bucket, prefix, options);
+  return new S3Store(s3.bucket, prefix, options, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
 }
 
 async function text(stream: Readable): Promise<string> {

@@ -7,7 +7,7 @@ import { resolveS3Options } from '../../lib/config.js';
 import { buildManifest, serializeManifest, type Manifest } from '../../lib/manifest.js';
 import { buildArtifactName, manifestNameFor, type Kind } from '../../lib/naming.js';
 import { LocalStore } from '../../lib/store/local.js';
-import { S3Store, createS3Client } from '../../lib/store/s3.js';
+import { S3Store } from '../../lib/store/s3.js';
 import type { Store } from '../../lib/store/store.js';
 
 export async function localStore(dir: string): Promise<Store> {
@@ -18,8 +18,7 @@ export async function localStore(dir: string): Promise<Store> {
 
 export async function s3Store(endpoint: string, bucket: string, prefix: string): Promise<Store> {
   const options = resolveS3Options(`s3://${bucket}/${prefix}`, {}, { AWS_ENDPOINT_URL_S3: endpoint })!;
-  const { sdk, client } = await createS3Client(options, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  return new S3Store(sdk, client, bucket, prefix, options);
+  return new S3Store(bucket, prefix, options, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
 }
 
 export interface SeedSpec {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { resolveS3Options } from '../../../lib/config.js';
 import { NotFoundError, StoreError } from '../../../lib/errors.js';
-import { S3Store, createS3Client } from '../../../lib/store/s3.js';
+import { S3Store } from '../../../lib/store/s3.js';
 
 interface Recorded {
   method: string;
@@ -46,11 +46,11 @@ async function storeWith(route: (r: Recorded, n: number) => Reply, flags: Record
   const options = resolveS3Options(`s3://bucket/${prefix}`, flags, { AWS_ENDPOINT_URL_S3: 'http://s3.test:9000' })!;
   options.retry = { ...options.retry, initialMs: 1, maxMs: 2, budgetMs: 1_000 };
   const fake = fakeS3(route);
-  const { sdk, client } = await createS3Client(options, {
+  const store = new S3Store('bucket', prefix, options, {
     requestHandler: fake.handler,
     credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
   });
-  return { store: new S3Store(sdk, client, 'bucket', prefix, options), requests: fake.requests };
+  return { store, requests: fake.requests };
 }
 
 const isHead = (r: Recorded) => r.method === 'HEAD';
