@@ -9,7 +9,8 @@ import { OperationError } from '../errors.js';
 import type { Env, Log } from '../io.js';
 import type { PgTarget } from '../postgres/connection.js';
 import { connect } from '../postgres/inspect.js';
-import { emptyDatabase, quoteIdent } from '../postgres/restore.js';
+import { quoteIdent } from '../postgres/quote.js';
+import { emptyDatabase } from '../postgres/restore.js';
 import type { ExpectTable } from '../config.js';
 import type { DrillCheck } from './report.js';
 

@@ -4,6 +4,7 @@ import { DEFAULT_BACKOFF, retryConnect, type BackoffPolicy } from '../backoff.js
 import type { Env, Log } from '../io.js';
 import type { TableStat } from '../manifest.js';
 import { clientConfig, type PgTarget } from './connection.js';
+import { quoteIdent } from './quote.js';
 
 /** Facts about the server and database being dumped. */
 export interface ServerInfo {
@@ -145,10 +146,6 @@ export async function listTables(client: Client): Promise<TableInfo[]> {
       ORDER BY 1, 2`,
   );
   return rows.map((r) => ({ schema: r.schema, table: r.table, sizeBytes: Number(r.size), estimate: Number(r.estimate) }));
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { TableStat } from '../manifest.js';
 import { childEnv, type PgTarget } from './connection.js';
 import { connect, serverInfo } from './inspect.js';
 import { findPgTool } from './pg-dump.js';
+import { quoteIdent } from './quote.js';
 
 export interface PgRestoreOptions {
   /** The verified artifact, as a local file. */
@@ -104,10 +105,6 @@ export async function emptyDatabase(client: Client): Promise<void> {
   );
   for (const { name } of rows) await client.query(`DROP SCHEMA ${quoteIdent(name)} CASCADE`);
   await client.query('CREATE SCHEMA IF NOT EXISTS public');
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 async function runRestore(o: PgRestoreOptions, toolPath: string, cleanSelected: boolean): Promise<void> {

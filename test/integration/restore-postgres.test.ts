@@ -140,6 +140,40 @@ describe('restore-backup into Postgres', () => {
     expect(result.stdout).not.toContain(cluster.password);
   });
 
+  it('with --jobs 2 counts partitioned, inherited and same-named tables right', async () => {
+    const src = await freshDb();
+    await cluster.query(src, `
+      CREATE SCHEMA other;
+      CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 300);
+      CREATE TABLE other.items (id int); INSERT INTO other.items SELECT generate_series(1, 7);
+      CREATE TABLE measurements (at date, v int) PARTITION BY RANGE (at);
+      CREATE TABLE measurements_2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+      CREATE TABLE measurements_2026 PARTITION OF measurements FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+      INSERT INTO measurements SELECT date '2025-06-01' + (i % 400), i FROM generate_series(1, 5000) i;
+      CREATE TABLE base (id int); INSERT INTO base SELECT generate_series(1, 10);
+      CREATE TABLE derived (extra text) INHERITS (base); INSERT INTO derived SELECT i, 'x' FROM generate_series(1, 4000) i;`);
+    const backupDir = tempDir('restore-tricky');
+    const backup = await runBin('pg-backup', ['--dbname', cluster.url(src), '--to', backupDir]);
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    const db = await freshDb();
+    const result = await runBin('restore-backup', ['--from', backupDir, '--to-db', cluster.url(db), '--jobs', '2', '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const tables = (JSON.parse(result.stdout) as { restored: { tables: { schema: string; table: string; actual: number; ok: boolean }[] } }).restored.tables;
+    const counts = Object.fromEntries(tables.map((t) => [`${t.schema}.${t.table}`, t.actual]));
+    expect(counts).toMatchObject({ 'public.items': 300, 'other.items': 7, 'public.base': 4010, 'public.derived': 4000 });
+    expect(tables.every((t) => t.ok)).toBe(true);
+  });
+
+  it('a parallel restore that fails reports pg_restore\'s error, not its progress', async () => {
+    const db = await freshDb();
+    // Not a relation, so the target counts as empty; pg_restore then fails creating the table.
+    await cluster.query(db, 'CREATE TYPE public.users AS (x int)');
+    const result = await runBin('restore-backup', ['--from', dir, '--to-db', cluster.url(db), '--jobs', '2']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`restore-backup: restore into ${db} failed midway: pg_restore exited with code 1: pg_restore: error: .*"users" already exists`));
+  });
+
   it('restores a plain-format backup through psql', async () => {
     const plainDir = tempDir('restore-plain');
     expect((await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', plainDir, '--format', 'plain', '--compress', 'gzip'])).exitCode).toBe(0);
