@@ -54,7 +54,7 @@ async function createS3Client(options: S3Options, overrides: Record<string, unkn
 
 /**
  * The SDK is loaded on the store's first request, not when the store is opened: loading it takes ~100 ms of
- * CPU on the main thread, and a backup runs its producer first and loads it while the dump is under way.
+ * CPU on the main thread, and pg-backup starts pg_dump first and loads it while the dump is under way.
  */
 export class S3Store implements Store {
   readonly display: string;
