@@ -81,3 +81,13 @@ export async function runRounds(contenders: Record<string, Contender>, rounds: n
   }
   return results;
 }
+
+/**
+ * The median of per-round ratios a/b. runRounds runs every contender once per round, back to back, so the two
+ * runs of a round share the machine's state, while a shared host drifts between rounds by more than some
+ * effects being measured (seen: pg-backup to a discard S3 endpoint at 1.03× and 1.13× local disk in two runs,
+ * as ratios of five-round medians; 0.99× and 1.04× as medians of the per-round ratios of the same runs).
+ */
+export function pairedRatio(a: Rounds, b: Rounds): number {
+  return median(a.wall.map((wall, round) => wall / b.wall[round]!));
+}
