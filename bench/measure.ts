@@ -82,12 +82,22 @@ export async function runRounds(contenders: Record<string, Contender>, rounds: n
   return results;
 }
 
+/** Each round's wall-time ratio a/b: runRounds runs every contender once per round, back to back. */
+export function roundRatios(a: Rounds, b: Rounds): number[] {
+  return a.wall.map((wall, round) => wall / b.wall[round]!);
+}
+
 /**
- * The median of per-round ratios a/b. runRounds runs every contender once per round, back to back, so the two
- * runs of a round share the machine's state, while a shared host drifts between rounds by more than some
- * effects being measured (seen: pg-backup to a discard S3 endpoint at 1.03× and 1.13× local disk in two runs,
- * as ratios of five-round medians; 0.99× and 1.04× as medians of the per-round ratios of the same runs).
+ * The median of the per-round ratios a/b. The two runs of a round share the machine's state, while a shared
+ * host drifts between rounds by more than some effects being measured (seen: pg-backup to a discard S3
+ * endpoint at 1.03× and 1.13× local disk in two runs, as ratios of five-round medians; 0.99× and 1.04× as
+ * medians of the per-round ratios of the same runs).
  */
 export function pairedRatio(a: Rounds, b: Rounds): number {
-  return median(a.wall.map((wall, round) => wall / b.wall[round]!));
+  return median(roundRatios(a, b));
+}
+
+/** Every contender's median wall time, in seconds, for a report. */
+export function medianWallSeconds(results: Record<string, Rounds>): Record<string, number> {
+  return Object.fromEntries(Object.entries(results).map(([name, r]) => [name, +(median(r.wall) / 1000).toFixed(2)]));
 }

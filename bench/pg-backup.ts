@@ -19,7 +19,7 @@ import { startS3, listKeys } from '../test/support/s3.js';
 import { startNullS3 } from './null-s3.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
-import { measure, median, mib, pairedRatio, runRounds, type Contender, type Measurement } from './measure.js';
+import { measure, median, medianWallSeconds, mib, pairedRatio, roundRatios, runRounds, type Contender, type Measurement } from './measure.js';
 
 const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
@@ -97,7 +97,7 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
       benchmark: 'pg-backup',
       database_bytes: size,
       rounds,
-      median_wall_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(median(v.wall) / 1000).toFixed(2)])),
+      median_wall_s: medianWallSeconds(results),
       artifact_bytes: Object.fromEntries(Object.entries(results).filter(([, v]) => v.bytes > 0).map(([k, v]) => [k, v.bytes])),
       wall_ratio_vs_zstd_pipe: +(median(pgb.wall) / median(zpipe.wall)).toFixed(3),
       wall_ratio_vs_gzip_pipe: +(median(pgb.wall) / median(old.wall)).toFixed(3),
@@ -112,15 +112,11 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
       benchmark: 'pg-backup-s3',
       database_bytes: size,
       rounds: s3Rounds,
-      median_wall_s: {
-        'pg-backup to s3 (s3rver)': +(median(toS3.wall) / 1000).toFixed(2),
-        'pg-backup to a discard S3 endpoint': +(median(discard.wall) / 1000).toFixed(2),
-        'pg-backup to local disk': +(median(local.wall) / 1000).toFixed(2),
-      },
+      median_wall_s: medianWallSeconds(s3Results),
       // The median of the per-round ratios (the goal's figure), and the ratio of the medians for comparison.
       wall_ratio_vs_local: +s3Ratio.toFixed(3),
       wall_ratio_of_medians_vs_local: +(median(toS3.wall) / median(local.wall)).toFixed(3),
-      per_round_ratios: toS3.wall.map((wall, round) => +(wall / local.wall[round]!).toFixed(3)),
+      per_round_ratios: roundRatios(toS3, local).map((ratio) => +ratio.toFixed(3)),
       // The client's own share: the same upload path with a server that does no work.
       client_only_wall_ratio_vs_local: +pairedRatio(discard, local).toFixed(3),
       peak_rss_mib: +mib(Math.max(...toS3.rss)),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tempDir } from '../test/support/fixtures.js';
 import { startRedis } from '../test/support/redis.js';
 import { binPath } from '../test/support/run-bin.js';
-import { measure, median, mib, runRounds, type Contender, type Measurement } from './measure.js';
+import { measure, median, medianWallSeconds, mib, runRounds, type Contender, type Measurement } from './measure.js';
 
 export async function benchRedisBackup(): Promise<Record<string, unknown>[]> {
   const keys = Number(process.env.BENCH_REDIS_KEYS ?? 3_000_000);
@@ -52,7 +52,7 @@ export async function benchRedisBackup(): Promise<Record<string, unknown>[]> {
         benchmark: 'redis-backup',
         keys,
         rounds,
-        median_wall_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(median(v.wall) / 1000).toFixed(2)])),
+        median_wall_s: medianWallSeconds(results),
         artifact_bytes: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.bytes])),
         wall_ratio_vs_pipe: +ratio.toFixed(3),
         peak_rss_mib: +mib(Math.max(...ours.rss)),
