@@ -35,20 +35,30 @@ export function refuseTerminal(config: OutputConfig, io: Io, what: string): void
  * reached the location. Tools whose producer is costly to start (Redis forks for SYNC) check first.
  */
 export async function openOutput(config: OutputConfig & { compression: Compression }, io: Io, checkRemoteLater = false): Promise<Output> {
-  const store = config.location ? await openStore(config.location, '--to', io.cwd, config.s3) : undefined;
+  const store = config.location ? await openStore(config.location, config.locationFlag, io.cwd, config.s3) : undefined;
   const unchecked = checkRemoteLater && store !== undefined && !store.openWriter;
   if (!unchecked) await store?.prepareForWrite();
   const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
   return { store, compression, zstdPath, unchecked };
 }
 
-/** The artifact name for this start time; if a backup of this series already has it, the next free second. */
+/**
+ * The artifact name for this start time; if anything of this series already has that id — a backup in
+ * another format or compression, a manifest, debris — the next free second. Ids are unique in a group, so
+ * `--backup ID` always means one backup.
+ */
 export async function freeArtifactName(store: Store | undefined, kind: Kind, group: string, time: Date, ext: string): Promise<string> {
   for (let offset = 0; ; offset += 1) {
     const name = buildArtifactName(kind, group, new Date(time.getTime() + offset * 1000), ext);
     if (!store) return name;
-    if (!(await store.stat(name)) && !(await store.stat(manifestNameFor(name)))) return name;
+    const id = parseArtifactName(name)!.id;
+    if (!(await hasAny(store.list(`${id}.`)))) return name;
   }
+}
+
+async function hasAny(entries: AsyncIterable<unknown>): Promise<boolean> {
+  for await (const _ of entries) return true;
+  return false;
 }
 
 /**

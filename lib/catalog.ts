@@ -118,10 +118,9 @@ async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: Sto
   } catch (error) {
     return { ...base, status: 'corrupt', problem: (error as Error).message };
   }
+  const forged = mismatch(manifest, parsed);
+  if (forged) return { ...base, status: 'corrupt', problem: `the manifest does not belong to ${artifact.name}: ${forged}` };
   const entry: CatalogEntry = { ...base, time: new Date(manifest.started_at), manifest, status: 'ok' };
-  if (manifest.artifact.name !== artifact.name) {
-    return { ...entry, status: 'corrupt', problem: `the manifest describes ${manifest.artifact.name}, not ${artifact.name}` };
-  }
   if (manifest.artifact.size_bytes !== artifact.size) {
     return { ...entry, status: 'corrupt', problem: `${artifact.size} bytes stored, the manifest says ${manifest.artifact.size_bytes} (truncated or altered)` };
   }
@@ -132,6 +131,26 @@ async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: Sto
     }
   }
   return entry;
+}
+
+/** The most a backup's name may be later than its start: names move on by a second while one is taken. */
+const NAME_AFTER_START_MS = 3_600_000;
+
+/**
+ * What a manifest claims that its file name contradicts: the artifact, id, kind and group are in the name,
+ * and the name's time is when the backup started (or a few seconds later). A manifest copied or forged for
+ * another backup — or `"id": "../../etc/passwd"` — is corrupt, never listed or trusted as ok.
+ */
+function mismatch(manifest: Manifest, parsed: NonNullable<ReturnType<typeof parseArtifactName>>): string | undefined {
+  const quote = (value: unknown) => JSON.stringify(String(value).slice(0, 100));
+  if (manifest.artifact.name !== parsed.name) return `it describes the artifact ${quote(manifest.artifact.name)}`;
+  if (manifest.id !== parsed.id) return `its id is ${quote(manifest.id)}`;
+  if (manifest.kind !== parsed.kind) return `its kind is ${quote(manifest.kind)}`;
+  if (manifest.group !== parsed.group) return `its group is ${quote(manifest.group)}`;
+  const lag = parsed.time.getTime() - Math.floor(Date.parse(manifest.started_at) / 1000) * 1000;
+  if (!(lag >= 0 && lag <= NAME_AFTER_START_MS)) return `it started at ${quote(manifest.started_at)}, not at the time in the name`;
+  if (Date.parse(manifest.finished_at) < Date.parse(manifest.started_at)) return 'it finished before it started';
+  return undefined;
 }
 
 async function readText(store: Store, name: string, signal: AbortSignal | undefined): Promise<string> {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Stream } from 'node:stream';
-import { OperationError } from './errors.js';
+import { OperationError, errnoCode } from './errors.js';
 import type { Env } from './io.js';
+import { setLongTimeout, type LongTimer } from './timers.js';
 
 /** How a child ended: an exit code, or the signal that killed it. */
 export interface ChildExit {
@@ -9,7 +10,7 @@ export interface ChildExit {
   signal: NodeJS.Signals | null;
 }
 
-/** A spawned stage of a pipeline, with the last part of its stderr kept for the error message. */
+/** A spawned child (a pipeline stage, a wrapped command, a scratch server), with the last part of its stderr. */
 export interface Child {
   readonly name: string;
   readonly process: ChildProcess;
@@ -20,6 +21,14 @@ export interface Child {
   succeeded(): Promise<void>;
   /** The tail of what the child wrote on stderr. */
   stderrText(): string;
+  /** Why it could not be started at all (ENOENT, EACCES…), once `exited` has settled. */
+  spawnError(): Error | undefined;
+  /**
+   * Stops the child and everything it started: `signal` (SIGTERM by default) to its whole process group,
+   * then SIGKILL to the group after the grace period, even if the child itself is gone by then and only
+   * something it left behind still runs.
+   */
+  stop(signal?: NodeJS.Signals, graceMs?: number): void;
 }
 
 /** One of a child's standard streams: a pipe, nothing, or an existing stream/fd handed over directly. */
@@ -27,33 +36,42 @@ export type StdioItem = 'pipe' | 'ignore' | 'inherit' | Stream | number;
 
 export interface SpawnOptions {
   env: Env;
-  /** What the child's stdin/stdout are: 'pipe', 'ignore', or a stream with a file descriptor. */
+  /** What the child's stdin/stdout are: 'pipe', 'ignore', 'inherit', or a stream with a file descriptor. */
   stdin?: StdioItem;
   stdout?: StdioItem;
-  /** Aborting sends SIGTERM, then SIGKILL after killAfterMs. */
+  /** Aborting stops the child (see {@link Child.stop}): SIGTERM to its group, SIGKILL after killAfterMs. */
   signal?: AbortSignal;
   killAfterMs?: number;
   /** Called with every stderr chunk (e.g. to pass it through with --verbose). */
   onStderr?: (chunk: Buffer) => void;
+  /** How much of stderr is kept for the error message (default 16 KiB). */
+  stderrTailBytes?: number;
 }
 
 const STDERR_TAIL_BYTES = 16 * 1024;
 const STDERR_DRAIN_MS = 1_000;
+const KILL_AFTER_MS = 2_000;
 
 /**
- * Spawns one pipeline stage without a shell. Arguments never carry secrets: those travel in `env`.
+ * The one way the toolbox starts a process: without a shell (arguments never carry secrets — those travel in
+ * `env`), in a process group of its own, so that stopping it — on abort, a timeout or a forwarded signal —
+ * reaches whatever it started too (a shell's `sleep`, pg_restore's workers), with SIGKILL after a grace period.
  * The returned {@link Child} never throws on its own; call `succeeded()` to turn a failure into an error.
  */
 export function spawnChild(name: string, file: string, args: string[], options: SpawnOptions): Child {
   const proc = spawn(file, args, {
     env: options.env as NodeJS.ProcessEnv,
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
+    // A process group (and session) of its own: the group is signalled as one. Ctrl-C in a terminal then
+    // reaches only this process, which stops its children itself.
+    detached: true,
   });
+  const tailBytes = options.stderrTailBytes ?? STDERR_TAIL_BYTES;
   let tail = Buffer.alloc(0);
   proc.stderr?.on('data', (chunk: Buffer) => {
     options.onStderr?.(chunk);
     tail = Buffer.concat([tail, chunk]);
-    if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
+    if (tail.length > tailBytes) tail = tail.subarray(tail.length - tailBytes);
   });
   let spawnError: Error | undefined;
   const exited = new Promise<ChildExit>((resolve) => {
@@ -75,18 +93,32 @@ export function spawnChild(name: string, file: string, args: string[], options: 
     });
   });
 
-  let killTimer: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    killTimer = setTimeout(() => proc.kill('SIGKILL'), options.killAfterMs ?? 2_000);
-    killTimer.unref();
+  let killTimer: LongTimer | undefined;
+  let ended = false;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (proc.pid === undefined) return;
+    try {
+      process.kill(-proc.pid, signal);
+    } catch (error) {
+      // ESRCH: the group is gone. Anything else (EPERM): fall back to the child itself.
+      if (errnoCode(error) !== 'ESRCH') proc.kill(signal);
+    }
   };
+  const stop = (signal: NodeJS.Signals = 'SIGTERM', graceMs = options.killAfterMs ?? KILL_AFTER_MS) => {
+    if (proc.pid === undefined || spawnError || (ended && !groupAlive(proc.pid))) return;
+    signalGroup(signal);
+    // The group, not only the child: what it started may outlive it. Not unref'd: the kill must happen.
+    killTimer ??= setLongTimeout(() => signalGroup('SIGKILL'), graceMs);
+  };
+  const onAbort = () => stop();
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   void exited.then(() => {
-    clearTimeout(killTimer);
+    ended = true;
     options.signal?.removeEventListener('abort', onAbort);
+    // Stopped: the child is gone, but the SIGKILL for what it left behind in its group still comes. Not
+    // stopped: nothing to do (a child that exits on its own may leave a daemon running on purpose).
+    if (killTimer && !groupAlive(proc.pid)) killTimer.clear();
   });
 
   const stderrText = () => tail.toString('utf8');
@@ -96,6 +128,8 @@ export function spawnChild(name: string, file: string, args: string[], options: 
     stdout: proc.stdout,
     exited,
     stderrText,
+    spawnError: () => spawnError,
+    stop,
     async succeeded() {
       const { code, signal } = await exited;
       if (spawnError) {
@@ -107,6 +141,33 @@ export function spawnChild(name: string, file: string, args: string[], options: 
       throw new OperationError(`${name} ${how}${why ? `: ${why}` : ''}`);
     },
   };
+}
+
+/** Does any process of this group still exist? (Signal 0 probes without touching it.) */
+function groupAlive(pgid: number | undefined): boolean {
+  if (pgid === undefined) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
+/**
+ * Runs a short command (`pg_dump --version`, `redis-server --version`) and returns its exit code and stdout;
+ * a command that hangs is killed after `timeoutMs`. Never throws: a missing binary is code 127.
+ */
+export async function captureOutput(file: string, args: string[], options: { env: Env; timeoutMs?: number }): Promise<{ code: number | null; stdout: string }> {
+  const child = spawnChild(file, file, args, { env: options.env, stdout: 'pipe', killAfterMs: 500 });
+  let stdout = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stdout.length < 64 * 1024) stdout += chunk;
+  });
+  const timer = setTimeout(() => child.stop('SIGKILL'), options.timeoutMs ?? 10_000);
+  const { code } = await child.exited;
+  clearTimeout(timer);
+  return { code, stdout };
 }
 
 /** The most telling line of a child's stderr: the last one mentioning an error, else the last line. */

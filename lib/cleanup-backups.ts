@@ -15,7 +15,7 @@ import type { Store } from './store/store.js';
  */
 export async function run(opts: Record<string, unknown>, args: string[], io: Io): Promise<void> {
   const config = resolveCleanupConfig(opts as CleanupFlags, args, io.env);
-  const store = await openStore(config.location, '--from', io.cwd, config.s3);
+  const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
   const entries = selectEntries(await readCatalog(store, { signal: io.signal }), config);
   if (!entries.some((e) => e.status === 'ok' || e.status === 'unverified')) {
     throw new NotFoundError(`no backups in ${store.display}${config.group ? ` for group ${config.group}` : ''}`, { hint: 'check --from' });

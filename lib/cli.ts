@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor } from './errors.js';
-import { createLog, type Io } from './io.js';
+import { createLog, printable, type Io } from './io.js';
+import { redactorFor, type Redactor } from './secrets.js';
 import { toolVersion } from './version.js';
 
 /** The exit-code table from DESIGN.md, appended to every binary's --help. */
@@ -85,6 +87,8 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   proc.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   let verbose = Boolean(proc.env.DEBUG);
+  // Every secret of this run, from the command line and the environment, before anything can be printed.
+  const redactor = redactorFor(proc.env, proc.argv.slice(2));
   const execute = async (): Promise<void> => {
     // With subcommands (heartbeat run), the command whose action runs supplies the options and arguments.
     let active: Command = program;
@@ -102,6 +106,8 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
     }
     const opts = active === program ? program.opts() : { ...program.opts(), ...active.opts() };
     verbose ||= Boolean(opts.verbose);
+    addFileSecrets(redactor, opts);
+    refuseMangledText(opts, active === program ? program.args : active.args, proc.env);
     const io: Io = {
       tool,
       stdout: proc.stdout,
@@ -110,7 +116,8 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
       env: proc.env,
       cwd: proc.cwd(),
       signal: controller.signal,
-      log: createLog(tool, proc.stderr, verbose),
+      log: createLog(tool, proc.stderr, verbose, (text) => redactor.redact(text)),
+      redact: (text) => redactor.redact(text),
     };
     const run = await load();
     await run(opts, active === program ? program.args : [active.name(), ...active.args], io);
@@ -121,10 +128,11 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
     await execute();
   } catch (error) {
     // Whatever broke after a signal (a killed child, an aborted stream) is the signal's doing.
-    const reported = interrupted && !(error instanceof UsageError) ? new InterruptedError(interrupted) : error;
+    // A tool's own InterruptedError may say what the stop left behind; keep it.
+    const reported = interrupted && !(error instanceof UsageError) && !(error instanceof InterruptedError) ? new InterruptedError(interrupted) : error;
     // A wrapped command's exit status speaks for itself: the command printed its own error.
-    if (!(reported instanceof CommandExit)) proc.stderr.write(`${formatError(tool, reported)}\n`);
-    if (verbose && error instanceof Error && error.stack) proc.stderr.write(`${error.stack}\n`);
+    if (!(reported instanceof CommandExit)) proc.stderr.write(`${formatError(tool, reported, redactor)}\n`);
+    if (verbose && error instanceof Error && error.stack) proc.stderr.write(`${redactor.redact(error.stack)}\n`);
     code = exitCodeFor(reported);
   } finally {
     proc.off('SIGINT', onInt);
@@ -133,11 +141,47 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   return finish(proc, code);
 }
 
-/** The one error line: `tool: what failed: why (hint)`. */
-export function formatError(tool: string, error: unknown): string {
+/** The one error line: `tool: what failed: why (hint)` — secrets blanked, control characters escaped. */
+export function formatError(tool: string, error: unknown, redactor?: Redactor): string {
   const message = error instanceof Error ? error.message : String(error);
   const hint = error instanceof ToolError && error.hint ? ` (hint: ${error.hint})` : '';
-  return `${tool}: ${message.replace(/\s*\n\s*/g, ' ')}${hint}`;
+  const line = `${message}${hint}`;
+  return `${tool}: ${printable(redactor ? redactor.redact(line) : line)}`;
+}
+
+/** Variables the toolbox reads as paths or names; like flags, they must reach it as they were given. */
+const PATH_VARIABLES = ['TMPDIR', 'XDG_RUNTIME_DIR', 'RESTORABLE_LOCK_DIR', 'BACKUP_S3_BUCKET', 'PGPASSFILE', 'PGPASSWORD_FILE', 'REDIS_PASSWORD_FILE', 'BACKUP_HEARTBEAT_TOKEN_FILE', 'DATABASE_URL', 'REDIS_URL'];
+
+/**
+ * Node decodes the command line and the environment as UTF-8 and turns bytes that are not UTF-8 into U+FFFD,
+ * so a directory named in Latin-1 would silently become another directory. Such a value cannot be used as
+ * given: it is refused, naming the flag or variable.
+ */
+function refuseMangledText(opts: Record<string, unknown>, args: string[], env: Record<string, string | undefined>): void {
+  const mangled = (value: unknown) => (Array.isArray(value) ? value : [value]).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
+  const hint = 'the toolbox cannot use such a value as given: rename it, or use a symlink or variable with a UTF-8 name';
+  for (const [key, value] of Object.entries(opts)) {
+    if (mangled(value)) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: holds bytes that are not UTF-8 (shown as U+FFFD)`, { hint });
+  }
+  const arg = args.findIndex((a) => mangled(a));
+  if (arg >= 0) throw new UsageError(`argument ${arg + 1}: holds bytes that are not UTF-8 (shown as U+FFFD)`, { hint });
+  const variable = PATH_VARIABLES.find((name) => mangled(env[name]));
+  if (variable) throw new UsageError(`${variable}: holds bytes that are not UTF-8 (shown as U+FFFD)`, { hint });
+}
+
+/** Options that name a file holding a secret: its content is a secret of this run too. */
+const SECRET_FILE_OPTIONS = ['tokenFile'];
+
+function addFileSecrets(redactor: Redactor, opts: Record<string, unknown>): void {
+  for (const key of SECRET_FILE_OPTIONS) {
+    const path = opts[key];
+    if (typeof path !== 'string') continue;
+    try {
+      redactor.add(readFileSync(path, 'utf8').replace(/\r?\n$/, ''));
+    } catch {
+      // the tool reports an unreadable file itself
+    }
+  }
 }
 
 async function finish(proc: ProcessLike, code: number): Promise<never> {

@@ -11,7 +11,7 @@ import { isEmptyPolicy, type RetentionPolicy } from './retention.js';
 import type { TargetSpec } from './restore-checks.js';
 import type { BackupSelector } from './select-backup.js';
 import type { TargetConfig } from './heartbeat/targets.js';
-import { readSecret, readSecretFile, redactUrl } from './secrets.js';
+import { readSecret, readSecretFile } from './secrets.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
 import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
@@ -19,33 +19,9 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { S3Options } from './store/s3.js';
 import { defaultLockDir } from './store/lock-dir.js';
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/**
- * Parses a duration such as `90s`, `15m`, `24h`, `14d`, `2w` or a compound `1h30m` into milliseconds.
- * Throws a UsageError naming `flag` for anything else (a bare number is refused: its unit would be a guess).
- */
-export function parseDuration(value: string, flag: string): number {
-  const text = value.trim();
-  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let match = part.exec(text); match; match = part.exec(text)) {
-    total += Number(match[1]) * DURATION_UNITS[match[2] as string]!;
-    consumed = part.lastIndex;
-  }
-  if (text === '' || consumed !== text.length) {
-    throw new UsageError(`${flag}: '${value}' is not a duration`, { hint: 'use e.g. 90s, 15m, 24h, 14d, 1h30m' });
-  }
-  return Math.round(total);
-}
+/** The toolbox's duration syntax, with each flag's bounds. */
+export { parseDuration } from './duration.js';
+import { parseDuration } from './duration.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
@@ -97,13 +73,14 @@ export function parseTrigger(value: string | undefined): string {
  * Chooses the one location of a writer: `--to`, its alias `--outdir` from the old scripts, else the old
  * scripts' BACKUP_S3_BUCKET (`s3://bucket/prefix`).
  */
-export function resolveWriteLocation(flags: { to?: string; outdir?: string }, env: Env = {}): string | undefined {
+export function resolveWriteLocation(flags: { to?: string; outdir?: string }, env: Env = {}): { location: string; flag: string } | undefined {
   if (flags.to !== undefined && flags.outdir !== undefined && flags.to !== flags.outdir) {
     throw new UsageError('--to and --outdir name different locations; --outdir is an alias of --to, give one');
   }
-  const location = flags.to ?? flags.outdir ?? (env.BACKUP_S3_BUCKET || undefined);
-  if (location !== undefined && location.trim() === '') throw new UsageError('--to: the location is empty');
-  return location;
+  const given = flags.to !== undefined ? { location: flags.to, flag: '--to' } : flags.outdir !== undefined ? { location: flags.outdir, flag: '--outdir' } : undefined;
+  const chosen = given ?? (env.BACKUP_S3_BUCKET ? { location: env.BACKUP_S3_BUCKET, flag: 'BACKUP_S3_BUCKET' } : undefined);
+  if (chosen !== undefined && chosen.location.trim() === '') throw new UsageError(`${chosen.flag}: the location is empty`);
+  return chosen;
 }
 
 /** S3 flags shared by every binary that takes a location. */
@@ -157,14 +134,16 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
     if (given) throw new UsageError(`${S3_FLAG_NAMES[given]} applies only to s3:// locations`);
     return undefined;
   }
+  const endpointFlag = flags.s3Endpoint !== undefined ? '--s3-endpoint' : env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL';
   const endpoint = flags.s3Endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint)) {
-    throw new UsageError(`${flags.s3Endpoint ? '--s3-endpoint' : 'AWS_ENDPOINT_URL_S3'}: '${endpoint}' is not an http(s):// URL`);
+    throw new UsageError(`${endpointFlag}: not an http(s):// URL`);
   }
+  const checksumFlag = flags.s3Checksum !== undefined ? '--s3-checksum' : 'AWS_REQUEST_CHECKSUM_CALCULATION';
   const checksumText = flags.s3Checksum ?? env.AWS_REQUEST_CHECKSUM_CALCULATION ?? (endpoint ? 'when-required' : 'when-supported');
   const checksum = checksumText.toUpperCase().replace('-', '_');
   if (checksum !== 'WHEN_REQUIRED' && checksum !== 'WHEN_SUPPORTED') {
-    throw new UsageError(`--s3-checksum: '${checksumText}' is not one of when-required, when-supported`);
+    throw new UsageError(`${checksumFlag}: '${checksumText.slice(0, 40)}' is not one of when-required, when-supported`);
   }
   let sse = flags.sse;
   if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') throw new UsageError(`--sse: '${sse}' is not one of AES256, aws:kms`);
@@ -229,6 +208,8 @@ export interface PgBackupConfig extends OutputConfig {
 export interface OutputConfig {
   /** Undefined only with --stdout. */
   location: string | undefined;
+  /** Where the location came from (`--to`, `--outdir`, BACKUP_S3_BUCKET), for messages. */
+  locationFlag: string;
   /** Set when the location is s3://. */
   s3: S3Options | undefined;
   toStdout: boolean;
@@ -239,7 +220,8 @@ export interface OutputConfig {
 export function resolveOutput(flags: { to?: string; outdir?: string; stdout?: boolean; json?: boolean } & S3Flags, env: Env, what: string): OutputConfig {
   const toStdout = Boolean(flags.stdout);
   // BACKUP_S3_BUCKET is only a default for runs that write to a location.
-  const location = resolveWriteLocation(flags, toStdout ? {} : env);
+  const chosen = resolveWriteLocation(flags, toStdout ? {} : env);
+  const location = chosen?.location;
   if (toStdout && location !== undefined) {
     throw new UsageError(`--stdout and --to are exclusive: the ${what} goes either to stdout or to a location`);
   }
@@ -249,7 +231,7 @@ export function resolveOutput(flags: { to?: string; outdir?: string; stdout?: bo
   if (!toStdout && location === undefined) {
     throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET); or --stdout' });
   }
-  return { location, s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json) };
+  return { location, locationFlag: chosen?.flag ?? '--to', s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json) };
 }
 
 function resolveCompressionFlag(value: string | undefined): Compression {
@@ -337,6 +319,8 @@ export function resolveRedisBackupConfig(flags: RedisBackupFlags, env: Env): Red
 /** Where readers read from, and which backups they look at. */
 export interface ReadConfig {
   location: string;
+  /** Where the location came from (`--from`, BACKUP_S3_BUCKET, `--backup`), for messages. */
+  locationFlag: string;
   s3: S3Options | undefined;
   json: boolean;
   group: string | undefined;
@@ -353,13 +337,16 @@ export interface ReadFlags extends S3Flags {
 /** `--from` (else BACKUP_S3_BUCKET), `--group`, `--kind`, `--json` and the S3 flags every reader shares. */
 export function resolveReadConfig(flags: ReadFlags, env: Env): ReadConfig {
   const location = flags.from ?? (env.BACKUP_S3_BUCKET || undefined);
-  if (location === undefined || location.trim() === '') {
+  const locationFlag = flags.from !== undefined ? '--from' : 'BACKUP_S3_BUCKET';
+  if (location === undefined) {
     throw new UsageError('missing --from LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET)' });
   }
+  if (location.trim() === '') throw new UsageError(`${locationFlag}: the location is empty`);
   if (flags.group !== undefined && !isValidGroup(flags.group)) throw new UsageError(`--group: '${flags.group}' is not a valid group name`);
   if (flags.kind !== undefined && !KINDS.includes(flags.kind as Kind)) throw new UsageError(`--kind: '${flags.kind}' is not one of ${KINDS.join(', ')}`);
   return {
     location,
+    locationFlag,
     s3: resolveS3Options(location, flags, env),
     json: Boolean(flags.json),
     group: flags.group,
@@ -484,8 +471,9 @@ export function resolveSelectConfig(flags: SelectFlags, env: Env): SelectConfig 
     throw new UsageError('missing --from LOCATION', { hint: 'or give --backup the path of an artifact' });
   }
   const read = resolveReadConfig({ ...flags, from: from ?? backup.slice(0, backup.lastIndexOf('/') + 1) }, env);
+  const fromFlag = flags.from !== undefined ? '--from' : 'BACKUP_S3_BUCKET';
   return {
-    selector: { backup, from, group: read.group, kind: read.kind },
+    selector: { backup, from, fromFlag, group: read.group, kind: read.kind },
     s3: read.s3,
     json: read.json,
     retry: resolveRetry(flags),
@@ -529,9 +517,9 @@ function resolveCurrentVersion(flags: { currentVersion?: string; versionQuery?: 
 
 /** A restore target named by URL: postgres:// or postgresql://, redis:// or rediss://. */
 function resolveTargetUrl(url: string, flag: string, env: Env): TargetSpec {
-  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', target: resolvePgTarget(url, env) };
-  if (/^rediss?:\/\//i.test(url)) return { kind: 'redis', target: resolveRedisTarget(url, env) };
-  throw new UsageError(`${flag}: '${redactUrl(url)}' is not a postgres:// or redis:// URL`);
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', target: resolvePgTarget(url, env, { flag }) };
+  if (/^rediss?:\/\//i.test(url)) return { kind: 'redis', target: resolveRedisTarget(url, env, {}, flag) };
+  throw new UsageError(`${flag}: not a postgres:// or redis:// URL`);
 }
 
 export interface RestoreFlags extends SelectFlags, RedisTlsFlags {
@@ -571,10 +559,10 @@ export function resolveRestoreConfig(flags: RestoreFlags, env: Env): RestoreConf
     throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL or --to-redis-dir DIR' : '--to-db, --to-redis and --to-redis-dir are exclusive');
   }
   let target: TargetSpec;
-  if (flags.toDb !== undefined) target = { kind: 'postgres', target: resolvePgTarget(flags.toDb, env) };
+  if (flags.toDb !== undefined) target = { kind: 'postgres', target: resolvePgTarget(flags.toDb, env, { flag: '--to-db' }) };
   else if (flags.toRedis !== undefined) {
     if (!/^rediss?:\/\//i.test(flags.toRedis)) throw new UsageError(`--to-redis: not a redis:// or rediss:// URL`);
-    target = { kind: 'redis', target: resolveRedisTarget(flags.toRedis, env, flags) };
+    target = { kind: 'redis', target: resolveRedisTarget(flags.toRedis, env, flags, '--to-redis') };
   } else {
     if (flags.toRedisDir!.trim() === '') throw new UsageError('--to-redis-dir: empty');
     target = { kind: 'redis-dir', dir: flags.toRedisDir! };

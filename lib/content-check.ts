@@ -6,9 +6,9 @@
  */
 
 /** What a check learned about the content, for messages and manifests. */
-export type ContentFacts = Record<string, unknown>;
+export type ContentFacts = object;
 
-export interface ContentCheck {
+export interface ContentCheck<Facts extends ContentFacts = ContentFacts> {
   /** Names the format in messages, e.g. "pg_dump custom archive". */
   readonly format: string;
   /**
@@ -19,5 +19,5 @@ export interface ContentCheck {
   /** True once the check has seen everything it needs (a writer's check may need only the head). */
   readonly done: boolean;
   /** The end of the input: throws an IntegrityError when what arrived is incomplete; else the facts. */
-  end(): ContentFacts;
+  end(): Facts;
 }

@@ -62,13 +62,22 @@ export class CommandExit extends ToolError {
   }
 }
 
-/** The run was stopped by a signal; cleanup has happened by the time this is thrown. Exit 130/143. */
+/**
+ * The run was stopped by a signal; cleanup has happened by the time this is thrown. Exit 130/143. `state`
+ * says what the stop left behind, when that is not nothing (a half-restored target, what was deleted).
+ */
 export class InterruptedError extends ToolError {
   readonly signal: NodeJS.Signals;
-  constructor(signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
+  constructor(signal: NodeJS.Signals, state?: string) {
+    super(`interrupted by ${signal}${state ? `: ${state}` : ''}`);
     this.signal = signal;
   }
+}
+
+/** The signal that stopped the run, with what it left behind; for a tool that caught the abort mid-work. */
+export function interruptedWith(signal: AbortSignal, state: string): InterruptedError {
+  const name = signal.reason instanceof InterruptedError ? signal.reason.signal : 'SIGTERM';
+  return new InterruptedError(name, state);
 }
 
 /** Maps any thrown value to its exit code. Unknown errors are failures (1), never success. */

@@ -12,9 +12,12 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** A duration in the units the flags take, at most two of them: 90_000 → "1m30s", 31 days → "31d". */
+/** A duration in the units the flags take, at most two of them: 90_000 → "1m30s", 31 days → "31d", 250 → "250ms". */
 export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return Number.isNaN(ms) ? '?' : ms < 0 ? '-∞' : '∞';
   const sign = ms < 0 ? '-' : '';
+  // Below a second (a --rto of 1ms, a request timeout of 250ms), milliseconds: "0s" would hide the value.
+  if (ms !== 0 && Math.abs(ms) < 1000) return `${sign}${Math.round(Math.abs(ms))}ms`;
   let rest = Math.abs(Math.round(ms / 1000));
   if (rest === 0) return `${sign}0s`;
   const parts: string[] = [];

@@ -27,15 +27,31 @@ export interface Io {
   /** Aborted on SIGINT/SIGTERM; its reason is an InterruptedError. */
   readonly signal: AbortSignal;
   readonly log: Log;
+  /**
+   * Blanks the run's secrets (and anything shaped like a credential) out of text that leaves the process:
+   * apply it to every message, report and ping body built from values the tool did not write itself.
+   */
+  readonly redact: (text: string) => string;
 }
 
-/** Builds the stderr logger used by runCli and by tests. */
-export function createLog(tool: string, stderr: OutStream, verbose: boolean): Log {
+/** Builds the stderr logger used by runCli and by tests: one line per message, secrets and control characters never. */
+export function createLog(tool: string, stderr: OutStream, verbose: boolean, redact: (text: string) => string = (t) => t): Log {
+  const line = (text: string) => `${tool}: ${printable(redact(text))}\n`;
   return {
     verbose,
-    warn: (message) => void stderr.write(`${tool}: warning: ${message}\n`),
+    warn: (message) => void stderr.write(line(`warning: ${message}`)),
     info: (message) => {
-      if (verbose) stderr.write(`${tool}: ${message}\n`);
+      if (verbose) stderr.write(line(message));
     },
   };
+}
+
+/**
+ * Text that may hold bytes from outside (a server's error, a file's content, a forged manifest) made safe for
+ * one line of a terminal or log: line breaks become spaces, other control characters (escape sequences, a
+ * carriage return that would overwrite the line) become visible escapes, and it is cut at `max` characters.
+ */
+export function printable(text: string, max = 2000): string {
+  const flat = text.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16)}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

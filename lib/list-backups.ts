@@ -11,7 +11,7 @@ import { openStore } from './store/location.js';
  */
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveListConfig(opts as ReadFlags & { verify?: boolean }, io.env);
-  const store = await openStore(config.location, '--from', io.cwd, config.s3);
+  const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
   const entries = selectEntries(await readCatalog(store, { verify: config.verify, signal: io.signal }), config);
   const now = new Date();
   if (config.json) {

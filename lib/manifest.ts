@@ -140,8 +140,9 @@ export function parseManifest(text: string, where: string): Manifest {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new IntegrityError(`manifest ${where} is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    // Not the parser's message: it quotes the text, which is untrusted and may hold anything.
+    throw new IntegrityError(`manifest ${where} is not valid JSON (${Buffer.byteLength(text)} bytes)`);
   }
   const problems = validateManifest(value);
   if (problems.length > 0) {

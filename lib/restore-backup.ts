@@ -1,6 +1,6 @@
 import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from './catalog.js';
 import { resolveRestoreConfig, type RestoreConfig, type RestoreFlags } from './config.js';
-import { OperationError, UsageError } from './errors.js';
+import { OperationError, UsageError, interruptedWith } from './errors.js';
 import type { Io } from './io.js';
 import type { PgTarget } from './postgres/connection.js';
 import { restorePostgres, type PgRestoreResult } from './postgres/restore.js';
@@ -33,8 +33,13 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     if (verdict.verdict === 'TooOld' && config.force) io.log.warn(`--force: restoring although ${verdict.reasons.join('; ')}`);
     else if (verdict.verdict !== 'Ok') throw verdictError(verdict);
     if (!entry || !verified?.path) throw new Error('a verified artifact is missing after an Ok verdict');
-    if (!entry.manifest) io.log.warn(`${entry.id} has no manifest: nothing verifies it beyond its own format`);
-    const restored = await restore(config, entry, verified.path, io);
+    if (entry.legacy) io.log.warn(`${entry.id} has no manifest: nothing verifies it beyond its own format`);
+    const restored = await restore(config, entry, verified.path, io).catch((error: unknown) => {
+      // Stopped midway: say where the restore was going, which may now hold part of the backup.
+      // (An RDB is put in place atomically: stopped, nothing changed.)
+      if (!io.signal.aborted || config.target.kind === 'redis-dir') throw error;
+      throw interruptedWith(io.signal, `${config.target.target.display} may be half-restored; check it, or restore again with --force`);
+    });
     const report = { ...checkReport(checks), restored };
     io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${summaryLine(entry, restored)}\n`);
     const bad = 'tables' in restored ? restored.tables.filter((t) => !t.ok) : [];

@@ -3,14 +3,13 @@
  * take and what schema runs now, then let verdict.ts decide. snapshot-dry-run prints the result;
  * restore-backup and restore-drill act on it.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { BackoffPolicy } from './backoff.js';
+import { captureOutput } from './child.js';
 import type { CatalogEntry } from './catalog.js';
 import { IntegrityError, NotFoundError, StaleError, VersionError } from './errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { SelectConfig } from './config.js';
-import type { Env, Io, Log } from './io.js';
+import { printable, type Env, type Io, type Log } from './io.js';
 import type { PgTarget } from './postgres/connection.js';
 import { connect, schemaVersion, serverInfo } from './postgres/inspect.js';
 import { parseToolVersion, probeCandidates } from './postgres/pg-dump.js';
@@ -144,10 +143,8 @@ async function probeTarget(spec: TargetSpec, options: CheckOptions): Promise<Tar
     }
   }
   // A stopped server: what the installed redis-server would load.
-  const version = await promisify(execFile)('redis-server', ['--version'], { env: options.env as NodeJS.ProcessEnv, timeout: 10_000 }).then(
-    ({ stdout }) => /v=(\d+\.\d+\.\d+)/.exec(stdout)?.[1],
-    () => undefined,
-  );
+  const { code, stdout } = await captureOutput('redis-server', ['--version'], { env: options.env });
+  const version = code === 0 ? /v=(\d+\.\d+\.\d+)/.exec(stdout)?.[1] : undefined;
   return version ? { kind: 'redis', serverVersion: version, maxRdbVersion: maxRdbVersionFor(version) } : undefined;
 }
 
@@ -198,7 +195,8 @@ export function checkLine(result: CheckResult): string {
     parts.push(verified?.method === 'sha256' ? 'sha256 verified' : verified?.method === 'format' ? 'no manifest: format checked' : verified ? 'no manifest: unverified' : 'not verified');
   }
   if (findings.target) parts.push(`target ${findings.target.kind} ${findings.target.serverVersion}`);
-  return `${parts.join('  ')}${verdict.reasons.length ? `  — ${verdict.reasons.join('; ')}` : ''}`;
+  // Reasons quote what was read (a manifest's claims, a server's answer): one line, never raw control bytes.
+  return printable(`${parts.join('  ')}${verdict.reasons.length ? `  — ${verdict.reasons.join('; ')}` : ''}`, 4000);
 }
 
 /** The error a non-Ok verdict ends a run with: its exit code, its reasons as the message. */

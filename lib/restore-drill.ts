@@ -8,7 +8,7 @@ import { scratchRedis } from './drill/redis.js';
 import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase } from './drill/report.js';
 import { ExitCode, IntegrityError, NotFoundError, OperationError, StaleError, ToolError, UsageError, VersionError, exitCodeFor } from './errors.js';
 import { formatDuration } from './format.js';
-import type { Io } from './io.js';
+import { printable, type Io } from './io.js';
 import { factsFromInfo } from './redis/info.js';
 import { loadLogicalFile } from './redis/logical-restore.js';
 import { installRdb } from './redis/rdb-install.js';
@@ -69,6 +69,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     fail(error instanceof Error ? error.message : String(error), exitCodeFor(error));
   }
   phases.total = performance.now() - t0;
+  // Whatever finished before the signal, a drill that was stopped proved nothing: never a pass.
+  if (io.signal.aborted) fail(`${io.signal.reason instanceof Error ? io.signal.reason.message : 'interrupted'}: the drill did not finish`);
   for (const check of checks.filter((c) => !c.ok)) fail(`${check.name}: expected ${check.expected}, got ${check.actual}`);
   const rtoOk = config.rtoMs === undefined || phases.total <= config.rtoMs;
   if (!rtoOk) fail(`RTO exceeded: the drill took ${formatDuration(phases.total)}, more than --rto ${formatDuration(config.rtoMs!)}`);
@@ -81,7 +83,8 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   const report: DrillReport = {
     result: failures.length === 0 ? 'pass' : 'fail',
     exit_code: failureCode,
-    failures,
+    // Failures and checks quote errors and the operator's SQL: the run's secrets are blanked out of them.
+    failures: failures.map(io.redact),
     backup: {
       id: entry?.id ?? null,
       kind: entry?.kind ?? null,
@@ -95,7 +98,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     phases_ms: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v ?? 0)])),
     rto: { limit_ms: config.rtoMs ?? null, actual_ms: Math.round(phases.total), ok: rtoOk },
     rpo: { limit_ms: config.rpoMs ?? null, age_ms: age, ok: rpoOk },
-    checks,
+    checks: checks.map((c) => ({ ...c, name: io.redact(c.name), actual: io.redact(c.actual) })),
     target,
     tool,
     host: hostname(),
@@ -103,7 +106,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
     finished_at: new Date().toISOString(),
   };
   if (config.report) await writeReport(resolve(io.cwd, config.report), report);
-  io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${drillLine(report)}\n`);
+  io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${printable(drillLine(report), 8000)}\n`);
   if (io.signal.aborted) throw io.signal.reason;
   if (failureCode === ExitCode.ok) return;
   if (thrown instanceof ToolError && exitCodeFor(thrown) === failureCode && failures.length === 1) throw thrown;
@@ -157,7 +160,7 @@ async function drillRedis(config: DrillConfig, entry: CatalogEntry, file: string
     const compression = artifactCompression(entry);
     const logical = artifactFormat(entry) === 'redis-logical';
     if (!logical) await installRdb({ file, compression, dir: server.dir, force: false, env: io.env, signal: io.signal });
-    const client = await server.start();
+    const client = await server.start(io.signal);
     try {
       if (logical) await loadLogicalFile(client, file, compression, { replace: false, where: server.target.display, source: entry.id, env: io.env, signal: io.signal });
       const info = factsFromInfo(String(await client.call('INFO', 'all')));

@@ -15,6 +15,8 @@ export interface BackupSelector {
   /** 'latest', an id, an artifact name, or a path / s3:// URL of an artifact. */
   backup: string;
   from: string | undefined;
+  /** Where `from` came from (`--from` or BACKUP_S3_BUCKET), for messages. */
+  fromFlag?: string;
   group?: string | undefined;
   kind?: Kind | undefined;
 }
@@ -36,14 +38,21 @@ export async function selectBackup(selector: BackupSelector, cwd: string, s3: S3
     wanted = isUrl ? backup.slice(backup.lastIndexOf('/') + 1) : basename(backup);
   }
   if (location === undefined) throw new UsageError('missing --from LOCATION', { hint: 'or give --backup a path to the artifact' });
-  const store = await openStore(location, isArtifactPath(backup) ? '--backup' : '--from', cwd, s3);
+  const store = await openStore(location, isArtifactPath(backup) ? '--backup' : (selector.fromFlag ?? '--from'), cwd, s3);
   const entries = selectEntries(await readCatalog(store, signal ? { signal } : {}), selector);
   const scope = `${store.display}${selector.group ? ` (group ${selector.group})` : ''}${selector.kind ? ` (kind ${selector.kind})` : ''}`;
   if (wanted === 'latest') {
     const entry = entries.find((e) => e.status !== 'orphan');
     return entry ? { store, entry } : { store, missing: `no backups in ${scope}` };
   }
-  const entry = entries.find((e) => e.id === wanted || e.artifact === wanted || e.files.includes(wanted));
+  const byName = entries.filter((e) => e.artifact === wanted || e.files.includes(wanted));
+  const byId = entries.filter((e) => e.id === wanted && e.status !== 'orphan');
+  // Two backups with one id (taken in the same second in two formats by an older version): never pick one
+  // silently. An artifact name is always unique.
+  if (byName.length === 0 && byId.length > 1) {
+    throw new UsageError(`--backup: ${byId.length} backups have the id ${wanted}: ${byId.map((e) => e.artifact).join(', ')}`, { hint: 'give the artifact name instead of the id' });
+  }
+  const entry = byName[0] ?? byId[0] ?? entries.find((e) => e.id === wanted);
   if (!entry) return { store, missing: `no backup ${wanted} in ${scope}` };
   if (entry.status === 'orphan') return { store, missing: `${wanted} is not a complete backup: ${entry.problem}` };
   return { store, entry };

@@ -15,6 +15,6 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   );
   await result.verified?.release();
   io.stdout.write(config.json ? `${JSON.stringify(checkReport(result))}\n` : `${checkLine(result)}\n`);
-  if (result.entry && !result.entry.manifest) io.log.warn(`${result.entry.id} has no manifest: nothing but its own format vouches for it`);
+  if (result.entry?.legacy) io.log.warn(`${result.entry.id} has no manifest: nothing but its own format vouches for it`);
   if (result.verdict.verdict !== 'Ok') throw verdictError(result.verdict);
 }

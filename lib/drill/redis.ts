@@ -2,14 +2,12 @@
  * The Redis side of a drill: a throwaway redis-server (temp dir, no persistence, a free loopback port) that
  * loads the RDB (or receives the logical artifact), waited for until loading is done, and always stopped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackoffPolicy } from '../backoff.js';
-import { findOnPath } from '../child.js';
+import { findOnPath, spawnChild, type Child } from '../child.js';
 import { OperationError } from '../errors.js';
 import type { Env } from '../io.js';
 import { connectRedis, type RedisClient } from '../redis/client.js';
@@ -18,8 +16,8 @@ import type { RedisTarget } from '../redis/connection.js';
 export interface ScratchRedis {
   dir: string;
   target: RedisTarget;
-  /** Starts the server on what is in `dir` (a dump.rdb put there first is loaded). */
-  start(): Promise<RedisClient>;
+  /** Starts the server on what is in `dir` (a dump.rdb put there first is loaded); `signal` stops the wait. */
+  start(signal?: AbortSignal): Promise<RedisClient>;
   stop(): Promise<void>;
 }
 
@@ -29,21 +27,21 @@ export async function scratchRedis(env: Env, workDir: string | undefined): Promi
   const dir = await mkdtemp(join(workDir ?? tmpdir(), 'restorable-drill-'));
   const port = await freePort();
   const target: RedisTarget = { host: '127.0.0.1', port, display: `127.0.0.1:${port}` };
-  let server: ChildProcess | undefined;
-  let stderr = '';
+  let server: Child | undefined;
+  let log = '';
   return {
     dir,
     target,
-    async start() {
-      server = spawn(
+    async start(signal) {
+      server = spawnChild(
+        'redis-server',
         binary,
         ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: env as NodeJS.ProcessEnv },
+        { env, stdout: 'pipe', onStderr: (c) => (log = (log + c.toString()).slice(-4000)) },
       );
-      server.stdout!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-      server.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-      const exited = once(server, 'exit').then(() => {
-        throw new OperationError(`the drill's redis-server exited: ${stderr.trim().split('\n').slice(-2).join(' ')}`);
+      server.stdout!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
+      const exited = server.exited.then(() => {
+        throw new OperationError(`the drill's redis-server exited: ${log.trim().split('\n').slice(-2).join(' ')}`);
       });
       exited.catch(() => {});
       const policy: BackoffPolicy = { initialMs: 50, factor: 1.5, maxMs: 500, jitter: 0, budgetMs: 30_000 };
@@ -51,10 +49,11 @@ export async function scratchRedis(env: Env, workDir: string | undefined): Promi
       // A large RDB takes a while to load: PING answers LOADING until it is done.
       for (;;) {
         try {
+          if (signal?.aborted) throw signal.reason;
           await Promise.race([client.ping(), exited]);
           return client;
         } catch (error) {
-          if (!/LOADING/.test(String(error))) {
+          if (signal?.aborted || !/LOADING/.test(String(error))) {
             client.disconnect();
             throw error;
           }
@@ -63,10 +62,9 @@ export async function scratchRedis(env: Env, workDir: string | undefined): Promi
       }
     },
     async stop() {
-      if (server && server.exitCode === null && server.signalCode === null) {
-        const gone = once(server, 'exit');
-        server.kill('SIGKILL'); // nothing to save: it is a scratch server
-        await gone;
+      if (server) {
+        server.stop('SIGKILL'); // nothing to save: it is a scratch server
+        await server.exited;
       }
       await rm(dir, { recursive: true, force: true });
     },

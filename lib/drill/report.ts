@@ -1,6 +1,7 @@
 /** The evidence a drill leaves: one record, written as JSON or Markdown, and its one-line verdict. */
 import { writeFileAtomic } from '../atomic-file.js';
 import { formatDuration } from '../format.js';
+import { printable } from '../io.js';
 
 export interface DrillCheck {
   name: string;
@@ -72,11 +73,16 @@ export function renderMarkdown(r: DrillReport): string {
     '',
     '| check | expected | actual | |',
     '|---|---|---|---|',
-    ...r.checks.map((c) => `| ${c.name.replace(/\|/g, '\\|')} | ${c.expected} | ${c.actual} | ${c.ok ? 'ok' : '**failed**'} |`),
+    ...r.checks.map((c) => `| ${cell(c.name)} | ${cell(c.expected)} | ${cell(c.actual)} | ${c.ok ? 'ok' : '**failed**'} |`),
     '',
-    ...(r.failures.length ? ['## Failures', '', ...r.failures.map((f) => `- ${f}`), ''] : []),
+    ...(r.failures.length ? ['## Failures', '', ...r.failures.map((f) => `- ${printable(f)}`), ''] : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** A table cell: one line, no control bytes, and no '|' that would end it (SQL and errors hold any text). */
+function cell(text: string): string {
+  return printable(text, 500).replace(/\|/g, '\\|');
 }
 
 /** Writes the report atomically: a monitor never reads half a report. */

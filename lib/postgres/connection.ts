@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { ClientConfig } from 'pg';
-import { readSecret, redactUrl } from '../secrets.js';
+import { readSecret } from '../secrets.js';
 import { UsageError } from '../errors.js';
 import type { Env } from '../io.js';
 
@@ -22,6 +22,8 @@ export interface PgTarget {
   extraEnv: Record<string, string>;
   /** `host:port/database`, safe to print. */
   display: string;
+  /** Where the connection was given (`--to-db`, DATABASE_URL, the PG* variables), for hints. */
+  source?: string;
 }
 
 // libpq connection parameters we accept from URLs and conninfo strings, and their environment variables.
@@ -47,14 +49,23 @@ const CORE = new Set(['host', 'port', 'user', 'password', 'dbname', 'sslmode']);
 /** Where libpq looks for a Unix socket when no host is given (Debian's default first, then upstream's). */
 const SOCKET_DIRS = ['/var/run/postgresql', '/tmp'];
 
+export interface ResolveOptions {
+  /** The flag the value came from, named in errors (default `--dbname`). */
+  flag?: string;
+  /** Whether a Unix socket exists (injectable for tests). */
+  socketExists?: (path: string) => boolean;
+}
+
 /**
- * Resolves the connection the way pg_dump would: `--dbname` (a URL, a conninfo string or a plain database
- * name), else DATABASE_URL, else libpq's PG* variables and defaults. URL/conninfo values win over PG*.
- * The flag name in errors is `--dbname` (or DATABASE_URL when that was the source).
+ * Resolves the connection the way pg_dump would: the flag's value (a URL, a conninfo string or a plain
+ * database name), else DATABASE_URL, else libpq's PG* variables and defaults. URL/conninfo values win over
+ * PG*. Errors name where the bad value came from (the flag, DATABASE_URL, PGPORT…) and never repeat the
+ * value itself, which may hold a password.
  */
-export function resolvePgTarget(dbname: string | undefined, env: Env, socketExists = existsSync): PgTarget {
+export function resolvePgTarget(dbname: string | undefined, env: Env, options: ResolveOptions = {}): PgTarget {
+  const socketExists = options.socketExists ?? existsSync;
   let params: Record<string, string> = {};
-  let source = '--dbname';
+  let source = options.flag ?? '--dbname';
   let text = dbname;
   if (text === undefined && env.DATABASE_URL) {
     text = env.DATABASE_URL;
@@ -67,9 +78,10 @@ export function resolvePgTarget(dbname: string | undefined, env: Env, socketExis
     else throw new UsageError(`${source}: the database name is empty`);
   }
   const pick = (key: string) => params[key] ?? (env[PARAM_ENV[key]!] || undefined);
-  const port = Number(pick('port') ?? 5432);
+  const portText = pick('port') ?? '5432';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`${params.port ? source : 'PGPORT'}: '${pick('port')}' is not a port number`);
+    throw new UsageError(`${params.port ? source : 'PGPORT'}: '${portText.slice(0, 20)}' is not a port number`);
   }
   const host = pick('host') ?? SOCKET_DIRS.find((dir) => socketExists(`${dir}/.s.PGSQL.${port}`)) ?? 'localhost';
   const user = pick('user') ?? userInfo().username;
@@ -88,6 +100,7 @@ export function resolvePgTarget(dbname: string | undefined, env: Env, socketExis
     sslmode: pick('sslmode'),
     extraEnv,
     display: `${host}:${port}/${database}`,
+    source: text !== undefined ? source : 'PGHOST/PGPORT/PGUSER/PGDATABASE',
   };
 }
 
@@ -96,11 +109,11 @@ function parseUrl(text: string, source: string): Record<string, string> {
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`${source}: not a valid postgres:// URL: ${redactUrl(text)}`);
+    throw new UsageError(`${source}: not a valid postgres:// URL`, { hint: 'percent-encode special characters in the user and password (@ is %40, / is %2F, a space %20)' });
   }
   const params: Record<string, string> = {};
   const put = (key: string, value: string) => {
-    if (!(key in PARAM_ENV)) throw new UsageError(`${source}: unsupported connection parameter '${key}'`);
+    if (!(key in PARAM_ENV)) throw new UsageError(`${source}: unsupported connection parameter '${key.slice(0, 40)}'`);
     if (value !== '') params[key] = value;
   };
   if (url.hostname) put('host', decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')));
@@ -113,10 +126,10 @@ function parseUrl(text: string, source: string): Record<string, string> {
   return params;
 }
 
-/** Parses libpq's `key=value key='quoted value'` form. */
+/** Parses libpq's `key=value key='quoted value'` form; an unterminated quote is an error, as in libpq. */
 function parseConninfo(text: string, source: string): Record<string, string> {
   const params: Record<string, string> = {};
-  const pair = /\s*([a-z_]+)\s*=\s*(?:'((?:\\.|[^'\\])*)'|(\S*))/gy;
+  const pair = /\s*([a-z_]+)\s*=\s*(?:'((?:\\.|[^'\\])*)'|([^\s']*))(?=\s|$)/gy;
   let consumed = 0;
   for (let m = pair.exec(text); m; m = pair.exec(text)) {
     const key = m[1]!;
@@ -124,7 +137,12 @@ function parseConninfo(text: string, source: string): Record<string, string> {
     params[key] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
     consumed = pair.lastIndex;
   }
-  if (text.slice(consumed).trim() !== '') throw new UsageError(`${source}: cannot parse the connection string`);
+  if (text.slice(consumed).trim() !== '') {
+    const rest = text.slice(consumed);
+    throw new UsageError(`${source}: cannot parse the connection string${/^\s*[a-z_]+\s*=\s*'/.test(rest) ? ': unterminated quoted value' : ''}`, {
+      hint: "key=value pairs separated by spaces; quote values with spaces as key='a value'",
+    });
+  }
   return params;
 }
 

@@ -70,11 +70,11 @@ function connectError(target: PgTarget, error: unknown): OperationError {
     });
   }
   if (code === '3D000') {
-    return new OperationError(`cannot connect to ${where}: ${message}`, { hint: 'check --dbname / PGDATABASE', cause: error });
+    return new OperationError(`cannot connect to ${where}: ${message}`, { hint: `check the database name (${target.source ?? '--dbname / PGDATABASE'})`, cause: error });
   }
   const reason = describeSystemError(error);
   return new OperationError(`cannot connect to ${where}: ${reason}`, {
-    hint: 'is the server running? check --dbname, DATABASE_URL or PGHOST/PGPORT',
+    hint: `is the server running? check ${target.source ?? '--dbname, DATABASE_URL or PGHOST/PGPORT'}`,
     cause: error,
   });
 }

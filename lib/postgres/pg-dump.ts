@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findOnPath, spawnChild } from '../child.js';
+import { captureOutput, findOnPath } from '../child.js';
 import { UsageError, VersionError } from '../errors.js';
 import type { Env } from '../io.js';
 
@@ -51,14 +51,9 @@ export async function probeCandidates(tool: string, env: Env, binDir?: string): 
   return probed.filter((t): t is PgTool => t !== undefined);
 }
 
-/** Runs `<path> --version`; undefined when the binary is missing or says something unexpected. */
+/** Runs `<path> --version`; undefined when the binary is missing, hangs or says something unexpected. */
 export async function probeTool(path: string, env: Env): Promise<PgTool | undefined> {
-  const child = spawnChild(path, path, ['--version'], { env, stdout: 'pipe' });
-  let stdout = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
-  const { code } = await child.exited;
-  clearTimeout(timer);
+  const { code, stdout } = await captureOutput(path, ['--version'], { env });
   const parsed = code === 0 ? parseToolVersion(stdout) : undefined;
   return parsed ? { path, ...parsed, text: stdout.trim() } : undefined;
 }

@@ -58,7 +58,7 @@ export async function connectWithRetry<T>(attempt: () => Promise<T>, target: Red
     if (error instanceof ToolError && !refusedAuth) throw error;
     const why = refusedAuth ? error.reply : describeSystemError(error);
     throw new OperationError(`cannot connect to ${target.display}: ${why}`, {
-      hint: AUTH_FAILURE.test(why) ? 'check the password (--url, REDIS_URL or REDIS_PASSWORD)' : 'is the server running? check --url / REDIS_URL',
+      hint: AUTH_FAILURE.test(why) ? `check the password (${target.source ?? '--url, REDIS_URL'} or REDIS_PASSWORD)` : `is the server running? check ${target.source ?? '--url / REDIS_URL'}`,
       cause: error,
     });
   }

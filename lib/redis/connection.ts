@@ -21,10 +21,11 @@ export interface RedisTlsFlags {
 /**
  * Resolves `--url`, else REDIS_URL, else redis://127.0.0.1:6379. Accepts redis:// and rediss:// with an ACL
  * user and password (`redis://user:pass@host:port`); the password may instead come from REDIS_PASSWORD or
- * REDIS_PASSWORD_FILE. TLS files are read here, so a missing file is a usage error before any work.
+ * REDIS_PASSWORD_FILE. TLS files are read here, so a missing file is a usage error before any work. Errors name
+ * `flag` (or REDIS_URL) and never repeat the URL, which may hold a password.
  */
-export function resolveRedisTarget(url: string | undefined, env: Env, tlsFlags: RedisTlsFlags = {}): RedisTarget {
-  const source = url !== undefined ? '--url' : 'REDIS_URL';
+export function resolveRedisTarget(url: string | undefined, env: Env, tlsFlags: RedisTlsFlags = {}, flag = '--url'): RedisTarget {
+  const source = url !== undefined ? flag : 'REDIS_URL';
   const text = url ?? (env.REDIS_URL || 'redis://127.0.0.1:6379');
   let parsed: URL;
   try {
@@ -33,7 +34,7 @@ export function resolveRedisTarget(url: string | undefined, env: Env, tlsFlags: 
     throw new UsageError(`${source}: not a valid redis:// URL`, { hint: 'e.g. redis://user:password@host:6379' });
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new UsageError(`${source}: '${parsed.protocol}' is not redis: or rediss:`);
+    throw new UsageError(`${source}: '${parsed.protocol.slice(0, 20)}' is not redis: or rediss:`);
   }
   const port = parsed.port ? Number(parsed.port) : 6379;
   const host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
@@ -68,5 +69,6 @@ export function resolveRedisTarget(url: string | undefined, env: Env, tlsFlags: 
     ...(password !== undefined && password !== '' ? { password } : {}),
     ...(tls ? { tls } : {}),
     display: `${host}:${port}`,
+    source: url !== undefined || env.REDIS_URL ? source : 'the default redis://127.0.0.1:6379 (set --url or REDIS_URL)',
   };
 }

@@ -16,6 +16,7 @@
  * corrupt.
  */
 import { createHash, type Hash } from 'node:crypto';
+import type { ContentCheck } from '../content-check.js';
 import { IntegrityError } from '../errors.js';
 
 export const LOGICAL_MAGIC = Buffer.from('restorable-redis-logical/1\n', 'latin1');
@@ -125,42 +126,49 @@ export class LogicalEncoder {
 }
 
 /**
- * Parses a logical artifact, yielding the records of each chunk as one batch. Checks the magic, every length,
- * and at the end the key count and SHA-256 of the end record; a missing end record (truncation), anything after
- * it, or a mismatch throws an IntegrityError naming `where`.
+ * Parses a logical artifact pushed in chunks: each push returns the records it completed. Checks the magic,
+ * every length, and at the end the key count and SHA-256 of the end record; a missing end record
+ * (truncation), anything after it, or a mismatch throws an IntegrityError naming `where`. As a
+ * {@link ContentCheck} it proves a whole artifact sound without loading it anywhere.
  */
-export async function* readLogical(source: AsyncIterable<Buffer | string>, where: string): AsyncGenerator<LogicalRecord[]> {
-  const hash = createHash('sha256');
-  let pending: Buffer = Buffer.alloc(0);
+export class LogicalParser implements ContentCheck<{ keys: number }> {
+  readonly format = 'redis-logical';
+  readonly done = false;
+  private readonly hash = createHash('sha256');
+  private pending: Buffer = Buffer.alloc(0);
   // A record larger than a chunk (a big value) is gathered here and joined once, not chunk by chunk.
-  let gathered: Buffer[] = [];
-  let gatheredBytes = 0;
-  let wanted = 0;
-  let magicSeen = false;
-  let keys = 0;
-  let ended = false;
-  for await (const piece of source) {
-    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    if (ended) {
+  private gathered: Buffer[] = [];
+  private gatheredBytes = 0;
+  private wanted = 0;
+  private magicSeen = false;
+  private keys = 0;
+  private ended = false;
+
+  constructor(private readonly where: string) {}
+
+  push(chunk: Buffer): LogicalRecord[] {
+    const { where } = this;
+    if (this.ended) {
       if (chunk.length) throw new IntegrityError(`${where}: data after the end record`);
-      continue;
+      return [];
     }
-    if (pending.length + gatheredBytes + chunk.length < wanted) {
-      gathered.push(chunk);
-      gatheredBytes += chunk.length;
-      continue;
+    if (this.pending.length + this.gatheredBytes + chunk.length < this.wanted) {
+      this.gathered.push(chunk);
+      this.gatheredBytes += chunk.length;
+      return [];
     }
-    pending = pending.length || gathered.length ? Buffer.concat([pending, ...gathered, chunk]) : chunk;
-    gathered = [];
-    gatheredBytes = 0;
-    if (!magicSeen) {
+    let pending = this.pending.length || this.gathered.length ? Buffer.concat([this.pending, ...this.gathered, chunk]) : chunk;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    if (!this.magicSeen) {
       if (pending.length < LOGICAL_MAGIC.length) {
         if (!LOGICAL_MAGIC.subarray(0, pending.length).equals(pending)) throw notLogical(where);
-        continue;
+        this.pending = Buffer.from(pending);
+        return [];
       }
       if (!pending.subarray(0, LOGICAL_MAGIC.length).equals(LOGICAL_MAGIC)) throw notLogical(where);
-      magicSeen = true;
-      hash.update(pending.subarray(0, LOGICAL_MAGIC.length));
+      this.magicSeen = true;
+      this.hash.update(pending.subarray(0, LOGICAL_MAGIC.length));
       pending = pending.subarray(LOGICAL_MAGIC.length);
     }
     const batch: LogicalRecord[] = [];
@@ -169,25 +177,38 @@ export async function* readLogical(source: AsyncIterable<Buffer | string>, where
       const parsed = parseRecord(pending, at, where);
       if (!parsed) break;
       if (parsed.end) {
-        hash.update(pending.subarray(0, at));
-        checkEnd(pending.subarray(at, parsed.next), keys, hash.digest(), where);
+        this.hash.update(pending.subarray(0, at));
+        checkEnd(pending.subarray(at, parsed.next), this.keys, this.hash.digest(), where);
         if (parsed.next !== pending.length) throw new IntegrityError(`${where}: data after the end record`);
-        ended = true;
-        break;
+        this.ended = true;
+        this.pending = Buffer.alloc(0);
+        return batch;
       }
-      if (parsed.record.type === 'key') keys += 1;
+      if (parsed.record.type === 'key') this.keys += 1;
       batch.push(parsed.record);
       at = parsed.next;
     }
-    if (!ended) {
-      hash.update(pending.subarray(0, at));
-      // Copy the remainder so the chunk it came from can be released.
-      pending = at === 0 ? pending : Buffer.from(pending.subarray(at));
-      wanted = recordLength(pending);
-    }
+    this.hash.update(pending.subarray(0, at));
+    // Copy the remainder so the chunk it came from can be released.
+    this.pending = at === 0 ? pending : Buffer.from(pending.subarray(at));
+    this.wanted = recordLength(this.pending);
+    return batch;
+  }
+
+  end(): { keys: number } {
+    if (!this.ended) throw new IntegrityError(`${this.where}: no end record: truncated logical artifact`);
+    return { keys: this.keys };
+  }
+}
+
+/** Parses a logical artifact (see {@link LogicalParser}), yielding the records of each chunk as one batch. */
+export async function* readLogical(source: AsyncIterable<Buffer | string>, where: string): AsyncGenerator<LogicalRecord[]> {
+  const parser = new LogicalParser(where);
+  for await (const piece of source) {
+    const batch = parser.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
     if (batch.length) yield batch;
   }
-  if (!ended) throw new IntegrityError(`${where}: no end record: truncated logical artifact`);
+  parser.end();
 }
 
 function notLogical(where: string): IntegrityError {

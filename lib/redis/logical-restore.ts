@@ -110,7 +110,7 @@ export async function loadLogicalFile(
     await decompress?.succeeded();
     return loaded;
   } catch (error) {
-    decompress?.process.kill();
+    decompress?.stop();
     throw error;
   }
 }

@@ -4,7 +4,7 @@
  * the payload in either of its two framings — `$<length>\r\n` (disk-based sync) or `$EOF:<40-byte mark>\r\n`
  * … mark (diskless sync). Keepalive newlines sent while the server prepares the snapshot are skipped.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Readable } from 'node:stream';
 import { IntegrityError, OperationError, describeSystemError } from '../errors.js';
@@ -17,6 +17,8 @@ export interface RedisEndpoint {
   password?: string;
   /** Set for rediss:// */
   tls?: ConnectionOptions;
+  /** Where the URL was given (`--url`, `--to-redis`, REDIS_URL), for hints. */
+  source?: string;
 }
 
 export interface SyncOptions {
@@ -149,7 +151,8 @@ function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string, r
     let socket: Socket;
     if (endpoint.tls) {
       // TLS decrypts into fresh buffers anyway.
-      socket = tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host, ...endpoint.tls });
+      // SNI carries host names only: an IP address as servername is refused by RFC 6066 (and Node warns).
+      socket = tlsConnect({ host: endpoint.host, port: endpoint.port, ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }), ...endpoint.tls });
       socket.on('data', receive);
     } else {
       const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -169,7 +172,7 @@ function openSocket(endpoint: RedisEndpoint, timeoutMs: number, where: string, r
       clearTimeout(timer);
       // The system error's code stays on it, so the caller's backoff knows the failure is worth a retry.
       const failure = new OperationError(`cannot connect to ${where}: ${describeSystemError(error)}`, {
-        hint: 'is the server running? check --url / REDIS_URL',
+        hint: `is the server running? check ${endpoint.source ?? '--url / REDIS_URL'}`,
         cause: error,
       });
       reject(Object.assign(failure, { code: (error as NodeJS.ErrnoException).code }));

@@ -4,7 +4,7 @@ import { link, mkdir, open, readdir, rename, stat, unlink, access, constants, ty
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, NotFoundError, OperationError, StoreError, describeSystemError, errnoCode } from '../errors.js';
+import { IntegrityError, NotFoundError, OperationError, StoreError, UsageError, describeSystemError, errnoCode } from '../errors.js';
 import { tempNameFor } from '../naming.js';
 import type { DeleteResult, LocalWriter, PutOptions, Store, StoreEntry } from './store.js';
 
@@ -20,9 +20,12 @@ export class LocalStore implements Store {
   constructor(
     readonly dir: string,
     readonly display: string,
+    /** The flag that named the location, for usage errors. */
+    private readonly flag = '--to',
   ) {}
 
   async prepareForWrite(): Promise<void> {
+    await this.refuseNonDirectory();
     try {
       await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
       await access(this.dir, constants.W_OK | constants.X_OK);
@@ -31,6 +34,14 @@ export class LocalStore implements Store {
         hint: 'check the path and its permissions',
         cause: error,
       });
+    }
+  }
+
+  /** A location that exists but is a file (or a path through one) is the operator's mistake: exit 2, not EEXIST. */
+  private async refuseNonDirectory(): Promise<void> {
+    const info = await stat(this.dir).catch((error: unknown) => (errnoCode(error) === 'ENOTDIR' ? 'through-file' : undefined));
+    if (info === 'through-file' || (info && !info.isDirectory())) {
+      throw new UsageError(`${this.flag}: ${this.display} is not a directory`, { hint: 'name a directory (it is created if missing)' });
     }
   }
 
@@ -142,12 +153,13 @@ export class LocalStore implements Store {
     }
   }
 
-  async *list(): AsyncIterable<StoreEntry> {
+  async *list(namePrefix = ''): AsyncIterable<StoreEntry> {
     let names: string[];
     try {
-      names = (await readdir(this.dir, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.endsWith('.lock')).map((e) => e.name);
+      names = (await readdir(this.dir, { withFileTypes: true })).filter((e) => e.isFile() && e.name.startsWith(namePrefix) && !e.name.endsWith('.lock')).map((e) => e.name);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return;
+      if (errnoCode(error) === 'ENOTDIR') await this.refuseNonDirectory();
       throw new OperationError(`cannot list ${this.display}: ${describeSystemError(error)}`);
     }
     // Stats in parallel batches: one at a time costs a thread-pool round trip per file (seconds at 100k files).

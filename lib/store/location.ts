@@ -20,16 +20,31 @@ export function parseLocation(text: string, flag: string, cwd: string): Location
     return { type: 's3', bucket: match[1]!, prefix: match[2]!.replace(/\/+$/, '') };
   }
   if (/^file:/i.test(text)) {
+    // Only file:///absolute/dir (or file://localhost/…): `file://`, `file:` and `file:relative` would all
+    // resolve to '/', which is what an unset variable in `--to "file://$DIR"` gives.
+    let path: string | undefined;
     try {
-      return { type: 'local', path: fileURLToPath(text) };
+      path = /^file:\/\/(localhost)?\/./i.test(text) ? fileURLToPath(text) : undefined;
     } catch {
-      throw new UsageError(`${flag}: '${text}' is not a valid file:/// URL`, { hint: 'use file:///absolute/dir' });
+      path = undefined;
     }
+    if (path === undefined || path.includes('\uFFFD')) {
+      throw new UsageError(`${flag}: '${text}' is not a file:/// URL of a directory`, { hint: 'use file:///absolute/dir, or a plain path' });
+    }
+    return { type: 'local', path: notRoot(path, text, flag) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     throw new UsageError(`${flag}: unsupported location '${text}'`, { hint: 'use a directory, file:///dir or s3://bucket/prefix' });
   }
-  return { type: 'local', path: resolve(cwd, text) };
+  return { type: 'local', path: notRoot(resolve(cwd, text), text, flag) };
+}
+
+/** Backups never go into, or are read from, the root directory: that is what `--to "$UNSET/"` gives. */
+function notRoot(path: string, text: string, flag: string): string {
+  if (path === '/') {
+    throw new UsageError(`${flag}: '${text}' is the root directory: refusing it as a location`, { hint: 'name the backup directory itself (an empty variable in the path?)' });
+  }
+  return path;
 }
 
 /**
@@ -44,5 +59,5 @@ export async function openStore(text: string, flag: string, cwd: string, s3?: S3
     return new S3Store(location.bucket, location.prefix, s3);
   }
   const { LocalStore } = await import('./local.js');
-  return new LocalStore(location.path, text);
+  return new LocalStore(location.path, text, flag);
 }

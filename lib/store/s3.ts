@@ -178,8 +178,8 @@ export class S3Store implements Store {
     }
   }
 
-  /** Every object directly under the prefix, following ListObjectsV2 pagination. */
-  async *list(): AsyncIterable<StoreEntry> {
+  /** Every object directly under the prefix (whose name starts with `namePrefix`), following pagination. */
+  async *list(namePrefix = ''): AsyncIterable<StoreEntry> {
     const prefix = this.prefix ? `${this.prefix}/` : '';
     let token: string | undefined;
     do {
@@ -187,7 +187,7 @@ export class S3Store implements Store {
       try {
         const { sdk, client } = await this.connect();
         page = await client.send(
-          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
+          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${prefix}${namePrefix}`, Delimiter: '/', ContinuationToken: token }),
         );
       } catch (error) {
         throw this.error(`cannot list ${this.display}`, error);

@@ -54,7 +54,8 @@ export interface Store {
   openWriter?(name: string): Promise<LocalWriter>;
   get(name: string, options?: PutOptions): Promise<Readable>;
   stat(name: string): Promise<StoreEntry | undefined>;
-  list(): AsyncIterable<StoreEntry>;
+  /** Every object in the location, or only those whose name starts with `namePrefix`. */
+  list(namePrefix?: string): AsyncIterable<StoreEntry>;
   deleteMany(names: string[]): Promise<DeleteResult>;
   /** Where an artifact lives, for the result line: a path or an s3:// URL. */
   locate(name: string): string;

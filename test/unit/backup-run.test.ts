@@ -37,7 +37,9 @@ class FakeRemote implements Store {
     const data = this.objects.get(name);
     return data ? { name, size: data.length, modified: START } : undefined;
   }
-  async *list(): AsyncIterable<StoreEntry> {}
+  async *list(namePrefix = ''): AsyncIterable<StoreEntry> {
+    for (const [name, data] of this.objects) if (name.startsWith(namePrefix)) yield { name, size: data.length, modified: new Date() };
+  }
   async deleteMany(): Promise<DeleteResult> {
     return { deleted: [], failed: [] };
   }
@@ -60,6 +62,7 @@ function fakeIo(signal = new AbortController().signal): Io {
     cwd: '/',
     signal,
     log: createLog('pg-backup', stderr, false),
+    redact: (text: string) => text,
   };
 }
 
@@ -71,7 +74,7 @@ function plan(store: Store, spoolDir: string, unchecked: boolean): BackupPlan {
     group: 'app',
     ext: 'sql',
     output,
-    config: { location: 's3://fake/', s3, toStdout: false, json: false, trigger: 'manual', progress: false },
+    config: { location: 's3://fake/', locationFlag: '--to', s3, toStdout: false, json: false, trigger: 'manual', progress: false },
     startedAt: START,
   };
 }

@@ -70,8 +70,8 @@ describe('pg-backup configuration', () => {
   });
 
   it('accepts --outdir as an alias of --to but not a conflicting pair', () => {
-    expect(resolveWriteLocation({ outdir: '/old' })).toBe('/old');
-    expect(resolveWriteLocation({ to: '/x', outdir: '/x' })).toBe('/x');
+    expect(resolveWriteLocation({ outdir: '/old' })).toEqual({ location: '/old', flag: '--outdir' });
+    expect(resolveWriteLocation({ to: '/x', outdir: '/x' })?.location).toBe('/x');
     expect(() => resolveWriteLocation({ to: '/x', outdir: '/y' })).toThrow(/--to and --outdir/);
   });
 
@@ -153,7 +153,7 @@ describe('cleanup-backups configuration', () => {
 
 describe('snapshot-dry-run and restore-backup configuration', () => {
   it('selects latest by default, an id, or a path that needs no --from', () => {
-    expect(resolveDryRunConfig({ from: '/b' }, {}).selector).toEqual({ backup: 'latest', from: '/b', group: undefined, kind: undefined });
+    expect(resolveDryRunConfig({ from: '/b' }, {}).selector).toEqual({ backup: 'latest', from: '/b', fromFlag: '--from', group: undefined, kind: undefined });
     expect(resolveDryRunConfig({ backup: '/b/pg_app_20261122T020000Z.dump.zst' }, {}).selector).toMatchObject({ from: undefined });
     expect(resolveDryRunConfig({ backup: 's3://bk/p/pg_app_20261122T020000Z.dump.zst' }, {}).s3).toBeDefined();
     expect(() => resolveDryRunConfig({ backup: 'pg_app_20261122T020000Z' }, {})).toThrow('missing --from LOCATION');
@@ -171,7 +171,7 @@ describe('snapshot-dry-run and restore-backup configuration', () => {
   it.each([
     [{ from: '/b', currentVersion: '1', versionQuery: 'select 1' }, /exclusive/],
     [{ from: '/b', dbname: 'x' }, /--dbname is only used with --version-query/],
-    [{ from: '/b', target: 'http://x' }, /--target: 'http:\/\/x' is not a postgres/],
+    [{ from: '/b', target: 'http://x' }, /--target: not a postgres:\/\/ or redis:\/\/ URL/],
     [{ from: '/b', maxAge: '3' }, /--max-age: '3' is not a duration/],
   ] as [Record<string, string>, RegExp][])('refuses %o', (flags, message) => {
     expect(() => resolveDryRunConfig(flags, {})).toThrow(message);

@@ -16,5 +16,8 @@ describe('formatting', () => {
     expect(formatDuration(31 * 86_400_000 + 2 * 3_600_000 + 5_000)).toBe('31d2h');
     expect(formatDuration(86_400_000 + 30_000)).toBe('1d');
     expect(formatDuration(-3_600_000)).toBe('-1h');
+    expect(formatDuration(250)).toBe('250ms');
+    expect(formatDuration(Infinity)).toBe('∞');
+    expect(formatDuration(NaN)).toBe('?');
   });
 });

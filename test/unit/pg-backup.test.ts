@@ -16,6 +16,7 @@ function fakeIo(stdoutIsTTY: boolean): Io {
     cwd: '/',
     signal: new AbortController().signal,
     log: createLog('pg-backup', stderr, false),
+    redact: (text: string) => text,
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detailsFromLine } from '../../../lib/heartbeat/event.js';
 import { isRetryable } from '../../../lib/heartbeat/deliver.js';
 import { tail } from '../../../lib/heartbeat/targets.js';
-import { redactSecrets } from '../../../lib/secrets.js';
+import { redactorFor } from '../../../lib/secrets.js';
 
 describe('heartbeat details and helpers', () => {
   it('reads a manifest line, or takes any other line as the artifact location', () => {
@@ -21,9 +21,9 @@ describe('heartbeat details and helpers', () => {
 
   it('redacts known secrets and URL passwords', () => {
     const env = { PGPASSWORD: 'pg-secret', AWS_SECRET_ACCESS_KEY: 'aws-secret-key' };
-    expect(redactSecrets('pw pg-secret, key aws-secret-key, redis://u:hunter22@h:6379/0, token tok-123', env, ['tok-123'])).toBe(
-      'pw ***, key ***, redis://u:***@h:6379/0, token ***',
-    );
+    const redactor = redactorFor(env, []);
+    redactor.add('tok-123');
+    expect(redactor.redact('pw pg-secret, key aws-secret-key, redis://u:hunter22@h:6379/0, token tok-123')).toBe('pw ***, key ***, redis://u:***@h:6379/0, token ***');
   });
 
   it('retries network errors, timeouts, 429 and 5xx, not other answers', () => {

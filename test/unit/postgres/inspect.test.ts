@@ -3,7 +3,7 @@ import { OperationError, UsageError } from '../../../lib/errors.js';
 import { sessionError } from '../../../lib/postgres/inspect.js';
 import { resolvePgTarget } from '../../../lib/postgres/connection.js';
 
-const target = resolvePgTarget('postgres://u@db.example:6543/app', {}, () => false);
+const target = resolvePgTarget('postgres://u@db.example:6543/app', {}, { socketExists: () => false });
 
 describe('sessionError', () => {
   it('names host:port when the session is lost', () => {

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, StoreError } from '../../../lib/errors.js';
+import { NotFoundError, StoreError, UsageError } from '../../../lib/errors.js';
 import { LocalStore } from '../../../lib/store/local.js';
 import { parseLocation } from '../../../lib/store/location.js';
 
@@ -66,11 +66,22 @@ describe('LocalStore', () => {
   });
 
   it('reports write failures as StoreErrors naming the location', async () => {
+    // /sys refuses new directories even to root.
+    const store = new LocalStore('/sys/restorable-test/sub', 'here');
+    await expect(store.prepareForWrite()).rejects.toThrow(StoreError);
+    await expect(store.prepareForWrite()).rejects.toThrow(/^cannot write to here: operation not permitted \(EPERM\)/);
+  });
+
+  it('calls a location that is a file, or lies under one, not a directory (a usage error)', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'store-'));
     writeFileSync(join(parent, 'file'), 'x');
-    const store = new LocalStore(join(parent, 'file', 'sub'), 'here');
-    await expect(store.prepareForWrite()).rejects.toThrow(StoreError);
-    await expect(store.prepareForWrite()).rejects.toThrow(/^cannot write to here: a path component is not a directory \(ENOTDIR\)/);
+    for (const dir of [join(parent, 'file'), join(parent, 'file', 'sub')]) {
+      const store = new LocalStore(dir, 'here', '--to');
+      await expect(store.prepareForWrite()).rejects.toThrow(UsageError);
+      await expect(store.prepareForWrite()).rejects.toThrow(/^--to: here is not a directory/);
+    }
+    const reader = new LocalStore(join(parent, 'file'), 'there', '--from');
+    await expect((async () => { for await (const _ of reader.list()) void _; })()).rejects.toThrow(/^--from: there is not a directory/);
   });
 
   it('openWriter: a child writes into the temp file; commit publishes it, discard removes it', async () => {
