@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildManifest, serializeManifest } from '../../lib/manifest.js';
 import { tempDir } from '../support/fixtures.js';
 import { startCapture, type CaptureServer } from '../support/http-capture.js';
 import { findBinary } from '../support/binaries.js';
@@ -19,7 +20,18 @@ afterEach(async () => {
 });
 
 const fast = ['--retry-budget', '3s', '--request-timeout', '2s'];
-const MANIFEST = JSON.stringify({ format: 'restorable.manifest/1', id: 'pg_appdb_20261122T020000Z', duration_ms: 4200, artifact: { size_bytes: 1234, sha256: 'ab'.repeat(32) } });
+const MANIFEST = serializeManifest(
+  buildManifest({
+    id: 'pg_appdb_20261122T020000Z',
+    kind: 'postgres',
+    group: 'appdb',
+    trigger: 'cron',
+    started_at: '2026-11-22T02:00:00.000Z',
+    finished_at: '2026-11-22T02:00:04.200Z',
+    artifact: { name: 'pg_appdb_20261122T020000Z.dump.zst', size_bytes: 1234, sha256: 'ab'.repeat(32), compression: 'zstd', format: 'pg_dump-custom' },
+    source: { host: 'db', port: 5432, server_version: '15.19', tool_version: 'pg_dump (PostgreSQL) 15.19' },
+  }),
+).trim();
 
 describe('heartbeat --url', () => {
   it('POSTs seed 001\'s JSON with the token header from BACKUP_HEARTBEAT_TOKEN', async () => {
@@ -90,7 +102,7 @@ describe('heartbeat run', () => {
     });
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toBe('out\n');
-    expect(result.stderr).toContain('PGPASSWORD is s3cret-pw'); // its own stderr passes through untouched
+    expect(result.stderr).toContain('PGPASSWORD is *** and postgres://u:***@db/x'); // its stderr passes through, secrets blanked
     expect(hc.requests.map((r) => r.path.replace(/rid=[0-9a-f-]+/, 'rid=RID'))).toEqual(['/ping/abc/start?rid=RID', '/ping/abc/3?rid=RID']);
     const rids = hc.requests.map((r) => /rid=([0-9a-f-]+)/.exec(r.path)![1]);
     expect(rids[0]).toBe(rids[1]);
