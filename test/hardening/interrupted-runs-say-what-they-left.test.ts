@@ -1,0 +1,35 @@
+/**
+ * A run stopped by a signal exits 130/143 and its one line says what the stop left behind: the target a
+ * restore may have half-filled, the files a cleanup had already deleted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/fixtures.js';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { runBin, startBin } from '../support/run-bin.js';
+import { waitFor } from '../support/wait.js';
+
+let cluster: PgCluster;
+let dir: string;
+beforeAll(async () => {
+  cluster = await startPostgres();
+  await cluster.createDatabase('big');
+  await cluster.query('big', "CREATE TABLE t AS SELECT i, repeat(md5(i::text), 4) AS body FROM generate_series(1, 1500000) i");
+  dir = tempDir('int-restore');
+  const backup = await runBin('pg-backup', ['--dbname', cluster.url('big'), '--to', dir]);
+  expect(backup.exitCode, backup.stderr).toBe(0);
+}, 180_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('interrupted runs', () => {
+  it('restore-backup stopped midway names the target it may have half-restored', async () => {
+    await cluster.createDatabase('target');
+    const run = startBin('restore-backup', ['--from', dir, '--to-db', cluster.url('target'), '--jobs', '2']);
+    await waitFor(async () => (await cluster.query('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname = 'target' AND application_name = 'pg_restore'")).rowCount! > 0, 'pg_restore to start', 60_000);
+    run.kill('SIGTERM');
+    const result = await run;
+    expect(result.exitCode).toBe(143);
+    expect(String(result.stderr)).toMatch(/^restore-backup: interrupted by SIGTERM: 127\.0\.0\.1:\d+\/target may be half-restored; check it, or restore again with --force\n$/);
+  });
+});
