@@ -1,6 +1,7 @@
 /**
  * Calendar periods of an instant in a time zone — the hour, day, ISO week, month and year a backup belongs
- * to, as sortable labels. UTC is computed directly; other zones go through Intl (one cached formatter each).
+ * to, as sortable labels — and calendar arithmetic (years, months and days back from an instant). UTC is
+ * computed directly; other zones go through Intl (cached formatters per zone).
  */
 
 export interface Periods {
@@ -60,4 +61,74 @@ export function periodsOf(time: Date, zone: string): Periods {
   const [wy, w] = isoWeek(y, m, d);
   const day = `${pad(y, 4)}-${pad(m)}-${pad(d)}`;
   return { hourly: `${day}T${pad(h)}`, daily: day, weekly: `${pad(wy, 4)}-W${pad(w)}`, monthly: `${pad(y, 4)}-${pad(m)}`, yearly: pad(y, 4) };
+}
+
+const clockFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** A formatter down to the second, with the era so years before 1 CE stay unambiguous. */
+function clockFormatterFor(zone: string): Intl.DateTimeFormat {
+  let formatter = clockFormatters.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    clockFormatters.set(zone, formatter);
+  }
+  return formatter;
+}
+
+/** Wall-clock time of the whole second `seconds` (ms since the epoch) in `zone`, read as if it were UTC. */
+function wallSecondAsUtc(seconds: number, zone: string): number {
+  const parts: Record<string, string> = {};
+  for (const part of clockFormatterFor(zone).formatToParts(new Date(seconds))) parts[part.type] = part.value;
+  const year = parts.era === 'BC' || parts.era === 'B' ? 1 - Number(parts.year) : Number(parts.year);
+  return utcFromFields(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second), 0);
+}
+
+/** Date.UTC without its mapping of years 0–99 to 1900–1999; out-of-range fields roll over as in Date.UTC. */
+function utcFromFields(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date.getTime();
+}
+
+/** How far `zone`'s wall clock is ahead of UTC at the instant `at` (ms since the epoch), in ms. */
+function zoneOffset(at: number, zone: string): number {
+  const second = Math.floor(at / 1000) * 1000;
+  return wallSecondAsUtc(second, zone) - second;
+}
+
+/**
+ * `time` moved by whole years, months and days on the calendar of `zone`, keeping its wall-clock time — what
+ * Go's `time.AddDate` does, including its normalisation: 31 March − 1 month is "31 February", which rolls over
+ * to 3 March (2 March in a leap year); 29 February + 1 year is 1 March. A wall-clock time that does not exist
+ * or exists twice on the target day (a DST change) resolves as Go's `time.Date` resolves it. Returns NaN
+ * when the result is outside the range of Date; throws a RangeError for a zone Intl does not know.
+ */
+export function addCalendarDate(time: Date, zone: string, years: number, months: number, days: number): Date {
+  const at = time.getTime();
+  const offset = zone === 'UTC' ? 0 : zoneOffset(at, zone);
+  const wall = new Date(at + offset);
+  const shifted = utcFromFields(
+    wall.getUTCFullYear() + years,
+    wall.getUTCMonth() + months,
+    wall.getUTCDate() + days,
+    wall.getUTCHours(),
+    wall.getUTCMinutes(),
+    wall.getUTCSeconds(),
+    wall.getUTCMilliseconds(),
+  );
+  if (zone === 'UTC' || Number.isNaN(shifted)) return new Date(shifted);
+  // Go's time.Date: take the offset in force at the wall time read as UTC, then, if the instant that gives
+  // falls under another offset, the offset in force at that instant.
+  return new Date(shifted - zoneOffset(shifted - zoneOffset(shifted, zone), zone));
 }

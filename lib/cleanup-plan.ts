@@ -4,6 +4,9 @@
  *
  * - Only good backups (ok, or the old scripts' files as their own groups) are counted and can be deleted;
  *   corrupt entries are never deleted by a policy.
+ * - The newest good backup of each group is never deleted (retention.ts), whatever the rules, minKeep,
+ *   maxDelete or force say — only the policy's allowRemoveAll lifts that. The rules below only ever turn a
+ *   delete into a keep, never the other way.
  * - A group whose newest good backup is older than `staleAfterMs` deletes nothing: backups have stopped,
  *   which is an alarm, not a reason to prune.
  * - More deletions than `maxDelete` allows, and nothing is deleted at all (unless `force`).
@@ -47,6 +50,10 @@ interface Item extends RetentionItem {
 /** The retention group of an entry: `pg_appdb`; the old scripts' files by their own prefix (`pg_backup`). */
 const seriesOf = (entry: CatalogEntry) => (entry.legacy ? entry.group! : entry.kind && entry.group ? seriesKey(entry.kind, entry.group) : entry.id);
 
+/**
+ * Plans a cleanup: one line per catalog entry, keep or delete, with every reason. Pure; does not throw for
+ * any entries (an unknown time zone in the policy throws a RangeError, which config resolution rules out).
+ */
 export function planCleanup(entries: readonly CatalogEntry[], settings: CleanupSettings): CleanupPlan {
   const now = settings.now.getTime();
   const good = entries.filter((e) => e.status === 'ok' || e.status === 'unverified');

@@ -8,6 +8,7 @@ import type { Env } from './io.js';
 import { checkTimeZone } from './calendar.js';
 import { isArtifactPath, isValidGroup, KINDS, sanitizeGroup, type Kind } from './naming.js';
 import { isEmptyPolicy, type RetentionPolicy } from './retention.js';
+import { isZeroDuration, parseRetentionDuration, type RetentionDuration } from './retention-duration.js';
 import type { TargetSpec } from './restore-checks.js';
 import type { BackupSelector } from './select-backup.js';
 import type { TargetConfig } from './heartbeat/targets.js';
@@ -370,6 +371,12 @@ export interface CleanupFlags extends ReadFlags {
   keepMonthly?: string;
   keepYearly?: string;
   keepWithin?: string;
+  keepWithinHourly?: string;
+  keepWithinDaily?: string;
+  keepWithinWeekly?: string;
+  keepWithinMonthly?: string;
+  keepWithinYearly?: string;
+  unsafeAllowRemoveAll?: boolean;
   minKeep?: string;
   maxDelete?: string;
   staleAfter?: string;
@@ -395,8 +402,40 @@ export interface CleanupConfig extends ReadConfig {
 export const DEFAULT_MAX_DELETE = '50%';
 
 /**
+ * A keep count: a whole number ≥ 0, or `unlimited` / `-1` (restic's "keep all"), which comes back as Infinity.
+ * Throws a UsageError naming `flag` for anything else.
+ */
+function parseKeepCount(value: string, flag: string): number {
+  const text = value.trim();
+  if (text === 'unlimited' || text === '-1') return Infinity;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${flag}: '${value}' must be a whole number from 0, or unlimited (or -1) to keep all`, { hint: 'e.g. 7; 0 is no rule' });
+  }
+  return Number(text);
+}
+
+/** Each keep rule's flag and where commander puts its value. */
+const KEEP_FLAGS = {
+  last: ['--keep-last', 'keepLast'],
+  hourly: ['--keep-hourly', 'keepHourly'],
+  daily: ['--keep-daily', 'keepDaily'],
+  weekly: ['--keep-weekly', 'keepWeekly'],
+  monthly: ['--keep-monthly', 'keepMonthly'],
+  yearly: ['--keep-yearly', 'keepYearly'],
+  within: ['--keep-within', 'keepWithin'],
+  withinHourly: ['--keep-within-hourly', 'keepWithinHourly'],
+  withinDaily: ['--keep-within-daily', 'keepWithinDaily'],
+  withinWeekly: ['--keep-within-weekly', 'keepWithinWeekly'],
+  withinMonthly: ['--keep-within-monthly', 'keepWithinMonthly'],
+  withinYearly: ['--keep-within-yearly', 'keepWithinYearly'],
+} as const satisfies Record<string, readonly [string, keyof CleanupFlags]>;
+
+/**
  * cleanup-backups' configuration, including the old script's form `cleanup-backups DIR DAYS`, which means
  * `--from DIR --keep-within DAYSd --stale-after DAYSd` (the alarm the old `find -mtime +DAYS -delete` lacked).
+ * Keep counts take a whole number or `unlimited`; keep durations take restic's syntax (retention-duration.ts);
+ * --stale-after and --orphan-grace take the toolbox's own (parseDuration). A rule of 0 is no rule, and a policy
+ * without a rule is refused unless --unsafe-allow-remove-all. Throws a UsageError naming the flag.
  */
 export function resolveCleanupConfig(flags: CleanupFlags, args: string[], env: Env): CleanupConfig {
   let legacyDays: number | undefined;
@@ -407,28 +446,44 @@ export function resolveCleanupConfig(flags: CleanupFlags, args: string[], env: E
     legacyDays = parseInteger(args[1]!, 'DAYS', 1);
   }
   const read = resolveReadConfig(legacyDays !== undefined ? { ...flags, from: args[0] } : flags, env);
-  const count = (value: string | undefined, flag: string) => (value === undefined ? undefined : parseInteger(value, flag, 0));
+  const count = (value: string | undefined, flag: string) => (value === undefined ? undefined : parseKeepCount(value, flag));
+  const duration = (value: string | undefined, flag: string) => (value === undefined ? undefined : parseRetentionDuration(value, flag));
   const timeZone = flags.tz ?? 'UTC';
   try {
     checkTimeZone(timeZone);
   } catch {
     throw new UsageError(`--tz: '${timeZone}' is not a time zone`, { hint: 'an IANA name such as UTC, Europe/Berlin, America/New_York' });
   }
-  const policy: RetentionPolicy = {
-    last: count(flags.keepLast, '--keep-last'),
-    hourly: count(flags.keepHourly, '--keep-hourly'),
-    daily: count(flags.keepDaily, '--keep-daily'),
-    weekly: count(flags.keepWeekly, '--keep-weekly'),
-    monthly: count(flags.keepMonthly, '--keep-monthly'),
-    yearly: count(flags.keepYearly, '--keep-yearly'),
-    withinMs: legacyDays !== undefined ? legacyDays * 86_400_000 : flags.keepWithin === undefined ? undefined : parseDuration(flags.keepWithin, '--keep-within'),
-    minKeep: count(flags.minKeep, '--min-keep') ?? 3,
-    timeZone,
+  const rules = {
+    last: count(flags.keepLast, KEEP_FLAGS.last[0]),
+    hourly: count(flags.keepHourly, KEEP_FLAGS.hourly[0]),
+    daily: count(flags.keepDaily, KEEP_FLAGS.daily[0]),
+    weekly: count(flags.keepWeekly, KEEP_FLAGS.weekly[0]),
+    monthly: count(flags.keepMonthly, KEEP_FLAGS.monthly[0]),
+    yearly: count(flags.keepYearly, KEEP_FLAGS.yearly[0]),
+    within: legacyDays !== undefined ? { years: 0, months: 0, days: legacyDays, hours: 0 } : duration(flags.keepWithin, KEEP_FLAGS.within[0]),
+    withinHourly: duration(flags.keepWithinHourly, KEEP_FLAGS.withinHourly[0]),
+    withinDaily: duration(flags.keepWithinDaily, KEEP_FLAGS.withinDaily[0]),
+    withinWeekly: duration(flags.keepWithinWeekly, KEEP_FLAGS.withinWeekly[0]),
+    withinMonthly: duration(flags.keepWithinMonthly, KEEP_FLAGS.withinMonthly[0]),
+    withinYearly: duration(flags.keepWithinYearly, KEEP_FLAGS.withinYearly[0]),
   };
-  if (isEmptyPolicy(policy)) {
-    throw new UsageError('no keep rule given: refusing to guess what to keep', {
-      hint: 'e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12, or --keep-within 14d',
-    });
+  // A rule of 0 keeps nothing: it is no rule, never a policy of its own.
+  const zero = (Object.keys(rules) as (keyof typeof rules)[]).filter((rule) => {
+    const value: number | RetentionDuration | undefined = rules[rule];
+    return value === 0 || (typeof value === 'object' && isZeroDuration(value));
+  });
+  for (const rule of zero) rules[rule] = undefined;
+  const allowRemoveAll = Boolean(flags.unsafeAllowRemoveAll);
+  const policy: RetentionPolicy = { ...rules, minKeep: flags.minKeep === undefined ? 3 : parseInteger(flags.minKeep, '--min-keep', 0), timeZone, allowRemoveAll };
+  if (isEmptyPolicy(policy) && !allowRemoveAll) {
+    const hint = 'e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12, or --keep-within 14d';
+    if (zero.length > 0) {
+      throw new UsageError(`${zero.map((rule) => `${KEEP_FLAGS[rule][0]} ${flags[KEEP_FLAGS[rule][1]] ?? 0}`).join(', ')}: a keep rule of 0 is no rule, and no other keep rule is given: refusing to delete every backup`, {
+        hint: `give a rule that keeps something, ${hint}; --unsafe-allow-remove-all deletes all that --min-keep and --max-delete allow`,
+      });
+    }
+    throw new UsageError('no keep rule given: refusing to guess what to keep', { hint });
   }
   const maxDeleteText = flags.maxDelete ?? DEFAULT_MAX_DELETE;
   const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(maxDeleteText);

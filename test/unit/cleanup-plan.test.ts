@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CatalogEntry } from '../../lib/catalog.js';
 import { deletionBatches, planCleanup, type CleanupSettings } from '../../lib/cleanup-plan.js';
+import { NEWEST_REASON } from '../../lib/retention.js';
 
 const NOW = new Date('2026-11-22T03:00:00Z');
 const DAY = 86_400_000;
@@ -85,8 +87,68 @@ describe('planCleanup', () => {
       id: `pg_backup_202611${day}_0200`, kind: 'postgres', group: 'pg_backup', time: new Date(`2026-11-${day}T02:00:00Z`), status: 'unverified',
       artifact: `pg_backup_202611${day}_0200.sql.gz`, files: [`pg_backup_202611${day}_0200.sql.gz`], size: 1, modified: NOW, legacy: true,
     });
-    const plan = planCleanup(['20', '10', '01'].map(legacy), settings({ policy: { minKeep: 1, withinMs: 14 * DAY } }));
+    const plan = planCleanup(['20', '10', '01'].map(legacy), settings({ policy: { minKeep: 1, within: { years: 0, months: 0, days: 14, hours: 0 } } }));
     expect(plan.lines.map((l) => [l.series, l.action])).toEqual([['pg_backup', 'keep'], ['pg_backup', 'keep'], ['pg_backup', 'delete']]);
+  });
+});
+
+describe('planCleanup never deletes the newest good backup of a group', () => {
+  const removeEverything = { maxDelete: { percent: 100 }, force: true, staleAfterMs: undefined };
+
+  it('not with a policy that keeps nothing, --min-keep 0, --max-delete 100% and --force', () => {
+    const entries = Array.from({ length: 10 }, (_, d) => backup(d)).concat([backup(0, 'other'), backup(3, 'other')]);
+    const plan = planCleanup(entries, settings({ policy: { minKeep: 0, last: 0, daily: 0 }, ...removeEverything }));
+    expect(plan.lines.filter((l) => l.action === 'keep').map((l) => [l.entry.id, l.reasons])).toEqual([
+      [entries[0]!.id, [NEWEST_REASON]],
+      [entries[10]!.id, [NEWEST_REASON]],
+    ]);
+  });
+
+  it('the newest good one: a newer corrupt backup does not count, nor one dated in the future', () => {
+    const corrupt = { ...backup(0), status: 'corrupt' as const, problem: 'sha256 differs' };
+    const future = backup(-3);
+    const plan = planCleanup([future, corrupt, backup(1), backup(2), backup(3)], settings({ policy: { minKeep: 0 }, ...removeEverything }));
+    expect(actions(plan.lines)).toEqual([`keep ${future.id}`, `keep ${backup(1).id}`, `delete ${backup(2).id}`, `delete ${backup(3).id}`, `keep ${corrupt.id}`]);
+    expect(plan.lines[1]!.reasons).toEqual([NEWEST_REASON]);
+  });
+
+  it('unless allowRemoveAll: then only --min-keep, --max-delete and --stale-after stand', () => {
+    const entries = Array.from({ length: 4 }, (_, d) => backup(d));
+    const unsafe = { minKeep: 0, allowRemoveAll: true };
+    expect(planCleanup(entries, settings({ policy: unsafe, ...removeEverything })).lines.every((l) => l.action === 'delete')).toBe(true);
+    expect(planCleanup(entries, settings({ policy: { ...unsafe, minKeep: 1 }, ...removeEverything })).lines.map((l) => l.action)).toEqual(['keep', 'delete', 'delete', 'delete']);
+    expect(planCleanup(entries, settings({ policy: unsafe, maxDelete: { percent: 50 } })).overCap).toEqual({ planned: 4, allowed: 2 });
+    const stopped = entries.map((_, d) => backup(d + 2));
+    expect(planCleanup(stopped, settings({ policy: unsafe, ...removeEverything, staleAfterMs: DAY })).lines.every((l) => l.action === 'keep')).toBe(true);
+  });
+
+  it('for any entries and settings (property-based)', () => {
+    const entry = fc.record({
+      daysAgo: fc.integer({ min: -3, max: 400 }),
+      group: fc.constantFrom('a', 'b'),
+      status: fc.constantFrom('ok', 'ok', 'unverified', 'corrupt') as fc.Arbitrary<CatalogEntry['status']>,
+      hour: fc.integer({ min: 0, max: 23 }),
+    });
+    const entries = fc.uniqueArray(entry, { selector: (e) => `${e.group}-${e.daysAgo}-${e.hour}`, maxLength: 40 }).map((list) =>
+      list.map((e) => ({ ...backup(e.daysAgo + e.hour / 24, e.group, e.status), ...(e.status === 'corrupt' ? { problem: 'x' } : {}) })),
+    );
+    const rule = fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined });
+    const config = fc.record({
+      policy: fc.record({ last: rule, daily: rule, monthly: rule, within: fc.option(fc.record({ years: fc.constant(0), months: fc.integer({ min: 0, max: 2 }), days: fc.integer({ min: 0, max: 3 }), hours: fc.constant(0) }), { nil: undefined }), minKeep: fc.integer({ min: 0, max: 2 }) }),
+      maxDelete: fc.oneof(fc.record({ count: fc.integer({ min: 0, max: 50 }) }), fc.record({ percent: fc.integer({ min: 0, max: 100 }) })),
+      force: fc.boolean(),
+      staleAfterMs: fc.option(fc.integer({ min: 0, max: 30 * DAY }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(entries, config, (list, over) => {
+        const plan = planCleanup(list, settings(over as Partial<CleanupSettings>));
+        for (const group of ['pg_a', 'pg_b']) {
+          const good = plan.lines.filter((l) => l.series === group && l.entry.status !== 'corrupt' && l.entry.time.getTime() <= NOW.getTime() + 5 * 60_000);
+          const newest = good.reduce<(typeof good)[number] | undefined>((a, l) => (!a || l.entry.time > a.entry.time ? l : a), undefined);
+          if (newest) expect(newest.action).toBe('keep');
+        }
+      }),
+    );
   });
 });
 
