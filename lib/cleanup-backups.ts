@@ -1,9 +1,9 @@
 import { readCatalog, selectEntries } from './catalog.js';
 import { deletionBatches, planCleanup, type CleanupPlan, type PlanLine } from './cleanup-plan.js';
 import { resolveCleanupConfig, type CleanupConfig, type CleanupFlags } from './config.js';
-import { LockedError, NotFoundError, OperationError, StaleError } from './errors.js';
+import { LockedError, NotFoundError, OperationError, StaleError, interruptedWith } from './errors.js';
 import { formatBytes, formatDuration } from './format.js';
-import type { Io } from './io.js';
+import { printable, type Io } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
 import { openStore } from './store/location.js';
 import type { Store } from './store/store.js';
@@ -76,7 +76,7 @@ function printPlan(lines: PlanLine[], config: CleanupConfig, io: Io): void {
         `${JSON.stringify({ id: entry.id, group: series, kind: entry.kind ?? null, time: entry.time.toISOString(), status: entry.status, action, reasons, files: entry.files, size_bytes: entry.size })}\n`,
       );
     } else {
-      io.stdout.write(`${action === 'delete' ? 'would delete' : 'keep'}\t${entry.id}\t${reasons.join('; ')}\n`);
+      io.stdout.write(`${action === 'delete' ? 'would delete' : 'keep'}\t${entry.id}\t${printable(reasons.join('; '))}\n`);
     }
   }
 }
@@ -85,7 +85,7 @@ function printPlan(lines: PlanLine[], config: CleanupConfig, io: Io): void {
 function printDeleted(lines: PlanLine[], deletedNames: string[], io: Io): void {
   const gone = new Set(deletedNames);
   for (const line of lines) {
-    if (line.action === 'delete' && line.entry.files.every((f) => gone.has(f))) io.stdout.write(`deleted\t${line.entry.id}\t${line.reasons.join('; ')}\n`);
+    if (line.action === 'delete' && line.entry.files.every((f) => gone.has(f))) io.stdout.write(`deleted\t${line.entry.id}\t${printable(line.reasons.join('; '))}\n`);
   }
 }
 
@@ -95,7 +95,10 @@ async function execute(store: Store, lines: PlanLine[], io: Io): Promise<{ delet
   const failed: { name: string; error: string }[] = [];
   const failedNames = new Set<string>();
   for (const batch of deletionBatches(lines)) {
-    if (io.signal.aborted) throw io.signal.reason;
+    if (io.signal.aborted) {
+      // Say what is already gone: manifests go before their artifacts, so what is left is consistent.
+      throw interruptedWith(io.signal, deleted.length ? `${deleted.length} file(s) were deleted before it stopped: ${deleted.slice(0, 10).join(', ')}${deleted.length > 10 ? ', …' : ''}` : 'nothing was deleted');
+    }
     const names = batch.names.filter((name) => !failedNames.has(batch.manifestOf.get(name) ?? ''));
     if (names.length === 0) continue;
     const result = await store.deleteMany(names);

@@ -70,6 +70,8 @@ export function planCleanup(entries: readonly CatalogEntry[], settings: CleanupS
     for (const [series, t] of newest) if (now - t > settings.staleAfterMs) stale.push({ series, ageMs: now - t });
   }
   const staleSeries = new Map(stale.map((s) => [s.series, s.ageMs]));
+  const newestGood = new Map<string, number>();
+  for (const item of items) newestGood.set(item.group, Math.max(newestGood.get(item.group) ?? -Infinity, item.time.getTime()));
 
   const lines: PlanLine[] = decisions.map(({ item, action, reasons }) => {
     const age = staleSeries.get(item.group);
@@ -89,11 +91,16 @@ export function planCleanup(entries: readonly CatalogEntry[], settings: CleanupS
       lines.push({ entry, series: seriesOf(entry), action: 'keep', reasons: [`corrupt, never deleted by a policy: ${entry.problem}`] });
     } else if (entry.status === 'orphan') {
       const idle = now - entry.modified.getTime();
-      lines.push(
-        idle > settings.orphanGraceMs
-          ? { entry, series: seriesOf(entry), action: 'delete', reasons: [`orphan: ${entry.problem}, untouched for ${formatDuration(idle)}`] }
-          : { entry, series: seriesOf(entry), action: 'keep', reasons: [`orphan younger than --orphan-grace ${formatDuration(settings.orphanGraceMs)}: may belong to a run in progress`] },
-      );
+      const series = seriesOf(entry);
+      if (idle <= settings.orphanGraceMs) {
+        lines.push({ entry, series, action: 'keep', reasons: [`orphan younger than --orphan-grace ${formatDuration(settings.orphanGraceMs)}: may belong to a run in progress`] });
+      } else if (entry.artifact && !((newestGood.get(series) ?? -Infinity) > entry.time.getTime() && !staleSeries.has(series))) {
+        // Dump bytes whose manifest is gone (lost, or copied without it) may be the only copy of the newest
+        // data: debris only once a good backup of the group is newer, and never while backups have stopped.
+        lines.push({ entry, series, action: 'keep', reasons: [`an artifact without its manifest, and no good backup of ${series} is newer: kept, it may be the only copy (inspect it; remove it by hand)`] });
+      } else {
+        lines.push({ entry, series, action: 'delete', reasons: [`orphan: ${entry.problem}, untouched for ${formatDuration(idle)}`] });
+      }
     }
   }
 
