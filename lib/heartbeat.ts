@@ -66,7 +66,7 @@ function unreachable(down: string[]): UnreachableError {
 async function tell(deliveries: Delivery[], event: HeartbeatEvent, detail: { rid: string; body?: string }, config: HeartbeatConfig, io: Io): Promise<string[]> {
   // After SIGINT/SIGTERM the outcome is still reported, within the runner's cleanup grace.
   const signal = io.signal.aborted ? AbortSignal.timeout(4_000) : io.signal;
-  const options = { timeoutMs: config.requestTimeoutMs, policy: config.retry, log: io.log, signal };
+  const options = { timeoutMs: config.requestTimeoutMs, policy: config.retry, log: io.log, signal, env: io.env };
   const results = await Promise.allSettled(deliveries.map((d) => d.deliver(event, detail, options)));
   const down: string[] = [];
   results.forEach((result, i) => {
