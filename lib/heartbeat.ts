@@ -93,7 +93,7 @@ async function tell(deliveries: Delivery[], event: HeartbeatEvent, detail: { rid
   // After SIGINT/SIGTERM the outcome is still reported, within the runner's cleanup grace.
   const signal = io.signal.aborted ? AbortSignal.timeout(REPORT_AFTER_SIGNAL_MS) : io.signal;
   const timeoutMs = io.signal.aborted ? Math.min(config.requestTimeoutMs, REPORT_AFTER_SIGNAL_MS) : config.requestTimeoutMs;
-  const options = { timeoutMs, policy: config.retry, log: io.log, signal };
+  const options = { timeoutMs, policy: config.retry, log: io.log, signal, env: io.env };
   const results = await Promise.allSettled(deliveries.map((d) => d.deliver(event, detail, options)));
   const down: string[] = [];
   results.forEach((result, i) => {

@@ -5,7 +5,7 @@
  */
 import { NETWORK_ERROR_CODES, retry, type BackoffPolicy } from '../backoff.js';
 import { errnoCode } from '../errors.js';
-import type { Log } from '../io.js';
+import type { Env, Log } from '../io.js';
 
 export interface HttpCall {
   /** Names the target in messages; never holds a secret. */
@@ -27,6 +27,8 @@ export interface DeliveryOptions {
   policy: BackoffPolicy;
   log: Log;
   signal: AbortSignal;
+  /** The tool's environment: where this host keeps its locks (RESTORABLE_LOCK_DIR). */
+  env: Env;
 }
 
 class HttpStatusError extends Error {

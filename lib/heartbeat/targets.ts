@@ -6,10 +6,16 @@
  * - textfile      a node_exporter textfile, replaced atomically, counters carried over from the previous one
  * - pushgateway   the same metrics POSTed to /metrics/job/<job>/type/<type>: a failure never wipes the last
  *                 success, since POST replaces only the metrics it carries
+ * Both metric targets read the previous counters, add this run and write them back. That read-modify-write
+ * runs under a lock (waited for), so concurrent runs on one host each count. Runs on different hosts
+ * pushing to one gateway can still race: the Pushgateway has no compare-and-set.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
+import { acquireLock } from '../lock.js';
+import { defaultLockDir, ensureLockDir } from '../store/lock-dir.js';
 import type { HeartbeatEvent } from './event.js';
 import { send, type DeliveryOptions } from './deliver.js';
 import { nextState, parseState, renderMetrics } from './metrics.js';
@@ -31,6 +37,8 @@ export interface Delivery {
 
 /** Healthchecks' default Ping-Body-Limit until a response says otherwise. */
 const DEFAULT_BODY_LIMIT = 10_000;
+/** How long a textfile update waits for another run's (a file read and a rename: milliseconds each). */
+const TEXTFILE_LOCK_WAIT_MS = 10_000;
 
 export function deliveriesFor(config: TargetConfig): Delivery[] {
   const out: Delivery[] = [];
@@ -63,11 +71,15 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
     const dir = config.textfile;
     out.push({
       name: `--textfile ${dir}`,
-      async deliver(event) {
+      async deliver(event, _detail, options) {
         if (event.status === 'start') return;
-        const file = join(dir, `backup_${fileSafe(event.type)}${event.group ? `_${fileSafe(event.group)}` : ''}.prom`);
-        const before = parseState(await readFile(file, 'utf8').catch(() => ''), event);
-        await writeFileAtomic(file, renderMetrics(nextState(before, event), event));
+        const name = `backup_${fileSafe(event.type)}${event.group ? `_${fileSafe(event.group)}` : ''}.prom`;
+        const file = join(dir, name);
+        // Beside the file, and named so the collector's `*.prom` never picks it up.
+        await underLock(join(dir, `.${name}.lock`), TEXTFILE_LOCK_WAIT_MS, options, async () => {
+          const before = parseState(await readFile(file, 'utf8').catch(() => ''), event);
+          await writeFileAtomic(file, renderMetrics(nextState(before, event), event));
+        });
       },
     });
   }
@@ -79,18 +91,36 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
         if (event.status === 'start') return;
         const label = `--pushgateway ${safeUrl(base)}`;
         const group = `/metrics/job/${encodeURIComponent(config.job)}/type/${encodeURIComponent(event.type)}${event.group ? `/group/${encodeURIComponent(event.group)}` : ''}`;
-        const current = await send({ label, method: 'GET', url: `${base}/metrics` }, options);
-        const before = parseState(current.body, event, { job: config.job });
-        const after = nextState(before, event);
-        // A failure pushes only what it changes, so the last success survives it.
-        const only = event.status === 'success' ? undefined : (['lastRun', 'lastRunSuccess', 'lastDuration', 'failureTotal'] as const);
-        // The grouping labels come from the URL; the body carries the rest.
-        const body = renderMetrics(after, { type: event.type }, only ? [...only] : undefined).replace(/\{type="[^"]*"\}/g, '');
-        await send({ label, method: 'POST', url: `${base}${group}`, headers: { 'content-type': 'text/plain; version=0.0.4' }, body }, options);
+        // One lock per gateway and group on this host; the key carries no credentials.
+        const lockDir = defaultLockDir(options.env);
+        await ensureLockDir(lockDir);
+        const key = createHash('sha256').update([safeUrl(base), config.job, event.type, event.group ?? ''].join('\n')).digest('hex').slice(0, 16);
+        // The holder may be retrying a gateway that is down: wait as long as its requests may take.
+        const waitMs = options.policy.budgetMs + 2 * options.timeoutMs;
+        await underLock(join(lockDir, `pushgateway-${key}.lock`), waitMs, options, async () => {
+          const current = await send({ label, method: 'GET', url: `${base}/metrics` }, options);
+          const before = parseState(current.body, event, { job: config.job });
+          const after = nextState(before, event);
+          // A failure pushes only what it changes, so the last success survives it.
+          const only = event.status === 'success' ? undefined : (['lastRun', 'lastRunSuccess', 'lastDuration', 'failureTotal'] as const);
+          // The grouping labels come from the URL; the body carries the rest.
+          const body = renderMetrics(after, { type: event.type }, only ? [...only] : undefined).replace(/\{type="[^"]*"\}/g, '');
+          await send({ label, method: 'POST', url: `${base}${group}`, headers: { 'content-type': 'text/plain; version=0.0.4' }, body }, options);
+        });
       },
     });
   }
   return out;
+}
+
+/** Runs `work` holding the lock at `path`, waiting up to `waitMs` for it; always releases it. */
+async function underLock(path: string, waitMs: number, options: DeliveryOptions, work: () => Promise<void>): Promise<void> {
+  const lock = await acquireLock(path, 'heartbeat', { waitMs, signal: options.signal });
+  try {
+    await work();
+  } finally {
+    await lock.release();
+  }
 }
 
 /** The URL without credentials or query, for messages. */
