@@ -58,7 +58,7 @@ async function lockGroups(store: Store, plan: CleanupPlan, locks: Lock[], io: Io
       locks.push(await acquireLock(store.lockPath(key), io.tool));
     } catch (error) {
       if (!(error instanceof LockedError)) throw error;
-      io.log.warn(`${error.message}; ${key} is not cleaned this time`);
+      io.log.warn(`${error.message}; ${key} is not cleaned this time${error.hint ? ` (hint: ${error.hint})` : ''}`);
       held.push(key);
     }
   }

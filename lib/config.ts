@@ -171,6 +171,7 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
     queueSize: flags.s3QueueSize !== undefined ? parseInteger(flags.s3QueueSize, '--s3-queue-size', 1, 64) : 4,
     retry: resolveRetry(flags),
     lockDir: defaultLockDir(env),
+    lockDirEnv: { RESTORABLE_LOCK_DIR: env.RESTORABLE_LOCK_DIR },
     spoolDir: flags.spoolDir ?? (env.TMPDIR || tmpdir()),
   };
 }

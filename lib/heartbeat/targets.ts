@@ -93,7 +93,7 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
         const group = `/metrics/job/${encodeURIComponent(config.job)}/type/${encodeURIComponent(event.type)}${event.group ? `/group/${encodeURIComponent(event.group)}` : ''}`;
         // One lock per gateway and group on this host; the key carries no credentials.
         const lockDir = defaultLockDir(options.env);
-        await ensureLockDir(lockDir);
+        ensureLockDir(lockDir, options.env);
         const key = createHash('sha256').update([safeUrl(base), config.job, event.type, event.group ?? ''].join('\n')).digest('hex').slice(0, 16);
         // The holder may be retrying a gateway that is down: wait as long as its requests may take.
         const waitMs = options.policy.budgetMs + 2 * options.timeoutMs;

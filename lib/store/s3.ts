@@ -3,12 +3,13 @@
  * the AWS SDK is imported here, never by a binary that does not touch S3.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BackoffPolicy } from '../backoff.js';
 import { NotFoundError, StoreError, describeSystemError, isSystemError } from '../errors.js';
+import type { Env } from '../io.js';
+import { ensureLockDir } from './lock-dir.js';
 import { sdkRetryStrategy } from './s3-retry.js';
 import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
 
@@ -28,6 +29,8 @@ export interface S3Options {
   retry: BackoffPolicy;
   /** Where this host keeps the locks of remote locations. */
   lockDir: string;
+  /** The environment the lock directory was chosen from (an explicit RESTORABLE_LOCK_DIR is trusted as it is). */
+  lockDirEnv?: Env;
   /** Where artifacts are spooled while they upload. */
   spoolDir: string;
 }
@@ -85,11 +88,7 @@ export class S3Store implements Store {
 
   /** Locks of remote locations live on this host, keyed by the location (S3 has no lock primitive we can trust). */
   lockPath(key: string): string {
-    try {
-      mkdirSync(this.options.lockDir, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new StoreError(`cannot create the lock directory ${this.options.lockDir}: ${describeSystemError(error)}`);
-    }
+    ensureLockDir(this.options.lockDir, this.options.lockDirEnv);
     const location = createHash('sha256').update(this.display).digest('hex').slice(0, 16);
     return join(this.options.lockDir, `${location}-${key}.lock`);
   }
