@@ -188,7 +188,7 @@ describe('pg-backup to S3 (s3rver)', () => {
       [['--to', 's3://backups/x', '--s3-part-size', '1MiB'], /^pg-backup: --s3-part-size: '1MiB' must be between 5MiB and 5GiB/],
       [['--to', 's3://backups/x', '--storage-class', 'COLD'], /^pg-backup: --storage-class: 'COLD'/],
       [['--to', 's3://Bad_Bucket/x'], /^pg-backup: --to: 's3:\/\/Bad_Bucket\/x' is not a valid/],
-      [['--to', 's3://backups/x', '--s3-endpoint', 'ftp://x'], /^pg-backup: --s3-endpoint: 'ftp:\/\/x' is not an http\(s\):\/\/ URL/],
+      [['--to', 's3://backups/x', '--s3-endpoint', 'ftp://x'], /^pg-backup: --s3-endpoint: not an http\(s\):\/\/ URL/],
     ];
     for (const [args, message] of cases) {
       const result = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), ...args], { env: s3.env() });
