@@ -24,7 +24,7 @@
  * the end) are where the blocks really start; every entry with data gets exactly one block, of the right
  * type (large objects for "BLOBS" entries); and nothing follows the last block.
  */
-import type { ContentCheck, ContentFacts } from '../content-check.js';
+import type { ContentCheck } from '../content-check.js';
 import { describeBytes, escapeBytes, printableText } from '../content-sniff.js';
 import { IntegrityError, VersionError } from '../errors.js';
 
@@ -106,7 +106,7 @@ export class ArchiveVersionError extends VersionError {
  * with blocks still owed) and otherwise returns {@link CustomArchiveFacts}. After a throw, every later call
  * throws the same error.
  */
-export function createArchiveCheck(options: ArchiveCheckOptions): ContentCheck {
+export function createArchiveCheck(options: ArchiveCheckOptions): ContentCheck<CustomArchiveFacts> {
   return new CustomArchiveCheck(options.depth);
 }
 
@@ -218,7 +218,7 @@ function walkChunks4(buf: Buffer, start: number): number {
   return pos;
 }
 
-class CustomArchiveCheck implements ContentCheck {
+class CustomArchiveCheck implements ContentCheck<CustomArchiveFacts> {
   readonly format = CUSTOM_ARCHIVE_FORMAT;
 
   private state = S_MAGIC;
@@ -299,7 +299,7 @@ class CustomArchiveCheck implements ContentCheck {
     }
   }
 
-  end(): ContentFacts {
+  end(): CustomArchiveFacts {
     if (this.failure) throw this.failure;
     this.ended = true;
     try {

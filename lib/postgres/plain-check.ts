@@ -14,7 +14,7 @@
  * one must come with the other. Lines may end in \r\n. Only the first 4 KiB and the last 8 KiB are kept; the
  * middle is not read.
  */
-import type { ContentCheck, ContentFacts } from '../content-check.js';
+import type { ContentCheck } from '../content-check.js';
 import { describeBytes, escapeBytes, printableText } from '../content-sniff.js';
 import { IntegrityError } from '../errors.js';
 
@@ -50,11 +50,11 @@ const COMPLETION_LINE = '-- PostgreSQL database dump complete\n';
  * {@link PlainScriptFacts}. `done` stays false: what matters is at the very end. After a throw, every
  * later call throws the same error.
  */
-export function createPlainCheck(): ContentCheck {
+export function createPlainCheck(): ContentCheck<PlainScriptFacts> {
   return new PlainScriptCheck();
 }
 
-class PlainScriptCheck implements ContentCheck {
+class PlainScriptCheck implements ContentCheck<PlainScriptFacts> {
   readonly format = PLAIN_SCRIPT_FORMAT;
   readonly done = false;
 
@@ -81,7 +81,7 @@ class PlainScriptCheck implements ContentCheck {
     }
   }
 
-  end(): ContentFacts {
+  end(): PlainScriptFacts {
     if (this.failure) throw this.failure;
     this.ended = true;
     try {
