@@ -7,7 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { spawnChild, summarizeStderr, type Child } from './child.js';
 import type { Compression } from './compress.js';
@@ -171,4 +171,34 @@ async function settle<Facts extends ContentFacts>(check: ContentCheck<Facts>, co
   }
   await stage.succeeded();
   return check.end();
+}
+
+/**
+ * A pass-through that also hands every chunk to `inspect` — a check's push (raw bytes) or a feed's write
+ * (compressed bytes) — and fails the stream at the first damage found, so a producer writing garbage is
+ * stopped at once rather than at the end.
+ */
+export class ContentTee extends Transform {
+  constructor(private readonly inspect: (chunk: Buffer) => void | Promise<void>) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.inspect(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    if (pending) pending.then(() => callback(null, chunk), (error: unknown) => callback(error as Error));
+    else callback(null, chunk);
+  }
+}
+
+/** Pushes into a check until it has what it needs; the check's own errors (damage) propagate. */
+export function pushUntilDone(check: ContentCheck): (chunk: Buffer) => void {
+  return (chunk) => {
+    if (!check.done) check.push(chunk);
+  };
 }

@@ -9,7 +9,9 @@ import type { Manifest, TableStat } from './manifest.js';
 import { seriesKey } from './naming.js';
 import { childEnv } from './postgres/connection.js';
 import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
+import { createArchiveCheck } from './postgres/archive-check.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
+import { createPlainCheck } from './postgres/plain-check.js';
 
 /**
  * pg-backup: pg_dump → compress → sha256 → store → manifest.
@@ -62,6 +64,13 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       kind: 'child',
       start: (stdout, signal, onStderr) =>
         spawnChild('pg_dump', pgDump.path, args, { env: childEnv(config.target, io.env), stdout, signal, ...(onStderr ? { onStderr } : {}) }),
+      // A custom archive is complete once its header and table of contents are (pg_dump exited 0 after
+      // writing the data); a plain script ends with pg_dump's completion line.
+      check: {
+        name: `pg_dump (${pgDump.path})`,
+        create: async () => (config.format === 'custom' ? createArchiveCheck({ depth: 'head' }) : createPlainCheck()),
+        hint: 'check that --pg-bin-dir (or PATH) holds the real pg_dump',
+      },
     };
     const dumping = produceBackup(plan, producer, io, stop);
     let backup: Backup;

@@ -10,6 +10,7 @@ import { seriesKey } from './naming.js';
 import { connectRedis, connectWithRetry, type RedisClient } from './redis/client.js';
 import { factsFromInfo, type RedisFacts } from './redis/info.js';
 import { dumpLogical, type LogicalDumpFacts } from './redis/logical-dump.js';
+import { LogicalParser } from './redis/logical-format.js';
 import { RdbValidator, type RdbFacts } from './redis/rdb-validator.js';
 import { RedisRefusedError, openReplicationLink, type RdbSync, type ReplicationLink } from './redis/sync.js';
 import { toolVersion } from './version.js';
@@ -136,7 +137,9 @@ async function logicalBackup(session: Session, client: RedisClient): Promise<voi
     log: io.log,
   });
   io.log.info(`dumping ${databases.length} database(s) key by key (SCAN + DUMP)`);
-  const backup = await produceBackup(plan, { kind: 'stream', stream: dump.stream }, io).catch((error: unknown) => {
+  // The dump writes its own end record only after the last key: parsing what it wrote proves it complete.
+  const check = { name: 'the logical dump', create: async () => new LogicalParser(`the logical dump of ${config.target.display}`) };
+  const backup = await produceBackup(plan, { kind: 'stream', stream: dump.stream, check }, io).catch((error: unknown) => {
     throw io.signal.aborted ? io.signal.reason : error;
   });
   const manifest = backupManifest(backup, 'redis-logical', logicalSource(session, dump.result()));

@@ -238,12 +238,12 @@ describe('pg-backup failures', () => {
     expect(listDir(dir)).toEqual([]);
   });
 
-  it('an unwritable location exits 1 before dumping', async () => {
+  it('an unwritable location exits 1 before dumping; a path through a file is not a directory (exit 2)', async () => {
     const parentIsFile = join(tempDir('bk'), 'file');
     writeFileSync(parentIsFile, 'x');
     const result = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', join(parentIsFile, 'sub')]);
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/cannot write to .*sub: a path component is not a directory \(ENOTDIR\)/);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^pg-backup: --to: .*sub is not a directory/);
 
     // Permission denied needs a user without root's override.
     const account = serverAccount();

@@ -142,11 +142,13 @@ describe('the logical loader', () => {
 
   it('skips keys whose expiry passed since the backup, and counts them', async () => {
     const s = await server();
-    await s.cli('SET', 'short', 'x', 'PX', '400');
+    // Long enough that a backup on a busy machine still finds the key alive; then wait for it to pass.
+    const expiresAt = Date.now() + 3_000;
+    await s.cli('SET', 'short', 'x', 'PXAT', String(expiresAt));
     await s.cli('SET', 'long', 'y');
     const dir = tempDir('rlog');
     const artifact = (await runBin('redis-backup', ['--url', url(s), '--mode', 'logical', '--to', dir])).stdout.trim();
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now() + 100)));
     const target = await server();
     expect(await loadLogicalArtifact(artifact, target)).toMatchObject({ keysTotal: 1, expired: 1 });
     expect(await target.cli('DBSIZE')).toBe('1');
