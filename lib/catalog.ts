@@ -8,11 +8,8 @@
  *               without artifact
  * - corrupt     an unreadable or mismatched manifest, or (with verify) an artifact whose sha256 differs
  */
-import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import type { Compression } from './compress.js';
-import { UsageError } from './errors.js';
+import { IntegrityError, UsageError } from './errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
 import { isManifestName, isTempName, manifestNameFor, MANIFEST_SUFFIX, parseArtifactName, type Kind } from './naming.js';
 import type { Store, StoreEntry } from './store/store.js';
@@ -42,8 +39,11 @@ export interface CatalogEntry {
 }
 
 export interface CatalogOptions {
-  /** Re-read every ok artifact and compare its sha256 with the manifest. */
-  verify?: boolean;
+  /**
+   * Re-read every ok artifact and prove it (list-backups passes verifyArtifact: sha256 and content); an
+   * IntegrityError makes the backup corrupt, naming why.
+   */
+  verify?: (store: Store, entry: CatalogEntry) => Promise<void>;
   /** Manifests (and verifications) in flight at once. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -125,9 +125,11 @@ async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: Sto
     return { ...entry, status: 'corrupt', problem: `${artifact.size} bytes stored, the manifest says ${manifest.artifact.size_bytes} (truncated or altered)` };
   }
   if (options.verify) {
-    const sha256 = await hashStored(store, artifact.name, options.signal);
-    if (sha256 !== manifest.artifact.sha256) {
-      return { ...entry, status: 'corrupt', problem: `sha256 ${sha256} read back, the manifest says ${manifest.artifact.sha256}` };
+    try {
+      await options.verify(store, entry);
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      return { ...entry, status: 'corrupt', problem: error.message };
     }
   }
   return entry;
@@ -157,12 +159,6 @@ async function readText(store: Store, name: string, signal: AbortSignal | undefi
   const chunks: Buffer[] = [];
   for await (const chunk of await store.get(name, signal ? { signal } : {})) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-async function hashStored(store: Store, name: string, signal: AbortSignal | undefined): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(await store.get(name, signal ? { signal } : {}), new Writable({ write: (chunk: Buffer, _e, done) => (hash.update(chunk), done()) }));
-  return hash.digest('hex');
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; the first failure rejects. */

@@ -127,17 +127,22 @@ function decompressor(compression: Exclude<Compression, 'none'>, from: 'pipe' | 
   const source = from === 'pipe' ? undefined : createReadStream(from, { highWaterMark: 1 << 20 });
   source?.on('error', (error) => gunzip.destroy(error));
   source?.pipe(gunzip);
-  const done = new Promise<void>((resolve, reject) => {
-    gunzip.once('end', resolve);
-    gunzip.once('close', () => (stopped ? resolve() : undefined));
-    gunzip.once('error', (error) => reject(stopped ? undefined : new IntegrityError(`${options.where} does not decompress: gzip: ${error.message}`)));
+  // What gzip found wrong, unless it only failed because it was stopped.
+  let failure: IntegrityError | undefined;
+  const done = new Promise<void>((resolve) => {
+    gunzip.once('close', resolve);
+    gunzip.once('error', (error) => {
+      if (!stopped) failure = new IntegrityError(`${options.where} does not decompress: gzip: ${error.message}`);
+    });
   });
-  done.catch(() => {});
   return {
     input: from === 'pipe' ? gunzip : undefined,
     output: gunzip,
-    exited: done.catch(() => undefined),
-    succeeded: () => (stopped ? Promise.resolve() : done),
+    exited: done,
+    succeeded: async () => {
+      await done;
+      if (failure) throw failure;
+    },
     stop: () => {
       stopped = true;
       source?.destroy();
@@ -163,11 +168,14 @@ async function settle<Facts extends ContentFacts>(check: ContentCheck<Facts>, co
   try {
     await consuming;
   } catch (error) {
-    stage.stop();
-    if (error instanceof IntegrityError) throw error;
+    if (error instanceof IntegrityError) {
+      stage.stop();
+      throw error;
+    }
     // The output stream failed: the decompressor's own failure says why.
-    await stage.succeeded();
-    throw new IntegrityError(`${where} could not be read to the end: ${(error as Error).message}`);
+    const own = await stage.succeeded().then(() => undefined, (failure: unknown) => failure);
+    stage.stop();
+    throw own ?? new IntegrityError(`${where} could not be read to the end: ${(error as Error).message}`);
   }
   await stage.succeeded();
   return check.end();

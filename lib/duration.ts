@@ -35,8 +35,9 @@ export const DURATION_BOUNDS: Record<string, DurationBounds> = {
   '--check-timeout': { min: 100, max: DAY }, // one drill check
   '--stale-after': { min: MINUTE, max: CENTURY },
   '--orphan-grace': { min: MINUTE, max: CENTURY }, // younger debris may belong to a run in progress
-  '--max-age': { min: SECOND, max: CENTURY },
-  '--rpo': { min: SECOND, max: CENTURY },
+  // Any positive age: a limit of a millisecond is how a test (or a demo) makes every backup too old.
+  '--max-age': { min: 1, max: CENTURY },
+  '--rpo': { min: 1, max: CENTURY },
   '--rto': { min: 1, max: CENTURY },
 };
 

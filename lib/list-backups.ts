@@ -4,6 +4,8 @@ import { IntegrityError, NotFoundError } from './errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { Io } from './io.js';
 import { openStore } from './store/location.js';
+import type { Store } from './store/store.js';
+import { verifyArtifact } from './verify-artifact.js';
 
 /**
  * list-backups: every backup in a location with its status, newest first — a table, or NDJSON with --json
@@ -12,7 +14,9 @@ import { openStore } from './store/location.js';
 export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
   const config = resolveListConfig(opts as ReadFlags & { verify?: boolean }, io.env);
   const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
-  const entries = selectEntries(await readCatalog(store, { verify: config.verify, signal: io.signal }), config);
+  // --verify proves each backup as a restore would: sha256 against the manifest, and the whole content.
+  const verify = config.verify ? (s: Store, entry: CatalogEntry) => verifyArtifact(s, entry, { env: io.env, signal: io.signal }).then((v) => v.release()) : undefined;
+  const entries = selectEntries(await readCatalog(store, { ...(verify ? { verify } : {}), signal: io.signal }), config);
   const now = new Date();
   if (config.json) {
     for (const entry of entries) io.stdout.write(`${JSON.stringify(jsonLine(entry))}\n`);

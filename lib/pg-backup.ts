@@ -1,3 +1,4 @@
+import { contentCheckFor } from './artifact-checks.js';
 import type { Producer } from './artifact-pipeline.js';
 import { spawnChild } from './child.js';
 import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type Backup, type BackupPlan, type Output } from './backup-run.js';
@@ -9,9 +10,7 @@ import type { Manifest, TableStat } from './manifest.js';
 import { seriesKey } from './naming.js';
 import { childEnv } from './postgres/connection.js';
 import { beginSnapshot, connect, countRows, listTables, schemaVersion, serverInfo, sessionError, type ServerInfo } from './postgres/inspect.js';
-import { createArchiveCheck } from './postgres/archive-check.js';
 import { findPgTool, probeCandidates, type PgTool } from './postgres/pg-dump.js';
-import { createPlainCheck } from './postgres/plain-check.js';
 
 /**
  * pg-backup: pg_dump → compress → sha256 → store → manifest.
@@ -68,7 +67,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
       // writing the data); a plain script ends with pg_dump's completion line.
       check: {
         name: `pg_dump (${pgDump.path})`,
-        create: async () => (config.format === 'custom' ? createArchiveCheck({ depth: 'head' }) : createPlainCheck()),
+        create: () => contentCheckFor(`pg_dump-${config.format}`, 'head', 'pg_dump'),
         hint: 'check that --pg-bin-dir (or PATH) holds the real pg_dump',
       },
     };

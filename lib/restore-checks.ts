@@ -85,7 +85,7 @@ export async function runRestoreChecks(options: CheckOptions): Promise<CheckResu
     clock = performance.now();
     if (options.timings) options.timings.remote = !selected.store.localPath;
     try {
-      verified = await verifyArtifact(selected.store, entry, { ...(options.keepIn ? { keepIn: options.keepIn } : {}), signal: options.signal });
+      verified = await verifyArtifact(selected.store, entry, { ...(options.keepIn ? { keepIn: options.keepIn } : {}), signal: options.signal, env: options.env });
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       findings.integrityProblem = error.message;
@@ -192,7 +192,7 @@ export function checkLine(result: CheckResult): string {
       parts.push(`schema ${findings.snapshotVersion ?? '-'}${findings.currentVersion !== undefined ? ` (current ${findings.currentVersion})` : ''}`);
     }
     parts.push(formatBytes(entry.size));
-    parts.push(verified?.method === 'sha256' ? 'sha256 verified' : verified?.method === 'format' ? 'no manifest: format checked' : verified ? 'no manifest: unverified' : 'not verified');
+    parts.push(verified?.method === 'sha256' ? 'sha256 and content verified' : verified?.method === 'format' ? 'no manifest: content checked' : 'not verified');
   }
   if (findings.target) parts.push(`target ${findings.target.kind} ${findings.target.serverVersion}`);
   // Reasons quote what was read (a manifest's claims, a server's answer): one line, never raw control bytes.

@@ -34,7 +34,7 @@ describe('list-backups on local disk', () => {
     ].sort((a, b) => b.t - a.t).map((e) => e.id);
     expect(ids.slice(0, 5)).toEqual(expected); // newest first
     expect(ids.slice(5)).toEqual([expect.stringMatching(/^redis_dump_\d{8}_\d{4}$/), expect.stringMatching(/^pg_backup_\d{8}_\d{4}$/)]);
-    expect(lines.find((l) => l.startsWith(redis.id))).toMatch(/redis\s+cache\s+\S+\s+\d+ B\s+ok$/);
+    expect(lines.find((l) => l.startsWith(redis.id))).toMatch(/redis\s+cache\s+\S+\s+[\d.]+ (B|KiB)\s+ok$/);
     expect(lines.find((l) => l.startsWith('pg_backup_'))).toMatch(/unverified$/);
     expect(lines.find((l) => l.startsWith(tempId))).toMatch(/orphan$/);
     expect(table.stdout).not.toContain('README');
@@ -57,7 +57,7 @@ describe('list-backups on local disk', () => {
     const verified = await runBin('list-backups', ['--from', dir, '--verify']);
     expect(verified.exitCode).toBe(5);
     expect(verified.stdout).toMatch(new RegExp(`${newest!.id}.*corrupt`));
-    expect(verified.stderr).toMatch(/^list-backups: 1 corrupt backup\(s\) in .*sha256 [0-9a-f]{64} read back, the manifest says/);
+    expect(verified.stderr).toMatch(/^list-backups: 1 corrupt backup\(s\) in .* has sha256 [0-9a-f]{64}, the manifest says/);
     writeFileSync(join(dir, older!.artifact.name), 'short');
     const sized = await runBin('list-backups', ['--from', dir, '--json']);
     expect(sized.exitCode).toBe(5);

@@ -95,7 +95,7 @@ describe('restore-drill on Postgres', () => {
   });
 
   it('RPO exceeded exits 3 after a successful restore', async () => {
-    const result = await drill(['--rpo', '0s', '--json']);
+    const result = await drill(['--rpo', '1ms', '--json']);
     expect(result.exitCode).toBe(3);
     expect(JSON.parse(result.stdout)).toMatchObject({ result: 'fail', exit_code: 3, rpo: { ok: false }, rto: { ok: true } });
   });

@@ -1,7 +1,9 @@
 /** Writes backups into a location as the backup tools would (artifact, then manifest), dated as the test needs. */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { resolveS3Options } from '../../lib/config.js';
 import { buildManifest, serializeManifest, type Manifest } from '../../lib/manifest.js';
@@ -28,11 +30,27 @@ export interface SeedSpec {
   content?: string;
 }
 
+const samples = new Map<Kind, Buffer>();
+
+/**
+ * A real artifact of the kind, zstd-compressed as the tools write it — a small pg_dump archive, an RDB — so
+ * seeded backups pass the content checks every reader runs. Made once per kind.
+ */
+export function sampleArtifact(kind: Kind): Buffer {
+  let bytes = samples.get(kind);
+  if (!bytes) {
+    const fixture = fileURLToPath(new URL(`../fixtures/${kind === 'postgres' ? 'sample.dump' : 'sample.rdb'}`, import.meta.url));
+    bytes = execFileSync('zstd', ['-q', '-c', fixture]);
+    samples.set(kind, bytes);
+  }
+  return bytes;
+}
+
 export async function seedBackup(store: Store, spec: SeedSpec): Promise<Manifest> {
   const kind = spec.kind ?? 'postgres';
   const group = spec.group ?? 'app';
   const name = buildArtifactName(kind, group, spec.time, kind === 'postgres' ? 'dump.zst' : 'rdb.zst');
-  const bytes = Buffer.from(spec.content ?? `backup of ${group} at ${spec.time.toISOString()}`);
+  const bytes = spec.content !== undefined ? Buffer.from(spec.content) : sampleArtifact(kind);
   await store.put(name, Readable.from([bytes]));
   const manifest = buildManifest({
     id: name.replace(/\.[a-z.]+$/, ''),
@@ -41,7 +59,7 @@ export async function seedBackup(store: Store, spec: SeedSpec): Promise<Manifest
     trigger: 'cron',
     started_at: spec.time.toISOString(),
     finished_at: new Date(spec.time.getTime() + 1000).toISOString(),
-    artifact: { name, size_bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), compression: 'zstd', format: 'pg_dump-custom' },
+    artifact: { name, size_bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), compression: 'zstd', format: kind === 'postgres' ? 'pg_dump-custom' : 'redis-rdb' },
     source: { host: 'db', port: 5432, server_version: '15', tool_version: 'test' },
   });
   await store.put(manifestNameFor(name), Readable.from([serializeManifest(manifest)]));
