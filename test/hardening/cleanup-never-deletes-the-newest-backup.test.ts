@@ -2,7 +2,8 @@
  * cleanup-backups, run as a user runs it, against the ways a policy could delete every backup of a group or
  * keep less than a restic user meant: a rule of 0, safety flags turned off, restic's duration units, counts.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/manifest.js';
 import { localStore, seedBackup } from '../support/backups.js';
@@ -106,5 +107,20 @@ describe("cleanup-backups reads retention durations and counts as restic does", 
       expect(plan(result.stdout)[9]!.reasons).toEqual(['daily 10/unlimited (2025-02-23)']);
     }
     expect(present(dir, backups)).toEqual(backups.map((m) => m.id));
+  });
+
+  it('an artifact whose manifest is gone, newer than every good backup, is kept: it may be the only copy', async () => {
+    const { dir, backups } = await tenBackups();
+    // The two newest lost their manifests (a copy without them, a careless rm): only dump bytes remain.
+    for (const m of backups.slice(0, 2)) {
+      rmSync(join(dir, `${m.artifact.name}.manifest.json`));
+      utimesSync(join(dir, m.artifact.name), new Date('2025-04-01T00:00:00Z'), new Date('2025-04-01T00:00:00Z'));
+    }
+    const result = await runBin('cleanup-backups', ['--from', dir, '--keep-last', '1', ...REMOVE_EVERYTHING, '--force', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const names = readdirSync(dir);
+    for (const m of backups.slice(0, 2)) expect(names).toContain(m.artifact.name);
+    const orphan = plan(result.stdout).find((p) => p.id === backups[0]!.id)!;
+    expect(orphan).toMatchObject({ action: 'keep', reasons: [expect.stringMatching(/no good backup of pg_app is newer: kept, it may be the only copy/)] });
   });
 });

@@ -2,7 +2,13 @@
  * A run stopped by a signal exits 130/143 and its one line says what the stop left behind: the target a
  * restore may have half-filled, the files a cleanup had already deleted.
  */
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as cleanup } from '../../lib/cleanup-backups.js';
+import { InterruptedError } from '../../lib/errors.js';
+import { createLog, type Io } from '../../lib/io.js';
+import { LocalStore } from '../../lib/store/local.js';
+import { localStore, seedDaily } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { runBin, startBin } from '../support/run-bin.js';
@@ -31,5 +37,37 @@ describe('interrupted runs', () => {
     const result = await run;
     expect(result.exitCode).toBe(143);
     expect(String(result.stderr)).toMatch(/^restore-backup: interrupted by SIGTERM: 127\.0\.0\.1:\d+\/target may be half-restored; check it, or restore again with --force\n$/);
+  });
+
+  it('cleanup-backups stopped between batches says which files it had already deleted', async () => {
+    const dir = tempDir('int-cleanup');
+    await seedDaily(await localStore(dir), 12, new Date());
+    const controller = new AbortController();
+    // The signal arrives while the first batch (the manifests) is being deleted.
+    const original = LocalStore.prototype.deleteMany;
+    LocalStore.prototype.deleteMany = async function (this: LocalStore, names: string[]) {
+      const result = await original.call(this, names);
+      controller.abort(new InterruptedError('SIGTERM'));
+      return result;
+    };
+    const stderr = new PassThrough();
+    const io: Io = {
+      tool: 'cleanup-backups',
+      stdout: new PassThrough(),
+      stderr,
+      stdin: new PassThrough(),
+      env: {},
+      cwd: dir,
+      signal: controller.signal,
+      log: createLog('cleanup-backups', stderr, false),
+      redact: (text) => text,
+    };
+    try {
+      const error = await cleanup({ from: dir, keepLast: '3', maxDelete: '100%' }, [], io).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(InterruptedError);
+      expect((error as Error).message).toMatch(/^interrupted by SIGTERM: 9 file\(s\) were deleted before it stopped: pg_app_\d{8}T\d{6}Z\.dump\.zst\.manifest\.json, /);
+    } finally {
+      LocalStore.prototype.deleteMany = original;
+    }
   });
 });
