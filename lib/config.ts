@@ -15,6 +15,7 @@ import type { TargetConfig } from './heartbeat/targets.js';
 import { readSecret, readSecretFile } from './secrets.js';
 import { COMPRESSIONS, type Compression } from './compress.js';
 import { resolvePgTarget, type PgTarget } from './postgres/connection.js';
+import { MAX_TIMEOUT_MS } from './postgres/read-only-query.js';
 import { resolveRedisTarget, type RedisTarget, type RedisTlsFlags } from './redis/connection.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { S3Options } from './store/s3.js';
@@ -659,6 +660,7 @@ export interface DrillFlags extends SelectFlags {
   rpo?: string;
   expectTable?: string[];
   checkSql?: string[];
+  checkTimeout?: string;
   report?: string;
   keep?: boolean;
   jobs?: string;
@@ -674,6 +676,8 @@ export interface DrillConfig extends SelectConfig {
   rpoMs: number | undefined;
   expectTables: ExpectTable[];
   checkSql: string[];
+  /** How long each --expect-table and --check-sql query may run. */
+  checkTimeoutMs: number;
   report: string | undefined;
   keep: boolean;
   jobs: number;
@@ -681,10 +685,16 @@ export interface DrillConfig extends SelectConfig {
   pgBinDir: string | undefined;
 }
 
+/** How long one drill check may run unless --check-timeout says otherwise. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 60_000;
+
 /** restore-drill, including the old script's form `--backup PATH --target-db NAME`. */
 export function resolveDrillConfig(flags: DrillFlags, env: Env): DrillConfig {
   const select = resolveSelectConfig({ ...flags, spoolDir: undefined }, env);
-  if (flags.targetDb !== undefined && !/^[^\0]{1,63}$/.test(flags.targetDb)) throw new UsageError(`--target-db: '${flags.targetDb}' is not a database name`);
+  // Postgres names hold at most 63 bytes (a longer one is cut short, silently naming another database).
+  if (flags.targetDb !== undefined && (flags.targetDb === '' || flags.targetDb.includes('\0') || Buffer.byteLength(flags.targetDb, 'utf8') > 63)) {
+    throw new UsageError(`--target-db: '${flags.targetDb}' is not a database name`, { hint: 'a name of 1 to 63 bytes (in UTF-8: ä counts 2)' });
+  }
   const expectTables = (flags.expectTable ?? []).map((text) => {
     const parsed = parseExpectTable(text);
     if (!parsed) throw new UsageError(`--expect-table: '${text}' is not NAME or NAME:MIN_ROWS`);
@@ -692,6 +702,8 @@ export function resolveDrillConfig(flags: DrillFlags, env: Env): DrillConfig {
   });
   if ((flags.checkSql ?? []).some((sql) => sql.trim() === '')) throw new UsageError('--check-sql: the query is empty');
   if (flags.report !== undefined && flags.report.trim() === '') throw new UsageError('--report: the file name is empty');
+  const checkTimeoutMs = flags.checkTimeout === undefined ? DEFAULT_CHECK_TIMEOUT_MS : parseDuration(flags.checkTimeout, '--check-timeout');
+  if (checkTimeoutMs < 1 || checkTimeoutMs > MAX_TIMEOUT_MS) throw new UsageError(`--check-timeout: '${flags.checkTimeout}' must be from 1ms to 24d`);
   return {
     ...select,
     admin: resolvePgTarget(flags.dbname, env),
@@ -700,6 +712,7 @@ export function resolveDrillConfig(flags: DrillFlags, env: Env): DrillConfig {
     rpoMs: flags.rpo === undefined ? undefined : parseDuration(flags.rpo, '--rpo'),
     expectTables,
     checkSql: flags.checkSql ?? [],
+    checkTimeoutMs,
     report: flags.report,
     keep: Boolean(flags.keep),
     jobs: flags.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : parseInteger(flags.jobs, '--jobs', 1, 64),

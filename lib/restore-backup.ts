@@ -59,7 +59,7 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
   const target = config.target;
   const compression = artifactCompression(entry);
   if (target.kind === 'postgres') {
-    const result = await restorePostgresBackup(entry, file, { ...config, target: target.target }, io);
+    const result = await restorePostgresBackup(entry, file, { ...config, target: target.target, forceFlag: '--force' }, io);
     return { target: 'postgres', ...result };
   }
   if (target.kind === 'redis-dir') {
@@ -96,11 +96,14 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
   }
 }
 
-/** Restores a Postgres backup (a verified local file) through pg_restore or psql; restore-drill uses it too. */
+/**
+ * Restores a Postgres backup (a verified local file) through pg_restore or psql; restore-drill uses it too.
+ * `forceFlag` names the caller's flag for `force` in hints (restore-drill has none).
+ */
 export function restorePostgresBackup(
   entry: CatalogEntry,
   file: string,
-  settings: Pick<RestoreConfig, 'jobs' | 'tables' | 'schemas' | 'force' | 'workDir' | 'pgBinDir' | 'retry'> & { target: PgTarget },
+  settings: Pick<RestoreConfig, 'jobs' | 'tables' | 'schemas' | 'force' | 'workDir' | 'pgBinDir' | 'retry'> & { target: PgTarget; forceFlag?: string },
   io: Io,
 ): Promise<PgRestoreResult> {
   return restorePostgres({
@@ -120,6 +123,7 @@ export function restorePostgresBackup(
     dumpMajor: needsOf(entry)?.pgDumpMajor,
     expected: entry.manifest?.source.stats?.tables ?? [],
     pgBinDir: settings.pgBinDir,
+    forceFlag: settings.forceFlag,
   });
 }
 

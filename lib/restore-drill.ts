@@ -133,7 +133,7 @@ interface Drilled {
 
 async function drillPostgres(config: DrillConfig, entry: CatalogEntry, file: string, io: Io, checks: DrillCheck[], phases: Partial<Record<Phase, number>>): Promise<Drilled> {
   const scratch = await openScratch(config.admin, config.targetDb, io.env, config.retry, io.log);
-  io.log.info(`drilling into ${scratch.target.display}${scratch.created ? ' (created)' : ''}`);
+  io.log.info(`drilling into ${scratch.target.display} (created for the drill)`);
   try {
     const clock = performance.now();
     const restored = await restorePostgresBackup(entry, file, { ...config, target: scratch.target, tables: [], schemas: [], force: false }, io);
@@ -142,7 +142,7 @@ async function drillPostgres(config: DrillConfig, entry: CatalogEntry, file: str
     for (const t of restored.tables.filter((x) => x.exact)) {
       checks.push({ name: `rows ${t.schema}.${t.table}`, expected: `${t.expected}`, actual: t.actual === undefined ? 'missing' : `${t.actual}`, ok: t.ok });
     }
-    checks.push(...(await runChecks(scratch.target, config.expectTables, config.checkSql, io.env, config.retry, io.log)));
+    checks.push(...(await runChecks(scratch.target, config.expectTables, config.checkSql, config.checkTimeoutMs, io.env, config.retry, io.log)));
     phases.checks = performance.now() - checking;
     return { target: { kind: 'postgres', where: scratch.target.display, server_version: restored.serverVersion, kept: config.keep }, tool: restored.tool };
   } finally {

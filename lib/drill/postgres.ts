@@ -1,57 +1,67 @@
 /**
- * The Postgres side of a drill: a scratch database that is always cleaned up, and the operator's own checks
- * (`--expect-table NAME[:MIN_ROWS]`, `--check-sql SQL`) run against the restored data.
+ * The Postgres side of a drill: a database the drill creates itself and always drops, and the operator's own
+ * checks (`--expect-table NAME[:MIN_ROWS]`, `--check-sql SQL`) run against the restored data. A drill never
+ * touches a database it did not create.
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import type { BackoffPolicy } from '../backoff.js';
-import { OperationError } from '../errors.js';
+import { OperationError, UsageError, errnoCode } from '../errors.js';
 import type { Env, Log } from '../io.js';
 import type { PgTarget } from '../postgres/connection.js';
 import { connect } from '../postgres/inspect.js';
 import { quoteIdent } from '../postgres/quote.js';
-import { emptyDatabase } from '../postgres/restore.js';
+import { readOnlyQuery } from '../postgres/read-only-query.js';
 import type { ExpectTable } from '../config.js';
 import type { DrillCheck } from './report.js';
 
 export interface Scratch {
+  /** The database the drill created to restore into. */
   target: PgTarget;
-  /** True when the drill created the database (it is dropped); false for an existing --target-db (it is emptied). */
-  created: boolean;
-  /** Drops (or empties) it; never throws, reports what it could not do. */
+  /** Drops it; never throws, reports what it could not do. */
   cleanUp(): Promise<string | undefined>;
 }
 
-/** A database to restore into: --target-db (created if missing, which must be empty if not) or a fresh scratch one. */
+/**
+ * Creates the database to restore into — `name` (--target-db) or a fresh `restorable_drill_<date>_<random>` —
+ * from template0, as pg_dump's documentation prescribes for restores (template1 may hold objects that collide
+ * with the dump). A database of that name that already exists, even one that appears between a look and the
+ * CREATE, is refused with a UsageError and left untouched.
+ */
 export async function openScratch(admin: PgTarget, name: string | undefined, env: Env, retry: BackoffPolicy, log: Log): Promise<Scratch> {
   const database = name ?? `restorable_drill_${new Date().toISOString().slice(0, 10).replace(/-/g, '')}_${randomBytes(4).toString('hex')}`;
+  const where = `${admin.host}:${admin.port}`;
   const client = await connect(admin, env, retry, log);
-  let created = false;
   try {
-    const exists = (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1;
-    if (!exists) {
-      await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
-      created = true;
+    // CREATE DATABASE is the only test of existence: it cannot race with another session creating the same name.
+    await client.query(`CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`);
+  } catch (error) {
+    if (errnoCode(error) === '42P04') {
+      throw new UsageError(`--target-db: the database ${database} already exists on ${where}: a drill restores only into a database it creates`, {
+        hint: 'name a database that does not exist (the drill creates it and drops it afterwards), or leave out --target-db',
+      });
     }
+    throw new OperationError(`cannot create the drill's database ${database} on ${where}: ${(error as Error).message}`, {
+      hint: 'the role of --dbname needs CREATEDB',
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => {});
   }
   const target: PgTarget = { ...admin, database, display: `${admin.host}:${admin.port}/${database}` };
   return {
     target,
-    created,
     async cleanUp() {
       try {
-        const c = await connect(created ? admin : target, env, { ...retry, budgetMs: Math.min(retry.budgetMs, 10_000) }, log);
+        const c = await connect(admin, env, { ...retry, budgetMs: Math.min(retry.budgetMs, 10_000) }, log);
         try {
-          if (created) await dropDatabase(c, database);
-          else await emptyDatabase(c); // an existing --target-db goes back to empty
+          await dropDatabase(c, database);
         } finally {
           await c.end().catch(() => {});
         }
         return undefined;
       } catch (error) {
-        return `could not ${created ? 'drop' : 'empty'} ${target.display}: ${(error as Error).message}`;
+        return `could not drop ${target.display}: ${(error as Error).message}`;
       }
     },
   };
@@ -68,35 +78,51 @@ async function dropDatabase(client: Client, database: string): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
 }
 
-/** Runs --expect-table and --check-sql against the restored database. */
-export async function runChecks(target: PgTarget, expectTables: ExpectTable[], checkSql: string[], env: Env, retry: BackoffPolicy, log: Log): Promise<DrillCheck[]> {
+/**
+ * Runs --expect-table and --check-sql against the restored database, each as one read-only query under
+ * `timeoutMs` (see {@link readOnlyQuery}). A check that is refused, fails or times out is a failed check
+ * carrying its error; only a failure to connect throws.
+ */
+export async function runChecks(
+  target: PgTarget,
+  expectTables: ExpectTable[],
+  checkSql: string[],
+  timeoutMs: number,
+  env: Env,
+  retry: BackoffPolicy,
+  log: Log,
+): Promise<DrillCheck[]> {
   if (expectTables.length === 0 && checkSql.length === 0) return [];
   const client = await connect(target, env, retry, log);
+  const query = (sql: string, values: unknown[] = []) => readOnlyQuery(client, sql, { timeoutMs, values, timeoutFlag: '--check-timeout', maxRows: 1 });
   const checks: DrillCheck[] = [];
   try {
     for (const { table, minRows } of expectTables) {
       const name = `table ${table}`;
-      const found = (await client.query<{ reg: string | null }>('SELECT to_regclass($1)::text AS reg', [table])).rows[0]!.reg;
-      if (!found) {
-        checks.push({ name, expected: `exists with ≥ ${minRows} rows`, actual: 'missing', ok: false });
-        continue;
+      try {
+        const found = (await query('SELECT to_regclass($1)::text', [table]))[0]?.[0] as string | null | undefined;
+        if (!found) {
+          checks.push({ name, expected: `exists with ≥ ${minRows} rows`, actual: 'missing', ok: false });
+          continue;
+        }
+        // to_regclass's text is a quoted, qualified name: safe to put in the query.
+        const rows = Number((await query(`SELECT count(*) FROM ${found}`))[0]?.[0]);
+        checks.push({ name, expected: `≥ ${minRows} rows`, actual: `${rows} rows`, ok: rows >= minRows });
+      } catch (error) {
+        checks.push({ name, expected: `exists with ≥ ${minRows} rows`, actual: `error: ${(error as Error).message}`, ok: false });
       }
-      const rows = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${found}`)).rows[0]!.n);
-      checks.push({ name, expected: `≥ ${minRows} rows`, actual: `${rows} rows`, ok: rows >= minRows });
     }
     for (const sql of checkSql) {
       const name = `check-sql ${sql}`;
       try {
-        const result = await client.query({ text: sql, rowMode: 'array' });
-        const first: unknown = result.rows[0]?.[0];
-        const ok = typeof first === 'boolean' ? first : result.rows.length > 0;
-        checks.push({ name, expected: 'true or a non-empty result', actual: result.rows.length === 0 ? 'no rows' : JSON.stringify(first), ok });
+        const rows = await query(sql);
+        const first: unknown = rows[0]?.[0];
+        const ok = typeof first === 'boolean' ? first : rows.length > 0;
+        checks.push({ name, expected: 'true or a non-empty result', actual: rows.length === 0 ? 'no rows' : JSON.stringify(first), ok });
       } catch (error) {
         checks.push({ name, expected: 'true or a non-empty result', actual: `error: ${(error as Error).message}`, ok: false });
       }
     }
-  } catch (error) {
-    throw new OperationError(`drill checks against ${target.display} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await client.end().catch(() => {});
   }

@@ -5,6 +5,7 @@ import type { Env, Log } from '../io.js';
 import type { TableStat } from '../manifest.js';
 import { clientConfig, type PgTarget } from './connection.js';
 import { quoteIdent } from './quote.js';
+import { readOnlyQuery } from './read-only-query.js';
 
 /** Facts about the server and database being dumped. */
 export interface ServerInfo {
@@ -169,16 +170,23 @@ export async function countRows(client: Client, tables: TableInfo[], exactMaxByt
   });
 }
 
-/** Runs `--version-query` and returns its first column of its first row as text (null when empty/NULL). */
-export async function schemaVersion(client: Client, sql: string): Promise<string | null> {
+/** How long `--version-query` may take: it reads a migrations table, and must never hold up a backup or a restore. */
+export const VERSION_QUERY_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `--version-query` — one read-only query under a timeout (see {@link readOnlyQuery}), inside the caller's
+ * transaction if one is open — and returns the first column of its first row as text (null when empty/NULL).
+ * Throws an OperationError when the query is refused, fails or times out.
+ */
+export async function schemaVersion(client: Client, sql: string, timeoutMs = VERSION_QUERY_TIMEOUT_MS): Promise<string | null> {
   try {
-    const result = await client.query({ text: sql, rowMode: 'array' });
-    const value: unknown = result.rows[0]?.[0];
+    const rows = await readOnlyQuery(client, sql, { timeoutMs, maxRows: 1 });
+    const value: unknown = rows[0]?.[0];
     if (value === null || value === undefined) return null;
     return value instanceof Date ? value.toISOString() : String(value);
   } catch (error) {
     throw new OperationError(`--version-query failed: ${(error as Error).message}`, {
-      hint: "e.g. --version-query 'select max(version) from schema_migrations'",
+      hint: "give one read-only query, e.g. --version-query 'select max(version) from schema_migrations'",
       cause: error,
     });
   }

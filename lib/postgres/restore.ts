@@ -1,8 +1,10 @@
 /**
  * Restoring a pg-backup artifact (or an old script's .sql.gz) into a database: custom-format dumps through
  * pg_restore, in parallel (`--jobs`) from a decompressed temporary file, or streamed in one transaction with
- * one job; plain dumps through psql with ON_ERROR_STOP in one transaction. The target must be empty unless
- * `force` (then it is cleaned first). Afterwards every table's row count is compared with the manifest's.
+ * one job; plain dumps through psql, in one transaction (see plain-restore.ts). The target must be empty — hold
+ * no user object at all (see contents.ts) — unless `force`: then everything in it is dropped first, or for a
+ * partial restore, the restored objects are replaced. Afterwards every table's row count is compared with the
+ * manifest's.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
@@ -12,12 +14,15 @@ import type { Client } from 'pg';
 import type { BackoffPolicy } from '../backoff.js';
 import { spawnChild, type Child, type StdioItem } from '../child.js';
 import { decompressFile, type Compression } from '../compress.js';
-import { OperationError } from '../errors.js';
+import { OperationError, ToolError } from '../errors.js';
 import type { Env, Log } from '../io.js';
 import type { TableStat } from '../manifest.js';
 import { childEnv, type PgTarget } from './connection.js';
+import { describeContents, isEmpty, listContents } from './contents.js';
+import { emptyDatabase } from './empty-database.js';
 import { connect, serverInfo } from './inspect.js';
 import { findPgTool } from './pg-dump.js';
+import { restorePlainDump } from './plain-restore.js';
 import { quoteIdent } from './quote.js';
 
 export interface PgRestoreOptions {
@@ -41,6 +46,11 @@ export interface PgRestoreOptions {
   /** The manifest's row counts. */
   expected: TableStat[];
   pgBinDir?: string | undefined;
+  /**
+   * The caller's flag that sets `force` (restore-backup's `--force`), named in hints; undefined for a caller
+   * that has none (restore-drill restores into a database it just created).
+   */
+  forceFlag: string | undefined;
 }
 
 export interface TableCheck {
@@ -60,37 +70,47 @@ export interface PgRestoreResult {
   tables: TableCheck[];
 }
 
-const USER_RELATIONS = `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r','p','v','m','S','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'`;
-
+/**
+ * Restores `o.file` into `o.target`. Refuses (OperationError, naming what it holds) a target that is not empty
+ * unless `o.force`; then empties it first — all or nothing, before anything is restored. A restore that fails
+ * midway is an OperationError whose hint says what state the target is in.
+ */
 export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreResult> {
   const db = o.target.database;
   const client = await connect(o.target, o.env, o.retry, o.log);
   try {
     const info = await serverInfo(client);
-    const present = (await client.query<{ n: number }>(USER_RELATIONS)).rows[0]!.n;
+    const contents = await listContents(client);
+    const empty = isEmpty(contents);
     const partial = o.tables.length > 0 || o.schemas.length > 0;
-    if (present > 0 && !o.force) {
-      throw new OperationError(`the target database ${db} already holds ${present} tables or other relations: refusing to restore over them`, {
-        hint: 'restore into an empty database, or --force to clean it first',
+    if (!empty && !o.force) {
+      throw new OperationError(`the target database ${db} already holds ${describeContents(contents)}: refusing to restore over it`, {
+        hint: o.forceFlag ? `restore into an empty database, or rerun with ${o.forceFlag} to drop everything in it first` : 'restore into an empty database',
       });
     }
     const tool = await findPgTool(o.format === 'custom' ? 'pg_restore' : 'psql', Math.max(info.major, o.dumpMajor ?? 0), info.version, o.env, o.pgBinDir);
     o.log.info(`restoring into ${o.target.display} (${info.version}) with ${tool.path}`);
-    if (present > 0 && !partial) {
-      o.log.warn(`--force: dropping every schema of ${db} before the restore`);
-      await emptyDatabase(client);
+    const cleaned = !empty && !partial;
+    if (cleaned) {
+      o.log.warn(`${o.forceFlag ?? 'force'}: dropping everything ${db} holds before the restore: ${describeContents(contents)}`);
+      await emptyDatabase(client, db);
     }
     // pg_restore -n restores a schema's objects but not the schema itself.
-    for (const schema of o.schemas) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const created: string[] = [];
+    for (const schema of o.schemas) {
+      if ((await client.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema])).rowCount === 1) continue;
+      await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+      created.push(schema);
+    }
     try {
-      await runRestore(o, tool.path, partial && present > 0);
+      await runRestore(o, tool.path, partial && !empty);
     } catch (error) {
+      // A restore rolled back leaves the schemas made for it empty: they go too (RESTRICT keeps any that are not).
+      for (const schema of created) await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} RESTRICT`).catch(() => {});
       if (o.signal.aborted) throw o.signal.reason;
-      throw new OperationError(`restore into ${db} failed midway: ${(error as Error).message}`, {
-        hint: `${db} may be half-restored: drop and recreate it, or rerun with --force`,
-        cause: error,
-      });
+      // The cause's own hint (what to do about the dump) goes after what state the target is in.
+      const own = error instanceof ToolError && error.hint ? `; ${error.hint}` : '';
+      throw new OperationError(`restore into ${db} failed midway: ${(error as Error).message}`, { hint: `${failureHint(o, cleaned)}${own}`, cause: error });
     }
     return { database: db, serverVersion: info.version, tool: tool.text, tables: await compareCounts(client, selectTables(o.expected, o.tables, o.schemas)) };
   } finally {
@@ -98,22 +118,23 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
   }
 }
 
-/** Drops every user schema and recreates public: the database is as fresh as after CREATE DATABASE. */
-export async function emptyDatabase(client: Client): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT nspname AS name FROM pg_namespace WHERE nspname NOT IN ('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%'`,
-  );
-  for (const { name } of rows) await client.query(`DROP SCHEMA ${quoteIdent(name)} CASCADE`);
-  await client.query('CREATE SCHEMA IF NOT EXISTS public');
+/** What a failed restore left: plain dumps and one-job custom restores run in one transaction, parallel ones do not. */
+function failureHint(o: PgRestoreOptions, cleaned: boolean): string {
+  const db = o.target.database;
+  const rerun = o.forceFlag ? `, or rerun with ${o.forceFlag}` : '';
+  if (o.format === 'plain' || o.jobs <= 1) {
+    return cleaned
+      ? `the restore ran in one transaction and was rolled back: ${db} is empty, as ${o.forceFlag ?? 'force'} left it`
+      : `the restore ran in one transaction and was rolled back: ${db} is as it was`;
+  }
+  return `${db} may be half-restored (a parallel restore is not one transaction): drop and recreate it${rerun}`;
 }
 
 async function runRestore(o: PgRestoreOptions, toolPath: string, cleanSelected: boolean): Promise<void> {
   const env = childEnv(o.target, o.env);
   const filters = [...o.schemas.flatMap((s) => ['-n', s]), ...o.tables.flatMap((t) => ['-t', t])];
   if (o.format === 'plain') {
-    await pipeInto(o, (stdin) =>
-      spawnChild('psql', toolPath, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', o.target.database], { env, stdin, stdout: 'ignore', signal: o.signal }),
-    );
+    await restorePlainDump({ file: o.file, compression: o.compression, psqlPath: toolPath, database: o.target.database, env, signal: o.signal });
     return;
   }
   const common = ['--exit-on-error', '-d', o.target.database, ...(cleanSelected ? ['--clean', '--if-exists'] : []), ...filters];

@@ -36,6 +36,11 @@ async function databases(): Promise<string[]> {
 
 const drill = (args: string[]) => runBin('restore-drill', ['--from', dir, ...args], { env });
 
+async function tableCounts(db: string): Promise<Record<string, number>> {
+  const { rows } = await cluster.query(db, "SELECT format('%I.%I', schemaname, relname) AS t, n_live_tup::int AS n FROM pg_stat_user_tables ORDER BY 1");
+  return Object.fromEntries((rows as { t: string; n: number }[]).map((r) => [r.t, r.n]));
+}
+
 describe('restore-drill on Postgres', () => {
   it('passes: restores into a scratch database, checks, reports every phase, drops the database', async () => {
     const before = await databases();
@@ -111,18 +116,19 @@ describe('restore-drill on Postgres', () => {
     expect(await databases()).toEqual(before);
   });
 
-  it('--target-db: created and dropped, or an existing empty one used and emptied; --keep keeps it', async () => {
+  it('--target-db: created and dropped, --keep keeps it; an existing one is refused (exit 2) and left alone', async () => {
     const kept = await drill(['--target-db', 'drill_kept', '--keep']);
     expect(kept.exitCode, kept.stderr).toBe(0);
     expect(await databases()).toContain('drill_kept');
+    const before = await tableCounts('drill_kept');
     const busy = await drill(['--target-db', 'drill_kept']);
-    expect(busy.exitCode).toBe(1);
-    expect(busy.stderr).toMatch(/the target database drill_kept already holds/);
+    expect(busy.exitCode).toBe(2);
+    expect(busy.stderr).toMatch(/^restore-drill: --target-db: the database drill_kept already exists on 127\.0\.0\.1:\d+: a drill restores only into a database it creates/);
+    expect(await tableCounts('drill_kept')).toEqual(before);
     await cluster.createDatabase('drill_empty');
-    const reused = await drill(['--target-db', 'drill_empty']);
-    expect(reused.exitCode, reused.stderr).toBe(0);
+    const existing = await drill(['--target-db', 'drill_empty']);
+    expect(existing.exitCode).toBe(2);
     expect(await databases()).toContain('drill_empty');
-    expect((await cluster.query('drill_empty', "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')")).rows[0]).toEqual({ n: 0 });
   });
 
   it("the old script's form: --backup PATH --target-db appdb_restore", async () => {

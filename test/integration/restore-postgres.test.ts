@@ -166,12 +166,16 @@ describe('restore-backup into Postgres', () => {
   });
 
   it('a parallel restore that fails reports pg_restore\'s error, not its progress', async () => {
+    // A backup whose objects belong to a role that no longer exists: pg_restore fails setting the owner.
+    const src = await freshDb();
+    await cluster.query(src, 'CREATE ROLE gone_owner; CREATE TABLE owned (x int); ALTER TABLE owned OWNER TO gone_owner');
+    const backupDir = tempDir('restore-gone-owner');
+    expect((await runBin('pg-backup', ['--dbname', cluster.url(src), '--to', backupDir])).exitCode).toBe(0);
+    await cluster.query(src, 'DROP TABLE owned; DROP ROLE gone_owner');
     const db = await freshDb();
-    // Not a relation, so the target counts as empty; pg_restore then fails creating the table.
-    await cluster.query(db, 'CREATE TYPE public.users AS (x int)');
-    const result = await runBin('restore-backup', ['--from', dir, '--to-db', cluster.url(db), '--jobs', '2']);
+    const result = await runBin('restore-backup', ['--from', backupDir, '--to-db', cluster.url(db), '--jobs', '2']);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`restore-backup: restore into ${db} failed midway: pg_restore exited with code 1: pg_restore: error: .*"users" already exists`));
+    expect(result.stderr).toMatch(new RegExp(`restore-backup: restore into ${db} failed midway: pg_restore exited with code 1: pg_restore: error: .*role "gone_owner" does not exist.*\\(hint: ${db} may be half-restored`));
   });
 
   it('restores a plain-format backup through psql', async () => {
@@ -190,7 +194,7 @@ describe('restore-backup into Postgres', () => {
     const before = await tableFingerprints(cluster, db);
     const refused = await runBin('restore-backup', ['--from', dir, '--to-db', cluster.url(db)]);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`^restore-backup: the target database ${db} already holds 1 tables .*\\(hint: .*--force`));
+    expect(refused.stderr).toMatch(new RegExp(`^restore-backup: the target database ${db} already holds 1 table \\(table public.keep_me\\): refusing .*\\(hint: .*--force`));
     expect(await tableFingerprints(cluster, db)).toEqual(before);
     const forced = await runBin('restore-backup', ['--from', dir, '--to-db', cluster.url(db), '--force']);
     expect(forced.exitCode, forced.stderr).toBe(0);
@@ -247,7 +251,7 @@ describe('restore-backup into Postgres', () => {
     expect(truncated.stderr).toMatch(/does not decompress: gzip: unexpected end of file/);
   });
 
-  it('a failure midway exits 1 naming the half-restored target', async () => {
+  it('a failure midway exits 1 naming the target, which one transaction left as it was', async () => {
     const db = await freshDb();
     // A plain dump whose SQL fails halfway: psql stops at the error (ON_ERROR_STOP, one transaction).
     const legacyDir = tempDir('restore-broken');
@@ -257,7 +261,8 @@ describe('restore-backup into Postgres', () => {
     execFileSync('sh', ['-c', `gzip > "${file}"`], { input: script });
     const result = await runBin('restore-backup', ['--backup', file, '--to-db', cluster.url(db)]);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`\\nrestore-backup: restore into ${db} failed midway: psql exited with code 3: .*relation "missing" does not exist.*\\(hint: ${db} may be half-restored`));
+    expect(result.stderr).toMatch(new RegExp(`\\nrestore-backup: restore into ${db} failed midway: psql exited with code 3: .*relation "missing" does not exist.*\\(hint: the restore ran in one transaction and was rolled back: ${db} is as it was`));
+    expect(await tableFingerprints(cluster, db)).toEqual({});
   });
 });
 
