@@ -1,7 +1,7 @@
 import { errnoCode } from './errors.js';
 
 /**
- * The retry contract for every network call in the toolbox (seed 002's supervisor contract): the first
+ * The retry contract for every network call in the toolbox: the first
  * retry after 1 s, each next one twice as late, never more than 30 s apart, ±20 % jitter, and no retry that
  * would start after the total budget is spent.
  */

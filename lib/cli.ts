@@ -5,7 +5,7 @@ import { createLog, printable, type Io } from './io.js';
 import { redactorFor, type Redactor } from './secrets.js';
 import { toolVersion } from './version.js';
 
-/** The exit-code table from DESIGN.md, appended to every binary's --help. */
+/** The exit-code table, appended to every binary's --help. */
 export const EXIT_CODES_HELP = `
 Exit codes:
   0        success / verdict Ok

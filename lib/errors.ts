@@ -3,7 +3,7 @@
  * the only place that turns them into exit codes (see {@link exitCodeFor}).
  */
 
-/** Exit codes from DESIGN.md, one table for every binary. */
+/** Exit codes, one table for every binary. */
 export const ExitCode = {
   ok: 0,
   failed: 1,

@@ -16,7 +16,7 @@ import { restorePostgresBackup } from './restore-backup.js';
 import { checksFor, runRestoreChecks, type CheckResult } from './restore-checks.js';
 
 /**
- * restore-drill: seed 001's monthly drill and seed 003's weekly restore test as one cron line that leaves
+ * restore-drill: a monthly drill or a weekly restore test as one cron line that leaves
  * evidence. The backup is selected and verified (the dry-run verdict), restored into a scratch database or a
  * throwaway redis-server through the same code restore-backup uses, checked (row counts or keys against the
  * manifest, --expect-table, --check-sql), timed phase by phase against --rto, its age against --rpo, and

@@ -1,5 +1,5 @@
 /**
- * The restore verdict (seed 000's RestoreDryRun): may this backup be restored here and now? A pure function
+ * The restore verdict: may this backup be restored here and now? A pure function
  * of what the checks found, shared by snapshot-dry-run, restore-backup and restore-drill. The most serious
  * finding wins: Missing, then ChecksumMismatch, then VersionAhead, then TooOld.
  */

@@ -32,7 +32,7 @@ const HELP: Record<string, [string, 'gauge' | 'counter']> = {
   backup_last_size_bytes: ['Size of the last successful backup.', 'gauge'],
   backup_success_total: ['Successful backup runs.', 'counter'],
   backup_failure_total: ['Failed backup runs.', 'counter'],
-  backup_last_seconds: ['When the last successful backup finished (the runbook name).', 'gauge'],
+  backup_last_seconds: ['When the last successful backup finished (the short name).', 'gauge'],
 };
 
 /** The state after this event, from the state before it. */
@@ -57,7 +57,7 @@ function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true)
 
 /**
  * Renders the state. `only` limits it to some metrics (a failed run pushed to the Pushgateway must not touch
- * the last success). The runbook's own names (`backup_last_seconds{type}`, `backup_success_total{type}`) are
+ * the last success). The short names (`backup_last_seconds{type}`, `backup_success_total{type}`) are
  * added when the labels differ from the main series.
  */
 export function renderMetrics(state: MetricState, event: Pick<HeartbeatEvent, 'type' | 'group'>, only?: (keyof typeof NAMES)[]): string {

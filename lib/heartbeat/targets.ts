@@ -1,6 +1,6 @@
 /**
  * Where a heartbeat goes, and what each target is sent:
- * - url           seed 001's endpoint: POST JSON `{type, ts, status, …}` with the `x-backup-token` header
+ * - url           a monitoring endpoint: POST JSON `{type, ts, status, …}` with the `x-backup-token` header
  * - healthchecks  the healthchecks.io ping API: /start, then success, /fail or /<exit code>, one `rid` per run,
  *                 the tail of the command's stderr as body (secrets redacted, within Ping-Body-Limit)
  * - textfile      a node_exporter textfile, replaced atomically, counters carried over from the previous one

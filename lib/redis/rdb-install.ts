@@ -1,5 +1,5 @@
 /**
- * Seed 001's Redis restore, done safely: put an RDB artifact in place as `dump.rdb` for a stopped server.
+ * Restoring Redis from an RDB, done safely: put an RDB artifact in place as `dump.rdb` for a stopped server.
  * Refuses while a redis-server (or valkey-server) runs in that directory (it would overwrite the file on
  * shutdown, or never read it). The decompressed RDB is checked (header, CRC-64) before it is published with
  * fsync + rename; an existing dump.rdb is only replaced with `force`, and kept beside it.

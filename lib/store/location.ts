@@ -8,7 +8,7 @@ import type { Store } from './store.js';
 export type Location = { type: 'local'; path: string } | { type: 's3'; bucket: string; prefix: string };
 
 /**
- * Parses a location as DESIGN.md defines it: a directory path, `file:///dir`, or `s3://bucket/prefix`.
+ * Parses a location: a directory path, `file:///dir`, or `s3://bucket/prefix`.
  * `flag` names the flag in errors.
  */
 export function parseLocation(text: string, flag: string, cwd: string): Location {

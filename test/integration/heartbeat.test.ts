@@ -34,7 +34,7 @@ const MANIFEST = serializeManifest(
 ).trim();
 
 describe('heartbeat --url', () => {
-  it('POSTs seed 001\'s JSON with the token header from BACKUP_HEARTBEAT_TOKEN', async () => {
+  it('POSTs the endpoint\'s JSON with the token header from BACKUP_HEARTBEAT_TOKEN', async () => {
     const result = await runBin('heartbeat', ['--type', 'postgres', '--status', 'success', '--url', `${hc.url}/internal/backup/heartbeat`], { env: { BACKUP_HEARTBEAT_TOKEN: TOKEN } });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);

@@ -46,7 +46,7 @@ async function run(argv: string[], tool: ToolRun, onStart?: (emitter: EventEmitt
 }
 
 describe('exit codes', () => {
-  it('maps every error class to DESIGN.md\'s table; unknown errors are failures', () => {
+  it('maps every error class to the exit-code table; unknown errors are failures', () => {
     expect(exitCodeFor(new UsageError('x'))).toBe(2);
     expect(exitCodeFor(new OperationError('x'))).toBe(1);
     expect(exitCodeFor(new VersionError('x'))).toBe(4);

@@ -13,7 +13,7 @@ describe('heartbeat metrics', () => {
     expect(nextState(ok, event('start', 300))).toBe(ok);
   });
 
-  it('renders the text format (with the runbook names) and reads it back', () => {
+  it('renders the text format (with the short names) and reads it back', () => {
     const state = nextState({ successTotal: 0, failureTotal: 0 }, event('success', 100, { size_bytes: 7 }));
     const text = renderMetrics(state, { type: 'postgres', group: 'appdb' });
     expect(text).toContain('# TYPE backup_success_total counter\nbackup_success_total{type="postgres",group="appdb"} 1\nbackup_success_total{type="postgres"} 1\n');
@@ -25,7 +25,7 @@ describe('heartbeat metrics', () => {
     );
   });
 
-  it('without a group, the runbook series is the main one (never a duplicate)', () => {
+  it('without a group, the short-named series is the main one (never a duplicate)', () => {
     const text = renderMetrics({ successTotal: 2, failureTotal: 0, lastSuccess: 5 }, { type: 'redis' });
     expect(text.match(/^backup_success_total/gm)).toHaveLength(1);
     expect(parseState(text, { type: 'redis' })).toMatchObject({ successTotal: 2, lastSuccess: 5 });
