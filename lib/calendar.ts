@@ -16,11 +16,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Throws a RangeError for a zone Intl does not know. */
 export function checkTimeZone(zone: string): void {
-  formatterFor(zone);
+  formatterFor(zone, 'hour');
 }
 
-function formatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(zone);
+/**
+ * One cached formatter per zone and precision: to the hour for calendar periods; to the second, with the era
+ * so years before 1 CE stay unambiguous, for calendar arithmetic.
+ */
+function formatterFor(zone: string, precision: 'hour' | 'second'): Intl.DateTimeFormat {
+  const key = `${precision} ${zone}`;
+  let formatter = formatters.get(key);
   if (!formatter) {
     formatter = new Intl.DateTimeFormat('en-US', {
       timeZone: zone,
@@ -29,8 +34,9 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
       month: 'numeric',
       day: 'numeric',
       hour: 'numeric',
+      ...(precision === 'second' ? { era: 'short', minute: 'numeric', second: 'numeric' } : {}),
     });
-    formatters.set(zone, formatter);
+    formatters.set(key, formatter);
   }
   return formatter;
 }
@@ -39,7 +45,7 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
 function localParts(time: Date, zone: string): [number, number, number, number] {
   if (zone === 'UTC') return [time.getUTCFullYear(), time.getUTCMonth() + 1, time.getUTCDate(), time.getUTCHours()];
   const parts: Record<string, number> = {};
-  for (const part of formatterFor(zone).formatToParts(time)) {
+  for (const part of formatterFor(zone, 'hour').formatToParts(time)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
   return [parts.year!, parts.month!, parts.day!, parts.hour!];
@@ -63,32 +69,10 @@ export function periodsOf(time: Date, zone: string): Periods {
   return { hourly: `${day}T${pad(h)}`, daily: day, weekly: `${pad(wy, 4)}-W${pad(w)}`, monthly: `${pad(y, 4)}-${pad(m)}`, yearly: pad(y, 4) };
 }
 
-const clockFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** A formatter down to the second, with the era so years before 1 CE stay unambiguous. */
-function clockFormatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = clockFormatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    clockFormatters.set(zone, formatter);
-  }
-  return formatter;
-}
-
 /** Wall-clock time of the whole second `seconds` (ms since the epoch) in `zone`, read as if it were UTC. */
 function wallSecondAsUtc(seconds: number, zone: string): number {
   const parts: Record<string, string> = {};
-  for (const part of clockFormatterFor(zone).formatToParts(new Date(seconds))) parts[part.type] = part.value;
+  for (const part of formatterFor(zone, 'second').formatToParts(new Date(seconds))) parts[part.type] = part.value;
   const year = parts.era === 'BC' || parts.era === 'B' ? 1 - Number(parts.year) : Number(parts.year);
   return utcFromFields(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second), 0);
 }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildManifest, serializeManifest, type Manifest } from '../../lib/manifest.js';
+import { serializeManifest, type Manifest } from '../../lib/manifest.js';
+import { sampleManifest } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { runBin } from '../support/run-bin.js';
 
@@ -22,17 +23,8 @@ function backupWith(manifestText: string): string {
 }
 
 function manifest(overrides: Partial<Manifest>): string {
-  const m = buildManifest({
-    id: 'pg_app_20261122T020000Z',
-    kind: 'postgres',
-    group: 'app',
-    trigger: 'cron',
-    started_at: '2026-11-22T02:00:00.000Z',
-    finished_at: '2026-11-22T02:00:01.000Z',
-    artifact: { name: NAME, size_bytes: BYTES.length, sha256: createHash('sha256').update(BYTES).digest('hex'), compression: 'zstd', format: 'pg_dump-custom' },
-    source: { host: 'db', port: 5432, server_version: '15', tool_version: 'pg_dump (PostgreSQL) 15' },
-  });
-  return serializeManifest({ ...m, ...overrides } as Manifest);
+  const artifact = { name: NAME, size_bytes: BYTES.length, sha256: createHash('sha256').update(BYTES).digest('hex'), compression: 'none' as const, format: 'pg_dump-custom' };
+  return serializeManifest(sampleManifest({ artifact, ...overrides }));
 }
 
 describe('untrusted manifests', () => {

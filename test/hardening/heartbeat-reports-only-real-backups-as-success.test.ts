@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildManifest, serializeManifest } from '../../lib/manifest.js';
-import { localStore, seedBackup } from '../support/backups.js';
+import { serializeManifest } from '../../lib/manifest.js';
+import { localStore, sampleManifest, seedBackup } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { startCapture, type CaptureServer } from '../support/http-capture.js';
 import { runBin } from '../support/run-bin.js';
@@ -44,16 +44,7 @@ describe('heartbeat on a pipe', () => {
   });
 
   it('a manifest line is a success; a forged or partial one is not', async () => {
-    const manifest = buildManifest({
-      id: 'pg_app_20261122T020000Z',
-      kind: 'postgres',
-      group: 'app',
-      trigger: 'cron',
-      started_at: '2026-11-22T02:00:00.000Z',
-      finished_at: '2026-11-22T02:00:01.000Z',
-      artifact: { name: 'pg_app_20261122T020000Z.dump.zst', size_bytes: 10, sha256: 'ab'.repeat(32), compression: 'zstd', format: 'pg_dump-custom' },
-      source: { host: 'db', port: 5432, server_version: '15', tool_version: 'pg_dump (PostgreSQL) 15' },
-    });
+    const manifest = sampleManifest();
     expect((await heartbeat(serializeManifest(manifest))).exitCode).toBe(0);
     expect(statuses()).toEqual(['success']);
     const partial = await heartbeat('{"id":"pg_app_20261122T020000Z","artifact":{"size_bytes":1}}\n');

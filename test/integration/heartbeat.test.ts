@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildManifest, serializeManifest } from '../../lib/manifest.js';
+import { serializeManifest } from '../../lib/manifest.js';
+import { sampleManifest } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { startCapture, type CaptureServer } from '../support/http-capture.js';
 import { findBinary } from '../support/binaries.js';
@@ -20,18 +21,7 @@ afterEach(async () => {
 });
 
 const fast = ['--retry-budget', '3s', '--request-timeout', '2s'];
-const MANIFEST = serializeManifest(
-  buildManifest({
-    id: 'pg_appdb_20261122T020000Z',
-    kind: 'postgres',
-    group: 'appdb',
-    trigger: 'cron',
-    started_at: '2026-11-22T02:00:00.000Z',
-    finished_at: '2026-11-22T02:00:04.200Z',
-    artifact: { name: 'pg_appdb_20261122T020000Z.dump.zst', size_bytes: 1234, sha256: 'ab'.repeat(32), compression: 'zstd', format: 'pg_dump-custom' },
-    source: { host: 'db', port: 5432, server_version: '15.19', tool_version: 'pg_dump (PostgreSQL) 15.19' },
-  }),
-).trim();
+const MANIFEST = serializeManifest(sampleManifest({}, 'appdb')).trim();
 
 describe('heartbeat --url', () => {
   it('POSTs the endpoint\'s JSON with the token header from BACKUP_HEARTBEAT_TOKEN', async () => {

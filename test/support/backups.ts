@@ -89,3 +89,19 @@ export function seedLegacy(dir: string, days: number, now: Date): string[] {
   }
   return names;
 }
+
+/** A complete, valid manifest of a postgres backup `pg_<group>_<stamp>.dump.zst`, with any fields replaced. */
+export function sampleManifest(overrides: Partial<Manifest> = {}, group = 'app', stamp = '20261122T020000Z'): Manifest {
+  const started = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}.000Z`;
+  const manifest = buildManifest({
+    id: `pg_${group}_${stamp}`,
+    kind: 'postgres',
+    group,
+    trigger: 'cron',
+    started_at: started,
+    finished_at: new Date(Date.parse(started) + 4200).toISOString(),
+    artifact: { name: `pg_${group}_${stamp}.dump.zst`, size_bytes: 1234, sha256: 'ab'.repeat(32), compression: 'zstd', format: 'pg_dump-custom' },
+    source: { host: 'db', port: 5432, server_version: '15.19', tool_version: 'pg_dump (PostgreSQL) 15.19' },
+  });
+  return { ...manifest, ...overrides };
+}
