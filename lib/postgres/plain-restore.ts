@@ -101,7 +101,7 @@ function isBrokenPipe(error: unknown): boolean {
 function explain(error: Error): Error {
   if (error.message.includes(GUARD_CONSTRAINT)) {
     return new OperationError(
-      'the dump commits its own transaction before its end (a COMMIT outside the block pg_dump writes for large objects), so it cannot be restored in one transaction',
+      "the dump ends the restore's transaction early (a COMMIT outside the block pg_dump writes for large objects, or a \\q), so it cannot be restored in one transaction",
       { hint: 'restore it by hand with psql, or remove that COMMIT from the dump', cause: error },
     );
   }
