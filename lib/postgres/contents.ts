@@ -159,7 +159,10 @@ const DEFAULT_ACL_RESET = `(
 const LARGE_OBJECTS = `SELECT count(*)::text AS n, (SELECT array_agg(oid::text) FROM (SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid LIMIT 5) s) AS sample
   FROM pg_catalog.pg_largeobject_metadata`;
 
-/** Lists the user objects of the database `client` is connected to (see the module comment for what counts). */
+/**
+ * Lists the user objects of the database `client` is connected to (see the module comment for what counts).
+ * Reads only catalogs every role may read; a server error (a lost connection) is thrown as it is.
+ */
 export async function listContents(client: Client): Promise<DatabaseContents> {
   const versionNum = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
   // An empty search_path makes regprocedure, regtype and format_type qualify every name they print.
