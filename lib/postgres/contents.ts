@@ -4,9 +4,12 @@
  * (FirstNormalObjectId: everything initdb creates is below it) in a per-database catalog, plus every large
  * object. Not listed, because each goes with an object that is listed: indexes, TOAST tables, row types,
  * array and multirange types, a range type's constructors, sequences owned by a column, and the members of an
- * extension. Other sessions'
- * temporary schemas and objects are not listed either: they vanish with their session and never collide.
- * The `public` schema itself is not listed (it exists in a fresh database), but everything in it is.
+ * extension. Temporary schemas and their objects are not listed either: they vanish with their session and
+ * never collide. The `public` schema itself is not listed (a fresh database has it), but everything in it is.
+ * The catalogs: pg_namespace, pg_class, pg_proc, pg_type, pg_collation, pg_conversion, pg_operator,
+ * pg_opfamily, pg_opclass, pg_am, pg_ts_config/dict/parser/template, pg_statistic_ext, pg_extension,
+ * pg_language, pg_cast, pg_transform, pg_event_trigger, pg_foreign_data_wrapper, pg_foreign_server,
+ * pg_user_mapping, pg_default_acl, pg_publication and this database's rows of pg_subscription (PostgreSQL 10 on).
  */
 import type { Client } from 'pg';
 
