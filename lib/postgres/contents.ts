@@ -4,9 +4,12 @@
  * (FirstNormalObjectId: everything initdb creates is below it) in a per-database catalog, plus every large
  * object. Not listed, because each goes with an object that is listed: indexes, TOAST tables, row types,
  * array and multirange types, a range type's constructors, sequences owned by a column, and the members of an
- * extension. Other sessions'
- * temporary schemas and objects are not listed either: they vanish with their session and never collide.
- * The `public` schema itself is not listed (it exists in a fresh database), but everything in it is.
+ * extension. Temporary schemas and their objects are not listed either: they vanish with their session and
+ * never collide. The `public` schema itself is not listed (a fresh database has it), but everything in it is.
+ * The catalogs: pg_namespace, pg_class, pg_proc, pg_type, pg_collation, pg_conversion, pg_operator,
+ * pg_opfamily, pg_opclass, pg_am, pg_ts_config/dict/parser/template, pg_statistic_ext, pg_extension,
+ * pg_language, pg_cast, pg_transform, pg_event_trigger, pg_foreign_data_wrapper, pg_foreign_server,
+ * pg_user_mapping, pg_default_acl, pg_publication and this database's rows of pg_subscription (PostgreSQL 10 on).
  */
 import type { Client } from 'pg';
 
@@ -159,7 +162,10 @@ const DEFAULT_ACL_RESET = `(
 const LARGE_OBJECTS = `SELECT count(*)::text AS n, (SELECT array_agg(oid::text) FROM (SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid LIMIT 5) s) AS sample
   FROM pg_catalog.pg_largeobject_metadata`;
 
-/** Lists the user objects of the database `client` is connected to (see the module comment for what counts). */
+/**
+ * Lists the user objects of the database `client` is connected to (see the module comment for what counts).
+ * Reads only catalogs every role may read; a server error (a lost connection) is thrown as it is.
+ */
 export async function listContents(client: Client): Promise<DatabaseContents> {
   const versionNum = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
   // An empty search_path makes regprocedure, regtype and format_type qualify every name they print.

@@ -19,17 +19,18 @@ import type { Env } from '../io.js';
 import { LargeObjectBlockError, LargeObjectBlockFilter } from './large-object-block.js';
 
 /** The deferred foreign key that fails every COMMIT before the guard is released; named in psql's error. */
-export const GUARD_CONSTRAINT = 'dump_commits_before_its_end';
+const GUARD_CONSTRAINT = 'dump_commits_before_its_end';
 
-export const GUARD_SETUP = `CREATE TEMPORARY TABLE pg_temp.restorable_one_transaction_key (k int PRIMARY KEY);
+/** Sent first: a row whose foreign key holds only once the row is gone, checked at COMMIT. */
+const GUARD_SETUP = `CREATE TEMPORARY TABLE pg_temp.restorable_one_transaction_key (k int PRIMARY KEY);
 CREATE TEMPORARY TABLE pg_temp.restorable_one_transaction (k int CONSTRAINT ${GUARD_CONSTRAINT}
   REFERENCES pg_temp.restorable_one_transaction_key DEFERRABLE INITIALLY DEFERRED);
 INSERT INTO pg_temp.restorable_one_transaction VALUES (1);
 GRANT ALL ON pg_temp.restorable_one_transaction TO PUBLIC;
 `;
 
-/** After a dump's last line, which may be a comment without a newline. */
-export const GUARD_RELEASE = '\n;\nDELETE FROM pg_temp.restorable_one_transaction;\n';
+/** Sent last, once the dump arrived whole; it starts on a line of its own (a dump may end in a comment). */
+const GUARD_RELEASE = '\n;\nDELETE FROM pg_temp.restorable_one_transaction;\n';
 
 const BROKEN_PIPE = /broken pipe|EPIPE|SIGPIPE|connection reset by peer|premature close/i;
 
@@ -101,7 +102,7 @@ function isBrokenPipe(error: unknown): boolean {
 function explain(error: Error): Error {
   if (error.message.includes(GUARD_CONSTRAINT)) {
     return new OperationError(
-      'the dump commits its own transaction before its end (a COMMIT outside the block pg_dump writes for large objects), so it cannot be restored in one transaction',
+      "the dump ends the restore's transaction early (a COMMIT outside the block pg_dump writes for large objects, or a \\q), so it cannot be restored in one transaction",
       { hint: 'restore it by hand with psql, or remove that COMMIT from the dump', cause: error },
     );
   }

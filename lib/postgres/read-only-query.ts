@@ -15,6 +15,7 @@ export class QueryError extends Error {}
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export interface ReadOnlyQueryOptions {
+  /** The statement timeout: the query is cancelled after this long. */
   timeoutMs: number;
   /** Parameters ($1…) of the query. */
   values?: unknown[];

@@ -5,6 +5,7 @@
  * pg_dump never writes there, fails the restore before anything is committed.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
@@ -91,13 +92,32 @@ describe('a plain-format restore', () => {
     expect(result.stderr).toMatch(new RegExp(`restore into ${db} failed midway: psql exited with code 3: .*role "soon_gone" does not exist.*\\(hint: the restore ran in one transaction and was rolled back: ${db} is as it was\\)`));
   });
 
+  it('commits nothing when the dump does not arrive whole (the decompressor dies halfway)', async () => {
+    const zstdDir = tempDir('one-txn-zstd');
+    expect((await runBin('pg-backup', ['--dbname', cluster.url('lodb'), '--to', zstdDir, '--format', 'plain', '--compress', 'zstd'])).exitCode).toBe(0);
+    const artifact = readdirSync(zstdDir).find((f) => f.endsWith('.sql.zst'))!;
+    const sql = execFileSync('zstd', ['-dcq', join(zstdDir, artifact)]).toString();
+    const cut = sql.indexOf('COPY public.t ') + 300; // inside the table's rows
+    const fake = tempDir('fake-zstd');
+    writeFileSync(
+      join(fake, 'zstd'),
+      `#!/bin/sh\nif [ "$1" = "-dcq" ]; then "${execFileSync('sh', ['-c', 'command -v zstd']).toString().trim()}" -dcq "$2" | head -c ${cut}; echo "zstd: killed" >&2; exit 1; fi\nexit 2\n`,
+      { mode: 0o755 },
+    );
+    const db = await freshDb();
+    const result = await runBin('restore-backup', ['--from', zstdDir, '--to-db', cluster.url(db)], { env: { PATH: `${fake}:${process.env.PATH}` } });
+    expect(await leftovers(db)).toEqual(EMPTY);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/failed midway: zstd exited with code 1: zstd: killed/);
+  });
+
   it('refuses a dump that commits before its end outside pg_dump\'s large-object block, committing nothing', async () => {
     const file = legacyDump((sql) => sql.replace(/(\nCREATE TABLE public\.t [^;]*;\n)/, '$1\nCOMMIT;\n'));
     const db = await freshDb();
     const result = await runBin('restore-backup', ['--backup', file, '--to-db', cluster.url(db)]);
     expect(await leftovers(db)).toEqual(EMPTY);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/the dump commits its own transaction before its end .*, so it cannot be restored in one transaction \(hint: the restore ran in one transaction and was rolled back: target\d+ is as it was; restore it by hand with psql, or remove that COMMIT from the dump\)/);
+    expect(result.stderr).toMatch(/the dump ends the restore's transaction early \(a COMMIT outside the block pg_dump writes for large objects, or a \\q\), so it cannot be restored in one transaction \(hint: the restore ran in one transaction and was rolled back: target\d+ is as it was; restore it by hand with psql, or remove that COMMIT from the dump\)/);
   });
 
   it('refuses a large-object block holding a statement pg_dump never writes there, committing nothing', async () => {
