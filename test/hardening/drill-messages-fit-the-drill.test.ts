@@ -9,6 +9,11 @@ import { tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { runBin } from '../support/run-bin.js';
 
+/** A script as pg_dump writes it (its header comment to its completion line) around these statements. */
+function plainScript(...statements: string[]): string {
+  return ['--', '-- PostgreSQL database dump', '--', '', ...statements, '', '--', '-- PostgreSQL database dump complete', '--', ''].join('\n');
+}
+
 let cluster: PgCluster;
 let env: Record<string, string>;
 
@@ -29,7 +34,7 @@ async function databases(): Promise<string[]> {
 describe('restore-drill', () => {
   it('a restore that fails says what happened without hinting at --force', async () => {
     const file = join(tempDir('drill-hint'), 'pg_backup_20261120_0300.sql.gz');
-    execFileSync('sh', ['-c', `(echo 'CREATE TABLE a (x int);'; echo 'INSERT INTO missing VALUES (1);') | gzip > "${file}"`]);
+    execFileSync('sh', ['-c', `gzip > "${file}"`], { input: plainScript('CREATE TABLE a (x int);', 'INSERT INTO missing VALUES (1);') });
     const before = await databases();
     const result = await runBin('restore-drill', ['--backup', file], { env });
     expect(result.exitCode).toBe(1);
@@ -49,7 +54,7 @@ describe('restore-drill', () => {
 
   it('takes a --target-db of exactly 63 bytes', async () => {
     const file = join(tempDir('drill-63'), 'pg_backup_20261120_0300.sql.gz');
-    execFileSync('sh', ['-c', `echo 'CREATE TABLE a (x int);' | gzip > "${file}"`]);
+    execFileSync('sh', ['-c', `gzip > "${file}"`], { input: plainScript('CREATE TABLE a (x int);') });
     const name = `${'ä'.repeat(31)}x`; // 63 bytes
     const result = await runBin('restore-drill', ['--backup', file, '--target-db', name, '--expect-table', 'a'], { env });
     expect(result.exitCode, result.stderr).toBe(0);

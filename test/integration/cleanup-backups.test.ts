@@ -34,7 +34,7 @@ describe('cleanup-backups on local disk', () => {
     for (const r of records) expect(r.reasons.length).toBeGreaterThan(0);
     for (const r of records.filter((x) => x.action === 'delete')) expect(r.reasons).toEqual(['no keep rule matches']);
     expect(keptIds.length).toBeLessThanOrEqual(9); // 7 days + at most 2 weeks beyond them
-    expect(first.stderr).toMatch(new RegExp(`^cleanup-backups: 20 backups in 1 group\\(s\\): deleted ${20 - keptIds.length} \\(\\d+ B\\), kept ${keptIds.length}\\n$`));
+    expect(first.stderr).toMatch(new RegExp(`^cleanup-backups: 20 backups in 1 group\\(s\\): deleted ${20 - keptIds.length} \\([\\d.]+ (B|KiB)\\), kept ${keptIds.length}\\n$`));
     expect(artifacts(dir)).toEqual(daily.filter((m) => keptIds.includes(m.id)).map((m) => m.artifact.name).sort());
     expect(manifests(dir)).toEqual(artifacts(dir).map((a) => `${a}.manifest.json`));
 
@@ -59,7 +59,7 @@ describe('cleanup-backups on local disk', () => {
     seedLegacy(dir, 10, NOW);
     const result = await runBin('cleanup-backups', [dir, '7']);
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toMatch(/^cleanup-backups: 20 backups in 2 group\(s\): deleted 6 \(\d+ B\), kept 14\n$/);
+    expect(result.stderr).toMatch(/^cleanup-backups: 20 backups in 2 group\(s\): deleted 6 \([\d.]+ (B|KiB)\), kept 14\n$/);
     const left = artifacts(dir);
     expect(left.filter((n) => n.startsWith('pg_backup_'))).toHaveLength(7);
     expect(left.filter((n) => n.startsWith('redis_dump_'))).toHaveLength(7);
