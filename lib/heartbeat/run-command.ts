@@ -42,6 +42,7 @@ export async function runCommand(command: string[], timeoutMs: number | undefine
     env: io.env,
     stdin: 'inherit',
     stdout: 'pipe',
+    group: true,
     stderrTailBytes: STDERR_TAIL_BYTES,
     onStderr: (chunk) => {
       const lines = (partialErr + chunk.toString('utf8')).split('\n');
