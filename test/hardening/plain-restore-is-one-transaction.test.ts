@@ -15,7 +15,6 @@ import { runBin } from '../support/run-bin.js';
 let cluster: PgCluster;
 let dir: string; // a plain backup of `lodb` whose restore fails at its very end (a GRANT to a dropped role)
 let goodDir: string; // a plain backup of `lodb` that restores
-let dbCount = 0;
 
 beforeAll(async () => {
   cluster = await startPostgres();
@@ -45,11 +44,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function freshDb(): Promise<string> {
-  const name = `target${++dbCount}`;
-  await cluster.createDatabase(name);
-  return name;
-}
+const freshDb = () => cluster.freshDatabase();
 
 /** Everything a restore could leave behind: user relations, functions, schemas and large objects. */
 async function leftovers(db: string): Promise<Record<string, number>> {

@@ -12,7 +12,6 @@ let cluster: PgCluster;
 let source: Record<string, string>;
 let dir: string; // one custom-format backup of appdb
 let manifest: Manifest;
-let dbCount = 0;
 
 beforeAll(async () => {
   cluster = await startPostgres();
@@ -28,11 +27,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function freshDb(): Promise<string> {
-  const name = `target${++dbCount}`;
-  await cluster.createDatabase(name);
-  return name;
-}
+const freshDb = () => cluster.freshDatabase();
 
 /** A copy of the backup directory, for tests that damage it. */
 function copyOfBackup(): string {

@@ -25,6 +25,8 @@ export interface PgCluster {
   env(db: string): Record<string, string>;
   query(db: string, sql: string, params?: unknown[]): Promise<pg.QueryResult>;
   createDatabase(name: string): Promise<void>;
+  /** Creates an empty database with a name not used before on this cluster (`target1`, `target2`…). */
+  freshDatabase(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export async function startPostgres(port?: number): Promise<PgCluster> {
   );
   let log = '';
   server.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-8000)));
+  let created = 0;
   const cluster: PgCluster = {
     host: '127.0.0.1',
     port,
@@ -101,6 +104,11 @@ export async function startPostgres(port?: number): Promise<PgCluster> {
     },
     async createDatabase(name) {
       await cluster.query('postgres', `CREATE DATABASE "${name}"`);
+    },
+    async freshDatabase() {
+      const name = `target${++created}`;
+      await cluster.createDatabase(name);
+      return name;
     },
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
