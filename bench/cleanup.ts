@@ -7,9 +7,9 @@
  */
 import { writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CatalogEntry } from '../lib/catalog.js';
-import { planCleanup } from '../lib/cleanup-plan.js';
-import { buildArtifactName } from '../lib/naming.js';
+import type { CatalogEntry } from '../lib/catalog/catalog.js';
+import { planCleanup } from '../lib/commands/cleanup-backups/plan.js';
+import { buildArtifactName } from '../lib/catalog/naming.js';
 import { s3Store, seedBackup } from '../test/support/backups.js';
 import { startFaultProxy } from '../test/support/fault-proxy.js';
 import { tempDir } from '../test/support/fixtures.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addReaderOptions, addS3Options } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addReaderOptions, addS3Options } from '../lib/cli/options.js';
 
 const program = createProgram('cleanup-backups', 'Delete the backups a retention policy no longer keeps — never the newest, never when backups have stopped.')
   .arguments('[dir] [days]')
@@ -45,4 +45,4 @@ The old form \`cleanup-backups DIR DAYS\` means --from DIR --keep-within DAYSd -
   );
 addNetworkOptions(addS3Options(addReaderOptions(program), 'read'));
 
-void runCli(program, async () => (await import('../lib/cleanup-backups.js')).run);
+void runCli(program, async () => (await import('../lib/commands/cleanup-backups/run.js')).run);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { Command } from 'commander';
-import { createProgram, runCli } from '../lib/cli.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
 
 /** The flags both forms share: what ran, and where to tell it. */
 function targets(command: Command): Command {
@@ -27,4 +27,4 @@ targets(program.command('run').description('run CMD, report start and its outcom
   .passThroughOptions()
   .action(() => {});
 
-void runCli(program, async () => (await import('../lib/heartbeat.js')).run);
+void runCli(program, async () => (await import('../lib/commands/heartbeat/run.js')).run);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addReaderOptions, addS3Options } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addReaderOptions, addS3Options } from '../lib/cli/options.js';
 
 const program = createProgram('list-backups', 'List the backups in a location, newest first, with their status: ok, unverified, orphan or corrupt.')
   .option('--kind <kind>', 'only postgres, redis or sqlite backups')
@@ -13,4 +13,4 @@ run), corrupt (a bad manifest, a size or, with --verify, a sha256 that differs).
   );
 addNetworkOptions(addS3Options(addReaderOptions(program), 'read'));
 
-void runCli(program, async () => (await import('../lib/list-backups.js')).run);
+void runCli(program, async () => (await import('../lib/commands/list-backups/run.js')).run);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addS3Options, addWriterOptions } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addS3Options, addWriterOptions } from '../lib/cli/options.js';
 
 const program = createProgram('pg-backup', 'Back up one Postgres database: pg_dump → compress → sha256 → store → manifest.')
   .option('-d, --dbname <url|name>', 'database URL, conninfo or name (default: DATABASE_URL, then PG* variables)')
@@ -10,4 +10,4 @@ const program = createProgram('pg-backup', 'Back up one Postgres database: pg_du
   .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.');
 addNetworkOptions(addS3Options(addWriterOptions(program, 'dump', 'the database name')));
 
-void runCli(program, async () => (await import('../lib/pg-backup.js')).run);
+void runCli(program, async () => (await import('../lib/commands/pg-backup/run.js')).run);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addRedisTlsOptions, addS3Options, addWriterOptions } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addRedisTlsOptions, addS3Options, addWriterOptions } from '../lib/cli/options.js';
 
 const program = createProgram('redis-backup', 'Back up one Redis server: RDB over the replication stream (or SCAN + DUMP) → validate → compress → sha256 → store → manifest.')
   .option('--url <url>', 'redis:// or rediss:// URL, with ACL user and password (default: REDIS_URL, then redis://127.0.0.1:6379)')
@@ -8,4 +8,4 @@ const program = createProgram('redis-backup', 'Back up one Redis server: RDB ove
   .addHelpText('after', '\nThe password may also come from REDIS_PASSWORD or REDIS_PASSWORD_FILE; it never reaches output or manifests.');
 addNetworkOptions(addS3Options(addRedisTlsOptions(addWriterOptions(program, 'snapshot', 'host-port'))));
 
-void runCli(program, async () => (await import('../lib/redis-backup.js')).run);
+void runCli(program, async () => (await import('../lib/commands/redis-backup/run.js')).run);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addRedisTlsOptions, addRestoreOptions, addS3Options, addSelectOptions, collect } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addRedisTlsOptions, addRestoreOptions, addS3Options, addSelectOptions, collect } from '../lib/cli/options.js';
 
 const program = createProgram('restore-backup', 'Restore a verified backup: the dry-run checks first, then pg_restore / psql / RESTORE / dump.rdb.')
   .option('--to-db <url>', 'restore a Postgres backup into this database (it must be empty unless --force)')
@@ -15,4 +15,4 @@ const program = createProgram('restore-backup', 'Restore a verified backup: the 
   .option('--force', 'restore over a non-empty target (cleaning it first), or a TooOld backup');
 addNetworkOptions(addS3Options(addRedisTlsOptions(addRestoreOptions(addSelectOptions(program))), 'read'));
 
-void runCli(program, async () => (await import('../lib/restore-backup.js')).run);
+void runCli(program, async () => (await import('../lib/commands/restore-backup/run.js')).run);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addRestoreOptions, addS3Options, addSelectOptions, collect } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addRestoreOptions, addS3Options, addSelectOptions, collect } from '../lib/cli/options.js';
 
 const program = createProgram('restore-drill', 'Rehearse a restore: verify, restore into a scratch target, check, time it against RTO/RPO, leave evidence.')
   .option('--dbname <url>', 'the Postgres server scratch databases are created on (default: DATABASE_URL, then PG* variables)')
@@ -15,4 +15,4 @@ const program = createProgram('restore-drill', 'Rehearse a restore: verify, rest
   .addHelpText('after', '\nThe old form `restore-drill --backup PATH --target-db appdb_restore` works as it did, for a database that does not exist yet.');
 addNetworkOptions(addS3Options(addRestoreOptions(addSelectOptions(program)), 'read'));
 
-void runCli(program, async () => (await import('../lib/restore-drill.js')).run);
+void runCli(program, async () => (await import('../lib/commands/restore-drill/run.js')).run);

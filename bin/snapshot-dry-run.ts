@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createProgram, runCli } from '../lib/cli.js';
-import { addNetworkOptions, addS3Options, addSelectOptions } from '../lib/options.js';
+import { createProgram, runCli } from '../lib/cli/runner.js';
+import { addNetworkOptions, addS3Options, addSelectOptions } from '../lib/cli/options.js';
 
 const program = createProgram('snapshot-dry-run', 'May this backup be restored here and now? The verdict, without touching anything.')
   .option('--max-age <duration>', 'TooOld (exit 3) when the backup is older, e.g. 36h')
@@ -16,4 +16,4 @@ compared), Missing 6. Versions compare naturally: 9 < 10, 1.9 < 1.10, migration 
   );
 addNetworkOptions(addS3Options(addSelectOptions(program), 'read'));
 
-void runCli(program, async () => (await import('../lib/snapshot-dry-run.js')).run);
+void runCli(program, async () => (await import('../lib/commands/snapshot-dry-run/run.js')).run);

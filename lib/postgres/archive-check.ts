@@ -24,9 +24,9 @@
  * the end) are where the blocks really start; every entry with data gets exactly one block, of the right
  * type (large objects for "BLOBS" entries); and nothing follows the last block.
  */
-import type { ContentCheck } from '../content-check.js';
-import { describeBytes, escapeBytes, printableText } from '../content-sniff.js';
-import { IntegrityError, VersionError } from '../errors.js';
+import type { ContentCheck } from '../artifact/content-check.js';
+import { describeBytes, escapeBytes, printableText } from '../artifact/content-sniff.js';
+import { IntegrityError, VersionError } from '../cli/errors.js';
 
 /** The name of the format in messages and facts. */
 export const CUSTOM_ARCHIVE_FORMAT = 'pg_dump custom archive';

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { ClientConfig } from 'pg';
-import { readSecret } from '../secrets.js';
-import { UsageError } from '../errors.js';
-import type { Env } from '../io.js';
+import { readSecret } from '../cli/secrets.js';
+import { UsageError } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
 
 /**
  * One resolved Postgres connection, shared by this process (through `pg`) and by child tools (pg_dump,

@@ -6,7 +6,7 @@
  * more of them than one transaction can lock go after the commit, a batch per transaction.
  */
 import type { Client } from 'pg';
-import { OperationError } from '../errors.js';
+import { OperationError } from '../cli/errors.js';
 import { describeContents, listContents, type DatabaseContents, type DatabaseObject } from './contents.js';
 
 /** DROP statements that take a list of names: many objects of one kind go in one statement. */

@@ -1,8 +1,8 @@
 import type { Client } from 'pg';
-import { OperationError, ToolError, describeSystemError, errnoCode } from '../errors.js';
-import { DEFAULT_BACKOFF, retryConnect, type BackoffPolicy } from '../backoff.js';
-import type { Env, Log } from '../io.js';
-import type { TableStat } from '../manifest.js';
+import { OperationError, ToolError, describeSystemError, errnoCode } from '../cli/errors.js';
+import { DEFAULT_BACKOFF, retryConnect, type BackoffPolicy } from '../network/backoff.js';
+import type { Env, Log } from '../cli/io.js';
+import type { TableStat } from '../catalog/manifest.js';
 import { clientConfig, type PgTarget } from './connection.js';
 import { quoteIdent } from './quote.js';
 import { readOnlyQuery } from './read-only-query.js';

@@ -5,7 +5,7 @@
  * lines pg_dump writes there, then `COMMIT;` — and drops just that BEGIN/COMMIT pair. Every other byte passes
  * through unchanged: a `COMMIT;` line anywhere else (a function body, a string) is never touched, and table data
  * (from `COPY … FROM stdin;` to its `\.`, which no data line can be) is never searched, so rows cannot pose as a
- * block. Whatever is not recognised stays in the stream, where a COMMIT fails the restore (see plain-restore.ts).
+ * block. Whatever is not recognised stays in the stream, where a COMMIT fails the restore (see restore/postgres-plain.ts).
  */
 
 /** A dump whose large-object block holds something pg_dump never writes there: the restore must not go on. */

@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { captureOutput, findOnPath } from '../child.js';
-import { UsageError, VersionError } from '../errors.js';
-import type { Env } from '../io.js';
+import { captureOutput, findOnPath } from '../process/child.js';
+import { UsageError, VersionError } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
 
 /** A pg_dump (or pg_restore, psql) binary and the version it reports. */
 export interface PgTool {

@@ -14,9 +14,9 @@
  * one must come with the other. Lines may end in \r\n. Only the first 4 KiB and the last 8 KiB are kept; the
  * middle is not read.
  */
-import type { ContentCheck } from '../content-check.js';
-import { describeBytes, escapeBytes, printableText } from '../content-sniff.js';
-import { IntegrityError } from '../errors.js';
+import type { ContentCheck } from '../artifact/content-check.js';
+import { describeBytes, escapeBytes, printableText } from '../artifact/content-sniff.js';
+import { IntegrityError } from '../cli/errors.js';
 
 /** The name of the format in messages and facts. */
 export const PLAIN_SCRIPT_FORMAT = 'pg_dump plain script';

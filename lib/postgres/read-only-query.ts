@@ -6,7 +6,7 @@
  * a savepoint that is rolled back afterwards, so the caller's transaction goes on as it was.
  */
 import type { Client } from 'pg';
-import { formatDuration } from '../format.js';
+import { formatDuration } from '../cli/format.js';
 
 /** The query was refused before it ran, failed, or took too long. Its message says which, in the server's words. */
 export class QueryError extends Error {}

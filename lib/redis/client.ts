@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { retryConnect, type BackoffPolicy } from '../backoff.js';
-import { OperationError, ToolError, describeSystemError } from '../errors.js';
-import type { Log } from '../io.js';
+import { retryConnect, type BackoffPolicy } from '../network/backoff.js';
+import { OperationError, ToolError, describeSystemError } from '../cli/errors.js';
+import type { Log } from '../cli/io.js';
 import type { RedisTarget } from './connection.js';
 import { RedisRefusedError } from './sync.js';
 

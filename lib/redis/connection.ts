@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { UsageError } from '../errors.js';
-import type { Env } from '../io.js';
-import { readSecret } from '../secrets.js';
+import { UsageError } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
+import { readSecret } from '../cli/secrets.js';
 import type { RedisEndpoint } from './sync.js';
 
 /** A resolved Redis server: where, who, and how to show it without secrets. */

@@ -4,8 +4,8 @@
  * (logical-format.ts). Not a point-in-time snapshot: each key is read as it is when its batch is fetched.
  */
 import { Readable } from 'node:stream';
-import { OperationError, describeSystemError } from '../errors.js';
-import type { Log } from '../io.js';
+import { OperationError, describeSystemError } from '../cli/errors.js';
+import type { Log } from '../cli/io.js';
 import type { RedisClient } from './client.js';
 import { KeySet } from './key-set.js';
 import { LogicalEncoder, payloadRdbVersion, type KeyRecord } from './logical-format.js';

@@ -16,8 +16,8 @@
  * corrupt.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { ContentCheck } from '../content-check.js';
-import { IntegrityError } from '../errors.js';
+import type { ContentCheck } from '../artifact/content-check.js';
+import { IntegrityError } from '../cli/errors.js';
 
 export const LOGICAL_MAGIC = Buffer.from('restorable-redis-logical/1\n', 'latin1');
 const TAG_SELECT = 0x01;

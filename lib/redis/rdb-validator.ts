@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { ContentCheck } from '../content-check.js';
-import { IntegrityError } from '../errors.js';
+import type { ContentCheck } from '../artifact/content-check.js';
+import { IntegrityError } from '../cli/errors.js';
 import { createCrc64, type Crc64 } from './crc64.js';
 
 /** What a validated RDB stream turned out to be. */

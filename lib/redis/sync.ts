@@ -7,7 +7,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Readable } from 'node:stream';
-import { IntegrityError, OperationError, describeSystemError } from '../errors.js';
+import { IntegrityError, OperationError, describeSystemError } from '../cli/errors.js';
 
 export interface RedisEndpoint {
   host: string;

@@ -4,8 +4,8 @@ import { link, mkdir, open, readdir, rename, stat, unlink, access, constants, ty
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, NotFoundError, OperationError, StoreError, UsageError, describeSystemError, errnoCode } from '../errors.js';
-import { tempNameFor } from '../naming.js';
+import { IntegrityError, NotFoundError, OperationError, StoreError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
+import { tempNameFor } from '../catalog/naming.js';
 import type { DeleteResult, LocalWriter, PutOptions, Store, StoreEntry } from './store.js';
 
 const FILE_MODE = 0o600;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../cli/errors.js';
 import type { S3Options } from './s3.js';
 import type { Store } from './store.js';
 

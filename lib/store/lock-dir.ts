@@ -1,8 +1,8 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { OperationError, describeSystemError, errnoCode } from '../errors.js';
-import type { Env } from '../io.js';
+import { OperationError, describeSystemError, errnoCode } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
 
 /**
  * Where this host keeps the locks that have no place of their own — those of remote (S3) locations and of the

@@ -1,4 +1,4 @@
-import { nextRetry, type BackoffPolicy } from '../backoff.js';
+import { nextRetry, type BackoffPolicy } from '../network/backoff.js';
 
 /** The parts of the SDK's RetryStrategyV2 contract this adapter implements (structurally typed). */
 export interface RetryToken {

@@ -6,14 +6,14 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { BackoffPolicy } from '../backoff.js';
-import { NotFoundError, StoreError, describeSystemError, isSystemError } from '../errors.js';
-import type { Env } from '../io.js';
+import type { BackoffPolicy } from '../network/backoff.js';
+import { NotFoundError, StoreError, describeSystemError, isSystemError } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
 import { ensureLockDir } from './lock-dir.js';
 import { sdkRetryStrategy } from './s3-retry.js';
 import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
 
-/** Everything configurable about an S3 location (see `resolveS3Options` in config.ts). */
+/** Everything configurable about an S3 location (see `resolveS3Options` in cli/config.ts). */
 export interface S3Options {
   region: string;
   /** A custom endpoint (MinIO, R2, s3rver…); undefined for AWS. */

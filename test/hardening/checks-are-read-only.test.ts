@@ -4,7 +4,7 @@
  * under a time limit: it can read, never change anything, and a check that fails or hangs is a failed check.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../lib/drill/report.js';
+import type { DrillReport } from '../../lib/commands/restore-drill/report.js';
 import { createFixtureDatabase, tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { runBin } from '../support/run-bin.js';

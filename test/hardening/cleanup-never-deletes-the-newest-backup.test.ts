@@ -5,7 +5,7 @@
 import { readdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lib/manifest.js';
+import type { Manifest } from '../../lib/catalog/manifest.js';
 import { localStore, seedBackup } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { runBin } from '../support/run-bin.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serializeManifest, type Manifest } from '../../lib/manifest.js';
+import { serializeManifest, type Manifest } from '../../lib/catalog/manifest.js';
 import { sampleManifest } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { runBin } from '../support/run-bin.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeManifest } from '../../lib/manifest.js';
+import { serializeManifest } from '../../lib/catalog/manifest.js';
 import { localStore, sampleManifest, seedBackup } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { startCapture, type CaptureServer } from '../support/http-capture.js';

@@ -5,9 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { freeArtifactName } from '../../lib/backup-run.js';
-import { buildManifest, serializeManifest } from '../../lib/manifest.js';
-import { manifestNameFor } from '../../lib/naming.js';
+import { freeArtifactName } from '../../lib/artifact/backup-run.js';
+import { buildManifest, serializeManifest } from '../../lib/catalog/manifest.js';
+import { manifestNameFor } from '../../lib/catalog/naming.js';
 import { localStore } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { runBin } from '../support/run-bin.js';

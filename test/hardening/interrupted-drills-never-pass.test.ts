@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../lib/drill/report.js';
+import type { DrillReport } from '../../lib/commands/restore-drill/report.js';
 import { tempDir } from '../support/fixtures.js';
 import { redisServers } from '../support/redis.js';
 import { runBin, startBin } from '../support/run-bin.js';

@@ -4,9 +4,9 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as cleanup } from '../../lib/cleanup-backups.js';
-import { InterruptedError } from '../../lib/errors.js';
-import { createLog, type Io } from '../../lib/io.js';
+import { run as cleanup } from '../../lib/commands/cleanup-backups/run.js';
+import { InterruptedError } from '../../lib/cli/errors.js';
+import { createLog, type Io } from '../../lib/cli/io.js';
 import { LocalStore } from '../../lib/store/local.js';
 import { localStore, seedDaily } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyRetention, NEWEST_REASON, type RetentionItem, type RetentionPolicy } from '../../lib/retention.js';
-import { parseRetentionDuration } from '../../lib/retention-duration.js';
+import { applyRetention, NEWEST_REASON, type RetentionItem, type RetentionPolicy } from '../../lib/retention/policy.js';
+import { parseRetentionDuration } from '../../lib/retention/duration.js';
 
 interface ResticCase {
   restic: number;

@@ -1,8 +1,8 @@
 import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock } from '../../lib/lock.js';
-import { buildArtifactName } from '../../lib/naming.js';
+import { acquireLock } from '../../lib/catalog/lock.js';
+import { buildArtifactName } from '../../lib/catalog/naming.js';
 import { localStore, s3Store, seedDaily, seedLegacy } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { listKeys, s3ForSuite } from '../support/s3.js';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serializeManifest } from '../../lib/manifest.js';
+import { serializeManifest } from '../../lib/catalog/manifest.js';
 import { sampleManifest } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { startCapture, type CaptureServer } from '../support/http-capture.js';

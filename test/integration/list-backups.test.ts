@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildArtifactName } from '../../lib/naming.js';
+import { buildArtifactName } from '../../lib/catalog/naming.js';
 import { localStore, s3Store, seedBackup, seedDaily, seedLegacy } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { s3ForSuite } from '../support/s3.js';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lib/manifest.js';
+import type { Manifest } from '../../lib/catalog/manifest.js';
 import { INCOMPRESSIBLE_TABLE_SQL, createFixtureDatabase, tableFingerprints, tempDir, withTinyDisk, wrappedPgDump } from '../support/fixtures.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateManifest, type Manifest } from '../../lib/manifest.js';
+import { validateManifest, type Manifest } from '../../lib/catalog/manifest.js';
 import { INCOMPRESSIBLE_TABLE_SQL, createFixtureDatabase, listDir, tableFingerprints, tempDir, withTinyDisk, wrappedPgDump } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
 import { PG_PASSWORD, serverAccount, startPostgres, type PgCluster } from '../support/postgres.js';

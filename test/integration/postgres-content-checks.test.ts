@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../lib/errors.js';
+import { IntegrityError } from '../../lib/cli/errors.js';
 import { createArchiveCheck, type ArchiveCheckDepth, type CustomArchiveFacts } from '../../lib/postgres/archive-check.js';
 import { createPlainCheck } from '../../lib/postgres/plain-check.js';
 import { FIXTURE_SQL, tempDir } from '../support/fixtures.js';

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { validateManifest, type Manifest } from '../../lib/manifest.js';
+import { validateManifest, type Manifest } from '../../lib/catalog/manifest.js';
 import { listDir, tempDir } from '../support/fixtures.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { digestOfRdb, loadLogicalArtifact, redisServers, type startRedis, type RedisServer } from '../support/redis.js';

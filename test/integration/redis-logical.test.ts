@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateManifest, type Manifest } from '../../lib/manifest.js';
+import { validateManifest, type Manifest } from '../../lib/catalog/manifest.js';
 import { listDir, tempDir } from '../support/fixtures.js';
 import { clientOf, fillVariety, loadLogicalArtifact, redisServers, type RedisServer } from '../support/redis.js';
 import { runBin, startBin } from '../support/run-bin.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IntegrityError, OperationError } from '../../lib/errors.js';
+import { IntegrityError, OperationError } from '../../lib/cli/errors.js';
 import { RdbValidator } from '../../lib/redis/rdb-validator.js';
 import { RedisRefusedError, syncRdb, type RedisEndpoint } from '../../lib/redis/sync.js';
 import { tempDir } from '../support/fixtures.js';

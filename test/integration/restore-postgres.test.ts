@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lib/manifest.js';
+import type { Manifest } from '../../lib/catalog/manifest.js';
 import { createFixtureDatabase, tableFingerprints, tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { s3ForSuite } from '../support/s3.js';

@@ -1,7 +1,7 @@
 import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lib/manifest.js';
+import type { Manifest } from '../../lib/catalog/manifest.js';
 import { tempDir } from '../support/fixtures.js';
 import { fillVariety, redisServers, type RedisServer } from '../support/redis.js';
 import { runBin } from '../support/run-bin.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IntegrityError, VersionError, exitCodeFor } from '../../../lib/errors.js';
+import { IntegrityError, VersionError, exitCodeFor } from '../../../lib/cli/errors.js';
 import { ArchiveVersionError, createArchiveCheck, type ArchiveCheckDepth } from '../../../lib/postgres/archive-check.js';
 import { ArchiveWriter, blockBoundaries, buildArchive, headLength, sampleSpec, type ArchiveSpec } from '../../support/custom-archive.js';
 

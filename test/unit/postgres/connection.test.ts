@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnv, clientConfig, resolvePgTarget } from '../../../lib/postgres/connection.js';
-import { redactUrl } from '../../../lib/secrets.js';
+import { redactUrl } from '../../../lib/cli/secrets.js';
 
 const noSocket = () => false;
 

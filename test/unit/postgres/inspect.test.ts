@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OperationError, UsageError } from '../../../lib/errors.js';
+import { OperationError, UsageError } from '../../../lib/cli/errors.js';
 import { sessionError } from '../../../lib/postgres/inspect.js';
 import { resolvePgTarget } from '../../../lib/postgres/connection.js';
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VersionError } from '../../../lib/errors.js';
+import { VersionError } from '../../../lib/cli/errors.js';
 import { candidatePaths, chooseTool, findPgTool, parseToolVersion, type PgTool } from '../../../lib/postgres/pg-dump.js';
 
 const tool = (major: number, path = `/usr/lib/postgresql/${major}/bin/pg_dump`): PgTool => ({ path, major, version: `${major}.2`, text: `pg_dump (PostgreSQL) ${major}.2` });

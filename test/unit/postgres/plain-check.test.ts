@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../../lib/errors.js';
+import { IntegrityError } from '../../../lib/cli/errors.js';
 import { createPlainCheck } from '../../../lib/postgres/plain-check.js';
 import { buildArchive, sampleSpec } from '../../support/custom-archive.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveRedisBackupConfig } from '../../../lib/config.js';
+import { resolveRedisBackupConfig } from '../../../lib/cli/config.js';
 import { resolveRedisTarget } from '../../../lib/redis/connection.js';
 
 describe('resolveRedisTarget', () => {

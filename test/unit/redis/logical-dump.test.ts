@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLog } from '../../../lib/io.js';
+import { createLog } from '../../../lib/cli/io.js';
 import type { RedisClient } from '../../../lib/redis/client.js';
 import { dumpLogical } from '../../../lib/redis/logical-dump.js';
 import { readLogical, type LogicalRecord } from '../../../lib/redis/logical-format.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../../lib/errors.js';
+import { IntegrityError } from '../../../lib/cli/errors.js';
 import { LOGICAL_MAGIC, LogicalEncoder, payloadRdbVersion, readLogical, type LogicalRecord } from '../../../lib/redis/logical-format.js';
 
 /** A DUMP-like payload: body, then RDB version (u16 LE) and 8 checksum bytes. */

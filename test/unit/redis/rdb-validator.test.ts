@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../../lib/errors.js';
+import { IntegrityError } from '../../../lib/cli/errors.js';
 import { RdbValidator } from '../../../lib/redis/rdb-validator.js';
 
 // A real RDB written by redis-server 7.0 (520 keys of every type, some with TTLs), fetched with `redis-cli --rdb`.

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../../lib/errors.js';
+import { IntegrityError } from '../../../lib/cli/errors.js';
 import { RedisRefusedError, encodeCommand, syncRdb } from '../../../lib/redis/sync.js';
 
 const MARK = 'a'.repeat(20) + 'b'.repeat(20);

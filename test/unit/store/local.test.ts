@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, StoreError, UsageError } from '../../../lib/errors.js';
+import { NotFoundError, StoreError, UsageError } from '../../../lib/cli/errors.js';
 import { LocalStore } from '../../../lib/store/local.js';
 import { parseLocation } from '../../../lib/store/location.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF } from '../../../lib/backoff.js';
+import { DEFAULT_BACKOFF } from '../../../lib/network/backoff.js';
 import { sdkRetryStrategy } from '../../../lib/store/s3-retry.js';
 
 describe('sdkRetryStrategy', () => {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { resolveS3Options } from '../../../lib/config.js';
-import { NotFoundError, StoreError } from '../../../lib/errors.js';
+import { resolveS3Options } from '../../../lib/cli/config.js';
+import { NotFoundError, StoreError } from '../../../lib/cli/errors.js';
 import { S3Store } from '../../../lib/store/s3.js';
 
 interface Recorded {

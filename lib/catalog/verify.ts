@@ -1,0 +1,85 @@
+/**
+ * Proving a stored artifact intact before anything trusts it, in one read: its size and sha256 against the
+ * manifest, and its whole content — decompressed and checked by its format's own structure (every block of a
+ * pg_dump archive, a script's completion line, an RDB's CRC-64, every record of a logical file). A manifest
+ * rewritten to match a truncated artifact is caught by the second. Files the old scripts wrote have no
+ * manifest; their content is all there is to check. Optionally the verified bytes are kept in a local file, so
+ * a restore uses exactly what was verified (a local store's file is used in place).
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { contentCheckFor } from '../artifact/checks.js';
+import { artifactCompression, artifactFormat, type CatalogEntry } from './catalog.js';
+import { verified } from '../artifact/checksum.js';
+import { feedCompressed } from '../artifact/content-feed.js';
+import { IntegrityError } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
+import type { Store } from '../store/store.js';
+
+export interface VerifiedArtifact {
+  /** How it was proven: against the manifest's sha256 (and its content), or by its content alone. */
+  method: 'sha256' | 'format';
+  /** A local file holding exactly the verified bytes, when asked for. */
+  path?: string;
+  /** Removes the local copy (never the store's own file). */
+  release(): Promise<void>;
+}
+
+export interface VerifyOptions {
+  /** Keep the verified bytes in a local file, made in this directory unless the store is local. */
+  keepIn?: string;
+  signal?: AbortSignal;
+  /** Where zstd is found (PATH). */
+  env: Env;
+}
+
+/**
+ * Verifies; an IntegrityError means the artifact is corrupt, truncated or not what its manifest says, anything
+ * else is a failure to read it.
+ */
+export async function verifyArtifact(store: Store, entry: CatalogEntry, options: VerifyOptions): Promise<VerifiedArtifact> {
+  const name = entry.artifact;
+  if (!name) throw new IntegrityError(`${entry.id} has no artifact`);
+  const where = store.locate(name);
+  const manifest = entry.manifest;
+  let format;
+  try {
+    format = artifactFormat(entry);
+  } catch (error) {
+    throw new IntegrityError(`${where}: ${(error as Error).message}`);
+  }
+  const check = await contentCheckFor(format, 'full', where);
+  const inPlace = store.localPath?.(name);
+  const copyTo = options.keepIn !== undefined && !inPlace ? join(options.keepIn, `.restorable-verify-${randomBytes(6).toString('hex')}-${name}`) : undefined;
+  const release = async () => {
+    if (copyTo) await unlink(copyTo).catch(() => {});
+  };
+  const feed = feedCompressed(check, artifactCompression(entry), { env: options.env, ...(options.signal ? { signal: options.signal } : {}), where });
+  try {
+    const source = await store.get(name, options.signal ? { signal: options.signal } : {});
+    // Against a manifest: size and sha256 are checked as the bytes pass, and the stream fails at its end if
+    // they differ.
+    const bytes = manifest ? verified(source, manifest.artifact, where) : source;
+    const copy = copyTo ? createWriteStream(copyTo, { mode: 0o600, flags: 'wx' }) : undefined;
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      await feed.write(chunk);
+      if (copy && !copy.write(chunk)) await once(copy, 'drain');
+    }
+    if (copy) {
+      copy.end();
+      await finished(copy);
+    }
+    await feed.end().catch((error: unknown) => {
+      throw error instanceof IntegrityError && !error.message.startsWith(where) ? new IntegrityError(`${where}: ${error.message}`, { cause: error }) : error;
+    });
+  } catch (error) {
+    feed.abort();
+    await release();
+    throw error;
+  }
+  return { method: manifest ? 'sha256' : 'format', ...(copyTo ? { path: copyTo } : inPlace ? { path: inPlace } : {}), release };
+}

@@ -1,0 +1,58 @@
+import { readCatalog, selectEntries, type CatalogEntry } from '../../catalog/catalog.js';
+import { resolveListConfig, type ReadFlags } from '../../cli/config.js';
+import { IntegrityError, NotFoundError } from '../../cli/errors.js';
+import { formatBytes, formatDuration } from '../../cli/format.js';
+import type { Io } from '../../cli/io.js';
+import { openStore } from '../../store/location.js';
+import type { Store } from '../../store/store.js';
+import { verifyArtifact } from '../../catalog/verify.js';
+
+/**
+ * list-backups: every backup in a location with its status, newest first — a table, or NDJSON with --json
+ * (the manifest plus `status`). Exit 5 when anything is corrupt, 6 when there is no backup at all.
+ */
+export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
+  const config = resolveListConfig(opts as ReadFlags & { verify?: boolean }, io.env);
+  const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
+  // --verify proves each backup as a restore would: sha256 against the manifest, and the whole content.
+  const verify = config.verify ? (s: Store, entry: CatalogEntry) => verifyArtifact(s, entry, { env: io.env, signal: io.signal }).then((v) => v.release()) : undefined;
+  const entries = selectEntries(await readCatalog(store, { ...(verify ? { verify } : {}), signal: io.signal }), config);
+  const now = new Date();
+  if (config.json) {
+    for (const entry of entries) io.stdout.write(`${JSON.stringify(jsonLine(entry))}\n`);
+  } else if (entries.length > 0) {
+    io.stdout.write(table(entries, now));
+  }
+  const corrupt = entries.filter((e) => e.status === 'corrupt');
+  if (corrupt.length > 0) {
+    throw new IntegrityError(`${corrupt.length} corrupt backup(s) in ${store.display}: ${corrupt[0]!.id}: ${corrupt[0]!.problem}`, {
+      hint: 'never restore these; take a new backup and let cleanup-backups keep the good ones',
+    });
+  }
+  if (!entries.some((e) => e.status === 'ok' || e.status === 'unverified')) {
+    throw new NotFoundError(`no backups in ${store.display}${config.group ? ` for group ${config.group}` : ''}${config.kind ? ` of kind ${config.kind}` : ''}`);
+  }
+}
+
+function jsonLine(entry: CatalogEntry): Record<string, unknown> {
+  if (entry.manifest) return { ...entry.manifest, status: entry.status, ...(entry.problem ? { problem: entry.problem } : {}) };
+  return {
+    id: entry.id,
+    kind: entry.kind ?? null,
+    group: entry.group ?? null,
+    time: entry.time.toISOString(),
+    files: entry.files,
+    size_bytes: entry.size,
+    status: entry.status,
+    ...(entry.problem ? { problem: entry.problem } : {}),
+  };
+}
+
+function table(entries: CatalogEntry[], now: Date): string {
+  const rows = [
+    ['ID', 'KIND', 'GROUP', 'AGE', 'SIZE', 'STATUS'],
+    ...entries.map((e) => [e.id, e.kind ?? '-', e.group ?? '-', formatDuration(now.getTime() - e.time.getTime()), formatBytes(e.size), e.status]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}

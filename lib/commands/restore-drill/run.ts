@@ -1,0 +1,183 @@
+import { access, constants } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { artifactCompression, artifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
+import { resolveDrillConfig, type DrillConfig, type DrillFlags } from '../../cli/config.js';
+import { openScratch, runChecks } from './postgres.js';
+import { scratchRedis } from './redis.js';
+import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase } from './report.js';
+import { ExitCode, IntegrityError, NotFoundError, OperationError, StaleError, ToolError, UsageError, VersionError, exitCodeFor } from '../../cli/errors.js';
+import { formatDuration } from '../../cli/format.js';
+import { printable, type Io } from '../../cli/io.js';
+import { factsFromInfo } from '../../redis/info.js';
+import { loadLogicalFile } from '../../restore/redis-logical.js';
+import { installRdb } from '../../restore/redis-rdb.js';
+import { restorePostgresBackup } from '../../restore/postgres.js';
+import { checksFor, runRestoreChecks, type CheckResult } from '../../verdict/checks.js';
+
+/**
+ * restore-drill: a monthly drill or a weekly restore test as one cron line that leaves
+ * evidence. The backup is selected and verified (the dry-run verdict), restored into a scratch database or a
+ * throwaway redis-server through the same code restore-backup uses, checked (row counts or keys against the
+ * manifest, --expect-table, --check-sql), timed phase by phase against --rto, its age against --rpo, and
+ * reported. The scratch target is removed afterwards unless --keep — on failure and on signals too.
+ */
+export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
+  const config = resolveDrillConfig(opts as DrillFlags, io.env);
+  if (config.report) {
+    await access(dirname(resolve(io.cwd, config.report)), constants.W_OK).catch(() => {
+      throw new UsageError(`--report: cannot write into ${dirname(resolve(io.cwd, config.report!))}`);
+    });
+  }
+  const started = new Date();
+  const t0 = performance.now();
+  const phases: Partial<Record<Phase, number>> = {};
+  const checks: DrillCheck[] = [];
+  const failures: string[] = [];
+  const codes: number[] = [];
+  let target: DrillReport['target'] = null;
+  let tool: string | null = null;
+  let result: CheckResult | undefined;
+  const fail = (message: string, code: number = ExitCode.failed) => {
+    failures.push(message);
+    codes.push(code);
+  };
+  let thrown: unknown;
+  try {
+    const timings: { select?: number; read?: number; remote?: boolean } = {};
+    result = await runRestoreChecks(checksFor(config, io, { keepIn: config.workDir, timings }));
+    phases.select = timings.select;
+    phases.fetch = timings.remote ? timings.read : 0;
+    phases.verify = timings.remote ? 0 : timings.read;
+    try {
+      const { verdict, entry, verified } = result;
+      if (verdict.verdict !== 'Ok') {
+        fail(`${verdict.verdict}: ${verdict.reasons.join('; ')}`, verdict.exitCode);
+      } else if (entry && verified?.path) {
+        const restoredAt = performance.now();
+        const drilled = entry.kind === 'redis' ? await drillRedis(config, entry, verified.path, io, checks) : await drillPostgres(config, entry, verified.path, io, checks, phases);
+        target = drilled.target;
+        tool = drilled.tool;
+        phases.restore ??= performance.now() - restoredAt;
+      }
+    } finally {
+      await result.verified?.release();
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    thrown = error;
+    fail(error instanceof Error ? error.message : String(error), exitCodeFor(error));
+  }
+  phases.total = performance.now() - t0;
+  // Whatever finished before the signal, a drill that was stopped proved nothing: never a pass.
+  if (io.signal.aborted) fail(`${io.signal.reason instanceof Error ? io.signal.reason.message : 'interrupted'}: the drill did not finish`);
+  for (const check of checks.filter((c) => !c.ok)) fail(`${check.name}: expected ${check.expected}, got ${check.actual}`);
+  const rtoOk = config.rtoMs === undefined || phases.total <= config.rtoMs;
+  if (!rtoOk) fail(`RTO exceeded: the drill took ${formatDuration(phases.total)}, more than --rto ${formatDuration(config.rtoMs!)}`);
+  const age = result?.entry ? result.findings.ageMs : null;
+  const rpoOk = config.rpoMs === undefined || age === null || age <= config.rpoMs;
+  if (!rpoOk) fail(`RPO exceeded: the backup is ${formatDuration(age!)} old, more than --rpo ${formatDuration(config.rpoMs!)}`, ExitCode.tooOld);
+
+  const failureCode = drillExitCode(codes);
+  const entry = result?.entry;
+  const report: DrillReport = {
+    result: failures.length === 0 ? 'pass' : 'fail',
+    exit_code: failureCode,
+    // Failures and checks quote errors and the operator's SQL: the run's secrets are blanked out of them.
+    failures: failures.map(io.redact),
+    backup: {
+      id: entry?.id ?? null,
+      kind: entry?.kind ?? null,
+      artifact: entry?.artifact && result ? result.selected.store.locate(entry.artifact) : null,
+      sha256: entry?.manifest?.artifact.sha256 ?? null,
+      created_at: entry ? entry.time.toISOString() : null,
+      age_ms: age,
+      verified: result?.verified?.method ?? false,
+    },
+    verdict: result?.verdict.verdict ?? 'not reached',
+    phases_ms: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v ?? 0)])),
+    rto: { limit_ms: config.rtoMs ?? null, actual_ms: Math.round(phases.total), ok: rtoOk },
+    rpo: { limit_ms: config.rpoMs ?? null, age_ms: age, ok: rpoOk },
+    checks: checks.map((c) => ({ ...c, name: io.redact(c.name), actual: io.redact(c.actual) })),
+    target,
+    tool,
+    host: hostname(),
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+  };
+  if (config.report) await writeReport(resolve(io.cwd, config.report), report);
+  io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${printable(drillLine(report), 8000)}\n`);
+  if (io.signal.aborted) throw io.signal.reason;
+  if (failureCode === ExitCode.ok) return;
+  if (thrown instanceof ToolError && exitCodeFor(thrown) === failureCode && failures.length === 1) throw thrown;
+  const message = `drill failed: ${failures.join('; ')}`;
+  const ErrorClass = { [ExitCode.tooOld]: StaleError, [ExitCode.versionAhead]: VersionError, [ExitCode.integrity]: IntegrityError, [ExitCode.notFound]: NotFoundError }[failureCode] ?? OperationError;
+  throw new ErrorClass(message);
+}
+
+/**
+ * One exit code for everything that went wrong: a failed restore, check or RTO (1) outweighs a verdict that
+ * stopped the drill before restoring (4, 5, 6), which outweighs an exceeded RPO (3).
+ */
+export function drillExitCode(codes: number[]): number {
+  if (codes.length === 0) return ExitCode.ok;
+  if (codes.includes(ExitCode.failed)) return ExitCode.failed;
+  const verdicts = codes.filter((c) => c !== ExitCode.tooOld);
+  return verdicts.length ? Math.max(...verdicts) : ExitCode.tooOld;
+}
+
+interface Drilled {
+  target: DrillReport['target'];
+  tool: string | null;
+}
+
+async function drillPostgres(config: DrillConfig, entry: CatalogEntry, file: string, io: Io, checks: DrillCheck[], phases: Partial<Record<Phase, number>>): Promise<Drilled> {
+  const scratch = await openScratch(config.admin, config.targetDb, io.env, config.retry, io.log);
+  io.log.info(`drilling into ${scratch.target.display} (created for the drill)`);
+  try {
+    const clock = performance.now();
+    const restored = await restorePostgresBackup(entry, file, { ...config, target: scratch.target, tables: [], schemas: [], force: false }, io);
+    phases.restore = performance.now() - clock;
+    const checking = performance.now();
+    for (const t of restored.tables.filter((x) => x.exact)) {
+      checks.push({ name: `rows ${t.schema}.${t.table}`, expected: `${t.expected}`, actual: t.actual === undefined ? 'missing' : `${t.actual}`, ok: t.ok });
+    }
+    checks.push(...(await runChecks(scratch.target, config.expectTables, config.checkSql, config.checkTimeoutMs, io.env, config.retry, io.log)));
+    phases.checks = performance.now() - checking;
+    return { target: { kind: 'postgres', where: scratch.target.display, server_version: restored.serverVersion, kept: config.keep }, tool: restored.tool };
+  } finally {
+    if (!config.keep) {
+      const problem = await scratch.cleanUp();
+      if (problem) io.log.warn(problem);
+    }
+  }
+}
+
+async function drillRedis(config: DrillConfig, entry: CatalogEntry, file: string, io: Io, checks: DrillCheck[]): Promise<Drilled> {
+  if (config.expectTables.length > 0 || config.checkSql.length > 0) throw new UsageError('--expect-table and --check-sql apply to Postgres drills');
+  const server = await scratchRedis(io.env, config.workDir);
+  try {
+    const compression = artifactCompression(entry);
+    const logical = artifactFormat(entry) === 'redis-logical';
+    if (!logical) await installRdb({ file, compression, dir: server.dir, force: false, env: io.env, signal: io.signal });
+    const client = await server.start(io.signal);
+    try {
+      if (logical) await loadLogicalFile(client, file, compression, { replace: false, where: server.target.display, source: entry.id, env: io.env, signal: io.signal });
+      const info = factsFromInfo(String(await client.call('INFO', 'all')));
+      const expected = (entry.manifest?.source.stats?.keyspace ?? {}) as Record<string, { keys: number; expires?: number }>;
+      for (const db of new Set([...Object.keys(expected), ...Object.keys(info.keyspace)])) {
+        const want = expected[db]?.keys ?? 0;
+        const expiring = expected[db]?.expires ?? 0;
+        const got = info.keyspace[db]?.keys ?? 0;
+        // Keys with a TTL may have expired since the backup; an RDB's counts were read just before the fork.
+        const slack = logical ? 0 : Math.ceil(want * 0.01);
+        checks.push({ name: `keys ${db}`, expected: expiring ? `${want - expiring}–${want}` : `${want}`, actual: `${got}`, ok: got >= want - expiring - slack && got <= want + slack });
+      }
+      return { target: { kind: 'redis', where: server.target.display, server_version: info.version, kept: false }, tool: `redis-server ${info.version}` };
+    } finally {
+      client.disconnect();
+    }
+  } finally {
+    await server.stop();
+  }
+}

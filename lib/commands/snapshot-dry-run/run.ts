@@ -1,0 +1,20 @@
+import { resolveDryRunConfig, type DryRunFlags } from '../../cli/config.js';
+import type { Io } from '../../cli/io.js';
+import { checkLine, checkReport, checksFor, runRestoreChecks, verdictError } from '../../verdict/checks.js';
+
+/**
+ * snapshot-dry-run: may this backup be restored here and now? Selects the backup, re-reads the artifact
+ * against its manifest, compares schema and server versions and the age, and prints the verdict — one human
+ * line, or JSON with --json — exiting with the verdict's code (Ok 0, TooOld 3, VersionAhead 4,
+ * ChecksumMismatch 5, Missing 6). Nothing is written anywhere.
+ */
+export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
+  const config = resolveDryRunConfig(opts as DryRunFlags, io.env);
+  const result = await runRestoreChecks(
+    checksFor(config, io, { maxAgeMs: config.maxAgeMs, currentVersion: config.currentVersion, target: config.target }),
+  );
+  await result.verified?.release();
+  io.stdout.write(config.json ? `${JSON.stringify(checkReport(result))}\n` : `${checkLine(result)}\n`);
+  if (result.entry?.legacy) io.log.warn(`${result.entry.id} has no manifest: nothing but its own format vouches for it`);
+  if (result.verdict.verdict !== 'Ok') throw verdictError(result.verdict);
+}

@@ -1,0 +1,114 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createProgram, formatError, runCli, type ProcessLike, type ToolRun } from '../../../lib/cli/runner.js';
+import { IntegrityError, LockedError, NotFoundError, OperationError, UsageError, VersionError, exitCodeFor } from '../../../lib/cli/errors.js';
+
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+function fakeProcess(argv: string[]) {
+  const emitter = new EventEmitter();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const proc = {
+    argv: ['node', 'tool', ...argv],
+    env: {},
+    stdout,
+    stderr,
+    stdin: new PassThrough(),
+    cwd: () => '/',
+    on: (e: string, l: () => void) => emitter.on(e, l),
+    off: (e: string, l: () => void) => emitter.off(e, l),
+    exit: (code: number): never => {
+      throw new Exit(code);
+    },
+  } as unknown as ProcessLike;
+  return { proc, emitter, out: () => out, err: () => err };
+}
+
+async function run(argv: string[], tool: ToolRun, onStart?: (emitter: EventEmitter) => void) {
+  const fake = fakeProcess(argv);
+  const program = createProgram('demo', 'a demo').option('--to <x>', 'where');
+  onStart?.(fake.emitter);
+  const code = await runCli(program, async () => tool, fake.proc).then(
+    () => -1,
+    (e: unknown) => (e instanceof Exit ? e.code : Promise.reject(e)),
+  );
+  return { code, stdout: fake.out(), stderr: fake.err() };
+}
+
+describe('exit codes', () => {
+  it('maps every error class to the exit-code table; unknown errors are failures', () => {
+    expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new OperationError('x'))).toBe(1);
+    expect(exitCodeFor(new VersionError('x'))).toBe(4);
+    expect(exitCodeFor(new IntegrityError('x'))).toBe(5);
+    expect(exitCodeFor(new NotFoundError('x'))).toBe(6);
+    expect(exitCodeFor(new LockedError('x'))).toBe(75);
+    expect(exitCodeFor(new TypeError('boom'))).toBe(1);
+    expect(exitCodeFor('string')).toBe(1);
+  });
+
+  it('formats one line with the hint', () => {
+    expect(formatError('pg-backup', new OperationError('cannot connect to h:5432: refused\nmore', { hint: 'is it up?' }))).toBe(
+      'pg-backup: cannot connect to h:5432: refused more (hint: is it up?)',
+    );
+  });
+});
+
+describe('runCli', () => {
+  it('runs the tool with parsed options and exits 0, silent on success', async () => {
+    let seen: unknown;
+    const result = await run(['--to', '/x'], async (opts) => {
+      seen = opts;
+    });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(seen).toMatchObject({ to: '/x' });
+  });
+
+  it('turns commander usage errors into exit 2 with one line naming the flag', async () => {
+    const result = await run(['--nope'], async () => {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("demo: unknown option '--nope' (hint: see 'demo --help')\n");
+    expect((await run(['--to'], async () => {})).stderr).toMatch(/^demo: option '--to <x>' argument missing/);
+  });
+
+  it('prints help with the exit-code table and exits 0 without running the tool', async () => {
+    let ran = false;
+    const result = await run(['--help'], async () => {
+      ran = true;
+    });
+    expect(result.code).toBe(0);
+    expect(ran).toBe(false);
+    expect(result.stdout).toContain('Exit codes:');
+    expect(result.stdout).toContain('75       another run holds the lock');
+  });
+
+  it('maps thrown errors to codes; stack traces only with --verbose', async () => {
+    const failing: ToolRun = async () => {
+      throw new LockedError('another run holds the lock: pid 1');
+    };
+    const quiet = await run([], failing);
+    expect(quiet).toEqual({ code: 75, stdout: '', stderr: 'demo: another run holds the lock: pid 1\n' });
+    const verbose = await run(['--verbose'], failing);
+    expect(verbose.stderr).toMatch(/^demo: another run holds the lock: pid 1\nLockedError: .*\n\s+at /);
+  });
+
+  it('aborts the tool on SIGTERM and exits 143 (SIGINT: 130)', async () => {
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      const tool: ToolRun = (_o, _a, io) =>
+        new Promise((_resolve, reject) => io.signal.addEventListener('abort', () => reject(new Error('stream destroyed'))));
+      const result = await run([], tool, (emitter) => setTimeout(() => emitter.emit(signal), 10));
+      expect(result.code).toBe(code);
+      expect(result.stderr).toBe(`demo: interrupted by ${signal}\n`);
+    }
+  });
+});
