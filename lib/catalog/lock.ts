@@ -8,6 +8,7 @@
  * time: pid reuse). A lock taken on another host is never taken over. Lock files without boot id and start
  * time (older versions, hosts without /proc) are judged on pid liveness alone.
  */
+import { currentPid, processIsAlive } from '../process/self.js';
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, type Stats } from 'node:fs';
 import { link, open, stat, unlink, writeFile } from 'node:fs/promises';
@@ -70,15 +71,6 @@ export interface ProcStat {
 const MAX_LOCK_BYTES = 16 * 1024;
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
-/** Default liveness check: signal 0 probes a pid without touching it (EPERM still means it exists). */
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}
 
 /** Default /proc reader: the file's text, or undefined if it cannot be read (the callers judge what that means). */
 export function readProcFile(path: string): string | undefined {
@@ -150,7 +142,7 @@ export function staleReason(holder: LockHolder, here: HostView): string | undefi
 export async function acquireLock(path: string, tool: string, options: LockOptions = {}): Promise<Lock> {
   const readProc = options.readProc ?? readProcFile;
   const now = options.now ?? Date.now;
-  const pid = options.pid ?? process.pid;
+  const pid = options.pid ?? currentPid();
   const here: HostView = { hostname: options.hostname ?? osHostname(), bootId: readBootId(readProc), isAlive: options.isAlive ?? processIsAlive, readProc };
   const startTicks = parseProcStat(readProc(`/proc/${pid}/stat`))?.startTicks;
   const me: LockHolder = {

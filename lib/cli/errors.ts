@@ -80,16 +80,53 @@ export function interruptedWith(signal: AbortSignal, state: string): Interrupted
   return new InterruptedError(name, state);
 }
 
+/** An error class of the table below (the message and options every ToolError takes). */
+type ErrorClass = new (message: string, options?: { hint?: string; cause?: unknown }) => ToolError;
+
+/** One exit code: what it means, the errors that end a run with it, the restore verdict it stands for. */
+export interface ExitEntry {
+  codes: number[];
+  help: string;
+  errors: ErrorClass[];
+  verdict?: 'Ok' | 'TooOld' | 'VersionAhead' | 'ChecksumMismatch' | 'Missing';
+}
+
+/**
+ * The one exit-code table. `--help`'s table, {@link exitCodeFor}, the verdicts' codes and the errors they end a
+ * run with are all read from it. (A wrapped command's own code and 128+n for a signal pass through as they are.)
+ */
+export const EXIT_TABLE: readonly ExitEntry[] = [
+  { codes: [ExitCode.ok], help: 'success / verdict Ok', errors: [], verdict: 'Ok' },
+  { codes: [ExitCode.failed], help: 'the operation failed (dump, upload, restore, drill check)', errors: [OperationError] },
+  { codes: [ExitCode.usage], help: 'usage: unknown flag, bad value, missing required setting', errors: [UsageError] },
+  { codes: [ExitCode.tooOld], help: 'verdict TooOld / stale (freshness)', errors: [StaleError], verdict: 'TooOld' },
+  { codes: [ExitCode.versionAhead], help: 'verdict VersionAhead / incompatible version', errors: [VersionError], verdict: 'VersionAhead' },
+  { codes: [ExitCode.integrity], help: 'integrity: checksum mismatch, truncated or unreadable artifact', errors: [IntegrityError], verdict: 'ChecksumMismatch' },
+  { codes: [ExitCode.notFound], help: 'not found: no such backup, empty location', errors: [NotFoundError], verdict: 'Missing' },
+  { codes: [ExitCode.locked], help: 'another run holds the lock (cron overlap); heartbeat: a --required target stayed down', errors: [LockedError, UnreachableError] },
+  { codes: [ExitCode.timeout], help: 'a wrapped command timed out', errors: [] },
+  { codes: [ExitCode.sigint, ExitCode.sigterm], help: 'interrupted by SIGINT / SIGTERM, after cleaning up', errors: [InterruptedError as unknown as ErrorClass] },
+];
+
+/** The table as `--help` shows it. */
+export function exitCodesHelp(): string {
+  const rows = EXIT_TABLE.map((e) => `  ${e.codes.join('/').padEnd(9)}${e.help}`);
+  return `\nExit codes:\n${rows.join('\n')}`;
+}
+
+/** The error class that ends a run with this code (OperationError for a code without one). */
+export function errorClassFor(code: number): ErrorClass {
+  return EXIT_TABLE.find((e) => e.codes.includes(code))?.errors[0] ?? OperationError;
+}
+
 /** Maps any thrown value to its exit code. Unknown errors are failures (1), never success. */
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return ExitCode.usage;
-  if (error instanceof IntegrityError) return ExitCode.integrity;
-  if (error instanceof NotFoundError) return ExitCode.notFound;
-  if (error instanceof StaleError) return ExitCode.tooOld;
-  if (error instanceof VersionError) return ExitCode.versionAhead;
-  if (error instanceof LockedError || error instanceof UnreachableError) return ExitCode.locked;
   if (error instanceof CommandExit) return error.code;
   if (error instanceof InterruptedError) return error.signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  // Subclasses first: a StoreError is an OperationError, and so on.
+  for (const entry of EXIT_TABLE) {
+    if (entry.errors.some((cls) => error instanceof cls && cls !== OperationError)) return entry.codes[0]!;
+  }
   return ExitCode.failed;
 }
 

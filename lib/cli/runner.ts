@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor } from './errors.js';
+import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor, exitCodesHelp } from './errors.js';
 import { createLog, printable, type Io } from './io.js';
 import { redactorFor, type Redactor } from './secrets.js';
 import { toolVersion } from './version.js';
 
 /** The exit-code table, appended to every binary's --help. */
-export const EXIT_CODES_HELP = `
-Exit codes:
-  0        success / verdict Ok
-  1        the operation failed (dump, upload, restore, drill check)
-  2        usage: unknown flag, bad value, missing required setting
-  3        verdict TooOld / stale (freshness)
-  4        verdict VersionAhead / incompatible version
-  5        integrity: checksum mismatch, truncated or unreadable artifact
-  6        not found: no such backup, empty location
-  75       another run holds the lock (cron overlap); heartbeat: a --required target stayed down
-  124      a wrapped command timed out
-  130/143  interrupted by SIGINT / SIGTERM, after cleaning up`;
+export const EXIT_CODES_HELP = exitCodesHelp();
 
 /** How long a tool may take to clean up after a signal before the runner exits anyway. */
 const CLEANUP_GRACE_MS = 5_000;

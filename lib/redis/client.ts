@@ -63,8 +63,3 @@ export async function connectWithRetry<T>(attempt: () => Promise<T>, target: Red
     });
   }
 }
-
-/** A command's error reply as an OperationError naming the server and the command. */
-export function commandFailed(target: RedisTarget, command: string, error: unknown): OperationError {
-  return new OperationError(`${target.display} failed ${command}: ${describeSystemError(error)}`, { cause: error });
-}

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError, NotFoundError, OperationError, StoreError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
 import { tempNameFor } from '../catalog/naming.js';
+import { currentPid } from '../process/self.js';
 import type { DeleteResult, LocalWriter, PutOptions, Store, StoreEntry } from './store.js';
 
 const FILE_MODE = 0o600;
@@ -100,7 +101,7 @@ export class LocalStore implements Store {
   }
 
   private tempPath(name: string): string {
-    return join(this.dir, tempNameFor(name, `${process.pid}-${randomBytes(4).toString('hex')}`));
+    return join(this.dir, tempNameFor(name, `${currentPid()}-${randomBytes(4).toString('hex')}`));
   }
 
   /**

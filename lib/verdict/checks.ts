@@ -6,7 +6,7 @@
 import type { BackoffPolicy } from '../network/backoff.js';
 import { captureOutput } from '../process/child.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
-import { IntegrityError, NotFoundError, StaleError, VersionError } from '../cli/errors.js';
+import { IntegrityError, errorClassFor } from '../cli/errors.js';
 import { formatBytes, formatDuration } from '../cli/format.js';
 import type { SelectConfig } from '../cli/config.js';
 import { printable, type Env, type Io, type Log } from '../cli/io.js';
@@ -18,7 +18,7 @@ import type { RedisTarget } from '../redis/connection.js';
 import { factsFromInfo } from '../redis/info.js';
 import { selectBackup, type BackupSelector, type Selected } from '../catalog/select.js';
 import type { S3Options } from '../store/s3.js';
-import { decideVerdict, maxRdbVersionFor, type Findings, type TargetFacts, type Verdict } from './decide.js';
+import { VERDICT_EXIT, decideVerdict, maxRdbVersionFor, type Findings, type TargetFacts, type Verdict, type VerdictName } from './decide.js';
 import { verifyArtifact, type VerifiedArtifact } from '../catalog/verify.js';
 
 /** Where a restore would go (or, for the dry-run, what `--target` names). */
@@ -199,19 +199,17 @@ export function checkLine(result: CheckResult): string {
   return printable(`${parts.join('  ')}${verdict.reasons.length ? `  — ${verdict.reasons.join('; ')}` : ''}`, 4000);
 }
 
-/** The error a non-Ok verdict ends a run with: its exit code, its reasons as the message. */
+/** What to do about each non-Ok verdict. */
+const VERDICT_HINTS: Record<Exclude<VerdictName, 'Ok'>, string> = {
+  TooOld: 'pick a newer backup; find out why backups stopped',
+  VersionAhead: 'do not restore this backup here',
+  ChecksumMismatch: 'never restore it; pick another backup',
+  Missing: 'check --from, --backup and --group (list-backups shows what is there)',
+};
+
+/** The error a non-Ok verdict ends a run with: its exit code's error class, its reasons as the message. */
 export function verdictError(verdict: Verdict): Error {
-  const message = `${verdict.verdict}: ${verdict.reasons.join('; ')}`;
-  switch (verdict.verdict) {
-    case 'TooOld':
-      return new StaleError(message, { hint: 'pick a newer backup; find out why backups stopped' });
-    case 'VersionAhead':
-      return new VersionError(message, { hint: 'do not restore this backup here' });
-    case 'ChecksumMismatch':
-      return new IntegrityError(message, { hint: 'never restore it; pick another backup' });
-    case 'Missing':
-      return new NotFoundError(message, { hint: 'check --from, --backup and --group (list-backups shows what is there)' });
-    default:
-      throw new Error(`no error for verdict ${verdict.verdict}`);
-  }
+  if (verdict.verdict === 'Ok') throw new Error('an Ok verdict is not an error');
+  const ErrorClass = errorClassFor(VERDICT_EXIT[verdict.verdict]);
+  return new ErrorClass(`${verdict.verdict}: ${verdict.reasons.join('; ')}`, { hint: VERDICT_HINTS[verdict.verdict] });
 }

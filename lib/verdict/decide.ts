@@ -3,19 +3,14 @@
  * of what the checks found, shared by snapshot-dry-run, restore-backup and restore-drill. The most serious
  * finding wins: Missing, then ChecksumMismatch, then VersionAhead, then TooOld.
  */
-import { ExitCode } from '../cli/errors.js';
+import { EXIT_TABLE, type ExitEntry } from '../cli/errors.js';
 import { formatDuration } from '../cli/format.js';
 import { compareVersions } from './version-compare.js';
 
-export type VerdictName = 'Ok' | 'TooOld' | 'VersionAhead' | 'ChecksumMismatch' | 'Missing';
+export type VerdictName = NonNullable<ExitEntry['verdict']>;
 
-export const VERDICT_EXIT: Record<VerdictName, number> = {
-  Ok: ExitCode.ok,
-  TooOld: ExitCode.tooOld,
-  VersionAhead: ExitCode.versionAhead,
-  ChecksumMismatch: ExitCode.integrity,
-  Missing: ExitCode.notFound,
-};
+/** Each verdict's exit code, from the one exit-code table. */
+export const VERDICT_EXIT = Object.fromEntries(EXIT_TABLE.filter((e) => e.verdict).map((e) => [e.verdict, e.codes[0]])) as Record<VerdictName, number>;
 
 /** What the target can take: a PostgreSQL server (and the pg_restore available for it) or a Redis server. */
 export type TargetFacts =

@@ -6,7 +6,7 @@ import { resolveDrillConfig, type DrillConfig, type DrillFlags } from '../../cli
 import { openScratch, runChecks } from './postgres.js';
 import { scratchRedis } from './redis.js';
 import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase } from './report.js';
-import { ExitCode, IntegrityError, NotFoundError, OperationError, StaleError, ToolError, UsageError, VersionError, exitCodeFor } from '../../cli/errors.js';
+import { ExitCode, ToolError, UsageError, errorClassFor, exitCodeFor } from '../../cli/errors.js';
 import { formatDuration } from '../../cli/format.js';
 import { printable, type Io } from '../../cli/io.js';
 import { factsFromInfo } from '../../redis/info.js';
@@ -111,7 +111,7 @@ export async function run(opts: Record<string, unknown>, _args: string[], io: Io
   if (failureCode === ExitCode.ok) return;
   if (thrown instanceof ToolError && exitCodeFor(thrown) === failureCode && failures.length === 1) throw thrown;
   const message = `drill failed: ${failures.join('; ')}`;
-  const ErrorClass = { [ExitCode.tooOld]: StaleError, [ExitCode.versionAhead]: VersionError, [ExitCode.integrity]: IntegrityError, [ExitCode.notFound]: NotFoundError }[failureCode] ?? OperationError;
+  const ErrorClass = errorClassFor(failureCode);
   throw new ErrorClass(message);
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgram, formatError, runCli, type ProcessLike, type ToolRun } from '../../../lib/cli/runner.js';
-import { IntegrityError, LockedError, NotFoundError, OperationError, UsageError, VersionError, exitCodeFor } from '../../../lib/cli/errors.js';
+import { CommandExit, EXIT_TABLE, IntegrityError, InterruptedError, LockedError, NotFoundError, OperationError, StaleError, StoreError, UnreachableError, UsageError, VersionError, exitCodeFor, exitCodesHelp } from '../../../lib/cli/errors.js';
 
 class Exit extends Error {
   constructor(readonly code: number) {
@@ -53,8 +53,30 @@ describe('exit codes', () => {
     expect(exitCodeFor(new IntegrityError('x'))).toBe(5);
     expect(exitCodeFor(new NotFoundError('x'))).toBe(6);
     expect(exitCodeFor(new LockedError('x'))).toBe(75);
+    expect(exitCodeFor(new StaleError('x'))).toBe(3);
+    expect(exitCodeFor(new StoreError('x'))).toBe(1);
+    expect(exitCodeFor(new UnreachableError('x'))).toBe(75);
+    expect(exitCodeFor(new CommandExit(42))).toBe(42);
+    expect(exitCodeFor(new InterruptedError('SIGINT'))).toBe(130);
+    expect(exitCodeFor(new InterruptedError('SIGTERM'))).toBe(143);
     expect(exitCodeFor(new TypeError('boom'))).toBe(1);
     expect(exitCodeFor('string')).toBe(1);
+  });
+
+  it('derives --help\'s table, and every error class\'s code, from the one table', () => {
+    expect(exitCodesHelp()).toBe(`
+Exit codes:
+  0        success / verdict Ok
+  1        the operation failed (dump, upload, restore, drill check)
+  2        usage: unknown flag, bad value, missing required setting
+  3        verdict TooOld / stale (freshness)
+  4        verdict VersionAhead / incompatible version
+  5        integrity: checksum mismatch, truncated or unreadable artifact
+  6        not found: no such backup, empty location
+  75       another run holds the lock (cron overlap); heartbeat: a --required target stayed down
+  124      a wrapped command timed out
+  130/143  interrupted by SIGINT / SIGTERM, after cleaning up`);
+    for (const entry of EXIT_TABLE) for (const cls of entry.errors) if (cls !== (InterruptedError as unknown)) expect(exitCodeFor(new cls('x'))).toBe(entry.codes[0]);
   });
 
   it('formats one line with the hint', () => {
