@@ -1,5 +1,4 @@
 import { createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './writer.js';
@@ -9,7 +8,7 @@ import { startCompression, type Compression } from './compress.js';
 import type { ContentCheck } from './content-check.js';
 import { checkFile, ContentTee, feedCompressed, pushUntilDone } from './content-feed.js';
 import { IntegrityError, OperationError } from '../cli/errors.js';
-import type { Io } from '../cli/io.js';
+import { tempDirOf, type Io } from '../cli/io.js';
 import { openSpool } from './spool.js';
 
 /**
@@ -73,7 +72,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   // A remote store (no local writer) is always fed from a spool file, so a slow or retrying upload never
   // backs up into the producer — for Redis, into a replication socket the server drops after repl-timeout.
   const remote = 'store' in sink && !sink.store.openWriter;
-  const spoolDir = options.spoolDir ?? tmpdir();
+  const spoolDir = options.spoolDir ?? tempDirOf(options.io.env);
   const spool = (byFile && !direct) || remote ? await openSpool(spoolDir, sink.name) : undefined;
   const fileFd = byFile ? (direct?.fd ?? spool?.fd) : undefined;
 

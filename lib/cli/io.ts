@@ -1,7 +1,13 @@
+import { tmpdir } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 
 /** Environment variables as a plain record; tools read configuration only from here, never from `process`. */
 export type Env = Record<string, string | undefined>;
+
+/** Where temporary files go: TMPDIR as a shell would read it (unset or empty: the system's). */
+export function tempDirOf(env: Env): string {
+  return env.TMPDIR || tmpdir();
+}
 
 /** A writable stream that may be a terminal. */
 export type OutStream = Writable & { isTTY?: boolean };

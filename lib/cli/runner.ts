@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError, Option, type Command, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
 import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor, exitCodesHelp } from './errors.js';
 import { createLog, printable, type Io } from './io.js';
 import { redactorFor, type Redactor } from './secrets.js';
@@ -11,8 +11,11 @@ export const EXIT_CODES_HELP = exitCodesHelp();
 /** How long a tool may take to clean up after a signal before the runner exits anyway. */
 const CLEANUP_GRACE_MS = 5_000;
 
-/** A tool's logic: takes parsed options (commander's camelCase record) and the positional arguments. */
-export type ToolRun = (opts: Record<string, unknown>, args: string[], io: Io) => Promise<void>;
+/**
+ * A tool's logic: takes its options as its options.ts declares and parses them, and the positional arguments
+ * (with a subcommand's name first: `run`, then its arguments).
+ */
+export type ToolRun<O> = (opts: O, args: string[], io: Io) => Promise<void>;
 
 /** The process-facing parts runCli needs; injectable so the runner itself is testable. */
 export interface ProcessLike {
@@ -32,7 +35,7 @@ export interface ProcessLike {
  * SIGINT/SIGTERM to an AbortSignal, prints one error line, and exits with the code from {@link exitCodeFor}.
  * This is the only place that maps errors to exit codes or calls process.exit.
  */
-export async function runCli(program: Command, load: () => Promise<ToolRun>, proc: ProcessLike = process): Promise<never> {
+export async function runCli<O extends OptionValues>(program: Command<unknown[], O, OptionValues>, load: () => Promise<ToolRun<O>>, proc: ProcessLike = process): Promise<never> {
   const tool = program.name();
   program
     .version(toolVersion(), '-V, --version', 'print the version and exit')
@@ -80,7 +83,7 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   const redactor = redactorFor(proc.env, proc.argv.slice(2));
   const execute = async (): Promise<void> => {
     // With subcommands (heartbeat run), the command whose action runs supplies the options and arguments.
-    let active: Command = program;
+    let active: CommandUnknownOpts = program;
     program.hook('preAction', (_program, actionCommand) => {
       active = actionCommand;
     });
@@ -93,8 +96,8 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
       }
       throw error;
     }
-    const opts = active === program ? program.opts() : { ...program.opts(), ...active.opts() };
-    verbose ||= Boolean(opts.verbose);
+    const opts = optionsOf(program, active);
+    verbose ||= Boolean(program.getOptionValue('verbose'));
     addFileSecrets(redactor, opts);
     refuseMangledText(opts, active === program ? program.args : active.args, proc.env);
     const io: Io = {
@@ -130,6 +133,20 @@ export async function runCli(program: Command, load: () => Promise<ToolRun>, pro
   return finish(proc, code);
 }
 
+/**
+ * The options a run gets: the program's, and a subcommand's on top of them — except the subcommand's
+ * defaults, which never hide a value given before the subcommand's name (`heartbeat --job x run -- CMD`).
+ */
+export function optionsOf<O extends OptionValues>(program: Command<unknown[], O, OptionValues>, active: CommandUnknownOpts): O {
+  const opts = program.opts();
+  if (active === program) return opts;
+  const merged: OptionValues = { ...opts };
+  for (const [key, value] of Object.entries(active.opts())) {
+    if (active.getOptionValueSource(key) !== 'default' || merged[key] === undefined) merged[key] = value;
+  }
+  return { ...opts, ...merged };
+}
+
 /** The one error line: `tool: what failed: why (hint)` — secrets blanked, control characters escaped. */
 export function formatError(tool: string, error: unknown, redactor?: Redactor): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -146,7 +163,7 @@ const PATH_VARIABLES = ['TMPDIR', 'XDG_RUNTIME_DIR', 'RESTORABLE_LOCK_DIR', 'BAC
  * so a directory named in Latin-1 would silently become another directory. Such a value cannot be used as
  * given: it is refused, naming the flag or variable.
  */
-function refuseMangledText(opts: Record<string, unknown>, args: string[], env: Record<string, string | undefined>): void {
+function refuseMangledText(opts: OptionValues, args: string[], env: Record<string, string | undefined>): void {
   const mangled = (value: unknown) => (Array.isArray(value) ? value : [value]).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
   const hint = 'the toolbox cannot use such a value as given: rename it, or use a symlink or variable with a UTF-8 name';
   for (const [key, value] of Object.entries(opts)) {
@@ -161,7 +178,7 @@ function refuseMangledText(opts: Record<string, unknown>, args: string[], env: R
 /** Options that name a file holding a secret: its content is a secret of this run too. */
 const SECRET_FILE_OPTIONS = ['tokenFile'];
 
-function addFileSecrets(redactor: Redactor, opts: Record<string, unknown>): void {
+function addFileSecrets(redactor: Redactor, opts: OptionValues): void {
   for (const key of SECRET_FILE_OPTIONS) {
     const path = opts[key];
     if (typeof path !== 'string') continue;
@@ -185,7 +202,3 @@ async function finish(proc: ProcessLike, code: number): Promise<never> {
   return proc.exit(code);
 }
 
-/** A fresh commander program with the tool's name and description; bins add their own options. */
-export function createProgram(name: string, description: string): Command {
-  return new Command(name).description(description).allowExcessArguments(false);
-}

@@ -1,8 +1,8 @@
 import { lstatSync, mkdirSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { OperationError, describeSystemError, errnoCode } from '../cli/errors.js';
-import type { Env } from '../cli/io.js';
+import { tempDirOf, type Env } from '../cli/io.js';
 
 /**
  * Where this host keeps the locks that have no place of their own — those of remote (S3) locations and of the
@@ -13,7 +13,7 @@ import type { Env } from '../cli/io.js';
 export function defaultLockDir(env: Env): string {
   if (env.RESTORABLE_LOCK_DIR) return env.RESTORABLE_LOCK_DIR;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'restorable-locks');
-  return join(tmpdir(), `restorable-locks-${userInfo().uid}`);
+  return join(tempDirOf(env), `restorable-locks-${userInfo().uid}`);
 }
 
 /**

@@ -13,7 +13,7 @@ import { ensureLockDir } from './lock-dir.js';
 import { sdkRetryStrategy } from './s3-retry.js';
 import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
 
-/** Everything configurable about an S3 location (see `resolveS3Options` in cli/config.ts). */
+/** Everything configurable about an S3 location (see `resolveS3Options` in s3-options.ts). */
 export interface S3Options {
   region: string;
   /** A custom endpoint (MinIO, R2, s3rver…); undefined for AWS. */

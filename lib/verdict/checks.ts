@@ -8,7 +8,7 @@ import { captureOutput } from '../process/child.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import { IntegrityError, errorClassFor } from '../cli/errors.js';
 import { formatBytes, formatDuration } from '../cli/format.js';
-import type { SelectConfig } from '../cli/config.js';
+import type { SelectConfig } from '../cli/read-options.js';
 import { printable, type Env, type Io, type Log } from '../cli/io.js';
 import type { PgTarget } from '../postgres/connection.js';
 import { connect, schemaVersion, serverInfo } from '../postgres/inspect.js';

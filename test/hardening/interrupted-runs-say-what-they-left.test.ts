@@ -5,6 +5,7 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as cleanup } from '../../lib/commands/cleanup-backups/run.js';
+import { cleanupBackupsProgram } from '../../lib/commands/cleanup-backups/options.js';
 import { InterruptedError } from '../../lib/cli/errors.js';
 import { createLog, type Io } from '../../lib/cli/io.js';
 import { LocalStore } from '../../lib/store/local.js';
@@ -12,6 +13,7 @@ import { localStore, seedDaily } from '../support/backups.js';
 import { tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { runBin, startBin } from '../support/run-bin.js';
+import { argvOf, parse } from '../support/options.js';
 import { waitFor } from '../support/wait.js';
 
 let cluster: PgCluster;
@@ -63,7 +65,7 @@ describe('interrupted runs', () => {
       redact: (text) => text,
     };
     try {
-      const error = await cleanup({ from: dir, keepLast: '3', maxDelete: '100%' }, [], io).then(() => undefined, (e: unknown) => e);
+      const error = await cleanup(parse(cleanupBackupsProgram(), argvOf({ from: dir, keepLast: '3', maxDelete: '100%' })).opts, [], io).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(InterruptedError);
       expect((error as Error).message).toMatch(/^interrupted by SIGTERM: 9 file\(s\) were deleted before it stopped: pg_app_\d{8}T\d{6}Z\.dump\.zst\.manifest\.json, /);
     } finally {

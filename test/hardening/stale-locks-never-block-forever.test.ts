@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveS3Options } from '../../lib/cli/config.js';
+import { resolveS3Options } from '../../lib/store/s3-options.js';
 import { acquireLock } from '../../lib/catalog/lock.js';
 import { S3Store } from '../../lib/store/s3.js';
 import { localStore, s3Store, seedDaily } from '../support/backups.js';

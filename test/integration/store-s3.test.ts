@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveS3Options } from '../../lib/cli/config.js';
+import { resolveS3Options } from '../../lib/store/s3-options.js';
 import { IntegrityError, NotFoundError } from '../../lib/cli/errors.js';
 import { verified } from '../../lib/artifact/checksum.js';
 import { S3Store } from '../../lib/store/s3.js';

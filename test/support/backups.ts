@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
-import { resolveS3Options } from '../../lib/cli/config.js';
+import { resolveS3Options } from '../../lib/store/s3-options.js';
 import { buildManifest, serializeManifest, type Manifest } from '../../lib/catalog/manifest.js';
 import { buildArtifactName, manifestNameFor, type Kind } from '../../lib/catalog/naming.js';
 import { LocalStore } from '../../lib/store/local.js';

@@ -1,7 +1,8 @@
 /**
  * The layout is the architecture, and this guards it: lib/ holds only folders; a command never imports
  * another command (what two share lives in a shared folder); no import cycle; only the runner (cli/) and the
- * process runner (process/) touch Node's `process`.
+ * process runner (process/) touch Node's `process`; each tool is a thin bin, its options declared and typed
+ * in one place beside its logic, never cast.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -68,5 +69,21 @@ describe('the layout of lib/', () => {
     const code = (file: string) => readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
     const touching = files.filter((file) => !/^(cli|process)\//.test(rel(file)) && /(?<![.\w])process\./.test(code(file))).map(rel);
     expect(touching).toEqual([]);
+  });
+
+  it('each tool: a thin bin handing its options.ts program to the runner, and a run.ts taking those options uncast', () => {
+    const tools = readdirSync(join(ROOT, 'bin')).filter((name) => name.endsWith('.ts')).map((name) => name.slice(0, -3));
+    expect(tools.length).toBeGreaterThan(0);
+    expect(readdirSync(join(LIB, 'commands')).sort()).toEqual([...tools].sort());
+    for (const tool of tools) {
+      const bin = readFileSync(join(ROOT, 'bin', `${tool}.ts`), 'utf8');
+      const imports = [...bin.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+      expect(imports, tool).toEqual(['../lib/cli/runner.js', `../lib/commands/${tool}/options.js`]);
+      const run = readFileSync(join(LIB, 'commands', tool, 'run.ts'), 'utf8');
+      expect(run, tool).toMatch(/export async function run\(opts: \w+Options, /);
+      expect(run, tool).toMatch(/from '\.\/options\.js'/);
+    }
+    const casts = files.filter((file) => /\bopts as\b|\bas \w*(Flags|Options)\b/.test(readFileSync(file, 'utf8'))).map(rel);
+    expect(casts).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { readCatalog, selectEntries } from '../../catalog/catalog.js';
 import { deletionBatches, planCleanup, type CleanupPlan, type PlanLine } from './plan.js';
-import { resolveCleanupConfig, type CleanupConfig, type CleanupFlags } from '../../cli/config.js';
+import { resolveCleanupConfig, type CleanupBackupsOptions, type CleanupConfig } from './options.js';
 import { LockedError, NotFoundError, OperationError, StaleError, interruptedWith } from '../../cli/errors.js';
 import { formatBytes, formatDuration } from '../../cli/format.js';
 import { printable, type Io } from '../../cli/io.js';
@@ -13,8 +13,8 @@ import type { Store } from '../../store/store.js';
  * the groups that lose backups, then delete — manifests before artifacts, so an interrupted run leaves only
  * artifacts without manifest, which are not backups and are removed as orphans later.
  */
-export async function run(opts: Record<string, unknown>, args: string[], io: Io): Promise<void> {
-  const config = resolveCleanupConfig(opts as CleanupFlags, args, io.env);
+export async function run(opts: CleanupBackupsOptions, args: string[], io: Io): Promise<void> {
+  const config = resolveCleanupConfig(opts, args, io.env);
   const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
   const entries = selectEntries(await readCatalog(store, { signal: io.signal }), config);
   if (!entries.some((e) => e.status === 'ok' || e.status === 'unverified')) {

@@ -54,7 +54,7 @@ function detailsOf(m: Manifest): Partial<HeartbeatEvent> {
 export async function locationHasManifest(location: string, env: Env, cwd: string): Promise<boolean> {
   if (/^s3:\/\//i.test(location)) {
     const cut = location.lastIndexOf('/');
-    const [{ openStore }, { resolveS3Options }] = await Promise.all([import('../../store/location.js'), import('../../cli/config.js')]);
+    const [{ openStore }, { resolveS3Options }] = await Promise.all([import('../../store/location.js'), import('../../store/s3-options.js')]);
     const prefix = location.slice(0, cut);
     try {
       const store = await openStore(prefix, 'stdin', cwd, resolveS3Options(prefix, {}, env));

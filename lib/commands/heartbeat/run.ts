@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
-import { resolveHeartbeatConfig, type HeartbeatConfig, type HeartbeatFlags } from '../../cli/config.js';
+import { resolveHeartbeatConfig, type HeartbeatConfig, type HeartbeatOptions } from './options.js';
 import { CommandExit, OperationError, UnreachableError, UsageError } from '../../cli/errors.js';
 import { printable, type Io } from '../../cli/io.js';
 import { detailsFromLine, type HeartbeatEvent, type HeartbeatStatus } from './event.js';
@@ -24,8 +24,8 @@ const FAILURE_LINES = 20;
  *   heartbeat exits with CMD's code (124 on --timeout, 128+n when a signal killed it).
  * All targets are told in parallel; one that stays down is a warning, unless --required (then exit 75).
  */
-export async function run(opts: Record<string, unknown>, args: string[], io: Io): Promise<void> {
-  const config = resolveHeartbeatConfig(opts as HeartbeatFlags, args, io.env);
+export async function run(opts: HeartbeatOptions, args: string[], io: Io): Promise<void> {
+  const config = resolveHeartbeatConfig(opts, args, io.env);
   const deliveries = deliveriesFor(config.targets);
   const rid = randomUUID();
   const notify = (status: HeartbeatStatus, details: Partial<HeartbeatEvent> = {}, body?: string) =>

@@ -1,5 +1,5 @@
 import { readCatalog, selectEntries, type CatalogEntry } from '../../catalog/catalog.js';
-import { resolveListConfig, type ReadFlags } from '../../cli/config.js';
+import { resolveListConfig, type ListBackupsOptions } from './options.js';
 import { IntegrityError, NotFoundError } from '../../cli/errors.js';
 import { formatBytes, formatDuration } from '../../cli/format.js';
 import type { Io } from '../../cli/io.js';
@@ -11,8 +11,8 @@ import { verifyArtifact } from '../../catalog/verify.js';
  * list-backups: every backup in a location with its status, newest first — a table, or NDJSON with --json
  * (the manifest plus `status`). Exit 5 when anything is corrupt, 6 when there is no backup at all.
  */
-export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
-  const config = resolveListConfig(opts as ReadFlags & { verify?: boolean }, io.env);
+export async function run(opts: ListBackupsOptions, _args: string[], io: Io): Promise<void> {
+  const config = resolveListConfig(opts, io.env);
   const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
   // --verify proves each backup as a restore would: sha256 against the manifest, and the whole content.
   const verify = config.verify ? (s: Store, entry: CatalogEntry) => verifyArtifact(s, entry, { env: io.env, signal: io.signal }).then((v) => v.release()) : undefined;

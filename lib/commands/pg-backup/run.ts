@@ -3,7 +3,7 @@ import type { Producer } from '../../artifact/pipeline.js';
 import { spawnChild } from '../../process/child.js';
 import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type Backup, type BackupPlan, type Output } from '../../artifact/backup-run.js';
 import { compressionSuffix } from '../../artifact/compress.js';
-import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupFlags } from '../../cli/config.js';
+import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupOptions } from './options.js';
 import type { Io } from '../../cli/io.js';
 import { acquireLock, type Lock } from '../../catalog/lock.js';
 import type { Manifest, TableStat } from '../../catalog/manifest.js';
@@ -21,8 +21,8 @@ import { findPgTool, probeCandidates, type PgTool } from '../../postgres/pg-dump
  * compressor. The artifact is published only if pg_dump, the compressor and the store all succeeded, and the
  * manifest is written last. Any failure or signal removes the partial artifact and leaves no manifest.
  */
-export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
-  const config = resolvePgBackupConfig(opts as PgBackupFlags, io.env);
+export async function run(opts: PgBackupOptions, _args: string[], io: Io): Promise<void> {
+  const config = resolvePgBackupConfig(opts, io.env);
   refuseTerminal(config, io, 'dump');
   // Connecting and probing pg_dump take a while; they run while the location and compressor are checked.
   const probing = probeCandidates('pg_dump', io.env, config.pgBinDir);

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type BackupPlan, type Output } from '../../artifact/backup-run.js';
 import { compressionSuffix } from '../../artifact/compress.js';
-import { resolveRedisBackupConfig, type RedisBackupConfig, type RedisBackupFlags } from '../../cli/config.js';
+import { resolveRedisBackupConfig, type RedisBackupConfig, type RedisBackupOptions } from './options.js';
 import { IntegrityError, OperationError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
 import { acquireLock, type Lock } from '../../catalog/lock.js';
@@ -22,8 +22,8 @@ import { toolVersion } from '../../cli/version.js';
  * Either way: compress → sha256 → store → manifest, the artifact committed only if every stage succeeded;
  * any failure or signal removes the partial artifact and leaves no manifest.
  */
-export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
-  const config = resolveRedisBackupConfig(opts as RedisBackupFlags, io.env);
+export async function run(opts: RedisBackupOptions, _args: string[], io: Io): Promise<void> {
+  const config = resolveRedisBackupConfig(opts, io.env);
   refuseTerminal(config, io, 'snapshot');
   // The connection is made while the location is checked and the lock taken: every millisecond before SYNC
   // adds to the run. RDB mode needs no client library: INFO and the replication handshake share one raw

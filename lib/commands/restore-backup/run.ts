@@ -1,5 +1,5 @@
 import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
-import { resolveRestoreConfig, type RestoreConfig, type RestoreFlags } from '../../cli/config.js';
+import { resolveRestoreConfig, type RestoreBackupOptions, type RestoreConfig } from './options.js';
 import { OperationError, UsageError, interruptedWith } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
 import { restorePostgresBackup, type PgRestoreResult } from '../../restore/postgres.js';
@@ -16,8 +16,8 @@ import { checkReport, checksFor, runRestoreChecks, verdictError } from '../../ve
  * refuses with its exit code (--force overrides TooOld only). Afterwards the result is compared with the
  * manifest (row counts, keys) and reported.
  */
-export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
-  const config = resolveRestoreConfig(opts as RestoreFlags, io.env);
+export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): Promise<void> {
+  const config = resolveRestoreConfig(opts, io.env);
   const checks = await runRestoreChecks(
     checksFor(config, io, {
       maxAgeMs: config.maxAgeMs,

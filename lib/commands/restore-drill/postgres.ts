@@ -12,7 +12,7 @@ import type { PgTarget } from '../../postgres/connection.js';
 import { connect } from '../../postgres/inspect.js';
 import { quoteIdent } from '../../postgres/quote.js';
 import { readOnlyQuery } from '../../postgres/read-only-query.js';
-import type { ExpectTable } from '../../cli/config.js';
+import type { ExpectTable } from './options.js';
 import type { DrillCheck } from './report.js';
 
 export interface Scratch {

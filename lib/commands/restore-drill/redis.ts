@@ -4,12 +4,11 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackoffPolicy } from '../../network/backoff.js';
 import { findOnPath, spawnChild, type Child } from '../../process/child.js';
 import { OperationError } from '../../cli/errors.js';
-import type { Env } from '../../cli/io.js';
+import { tempDirOf, type Env } from '../../cli/io.js';
 import { connectRedis, type RedisClient } from '../../redis/client.js';
 import type { RedisTarget } from '../../redis/connection.js';
 
@@ -24,7 +23,7 @@ export interface ScratchRedis {
 export async function scratchRedis(env: Env, workDir: string | undefined): Promise<ScratchRedis> {
   const binary = await findOnPath('redis-server', env);
   if (!binary) throw new OperationError('redis-server is not on PATH: a Redis drill starts a throwaway server', { hint: 'apt-get install -y redis-server' });
-  const dir = await mkdtemp(join(workDir ?? tmpdir(), 'restorable-drill-'));
+  const dir = await mkdtemp(join(workDir ?? tempDirOf(env), 'restorable-drill-'));
   const port = await freePort();
   const target: RedisTarget = { host: '127.0.0.1', port, display: `127.0.0.1:${port}` };
   let server: Child | undefined;

@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { artifactCompression, artifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
-import { resolveDrillConfig, type DrillConfig, type DrillFlags } from '../../cli/config.js';
+import { resolveDrillConfig, type DrillConfig, type RestoreDrillOptions } from './options.js';
 import { openScratch, runChecks } from './postgres.js';
 import { scratchRedis } from './redis.js';
 import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase } from './report.js';
@@ -22,8 +22,8 @@ import { checksFor, runRestoreChecks, type CheckResult } from '../../verdict/che
  * manifest, --expect-table, --check-sql), timed phase by phase against --rto, its age against --rpo, and
  * reported. The scratch target is removed afterwards unless --keep — on failure and on signals too.
  */
-export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
-  const config = resolveDrillConfig(opts as DrillFlags, io.env);
+export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): Promise<void> {
+  const config = resolveDrillConfig(opts, io.env);
   if (config.report) {
     await access(dirname(resolve(io.cwd, config.report)), constants.W_OK).catch(() => {
       throw new UsageError(`--report: cannot write into ${dirname(resolve(io.cwd, config.report!))}`);

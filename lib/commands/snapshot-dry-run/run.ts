@@ -1,4 +1,4 @@
-import { resolveDryRunConfig, type DryRunFlags } from '../../cli/config.js';
+import { resolveDryRunConfig, type SnapshotDryRunOptions } from './options.js';
 import type { Io } from '../../cli/io.js';
 import { checkLine, checkReport, checksFor, runRestoreChecks, verdictError } from '../../verdict/checks.js';
 
@@ -8,8 +8,8 @@ import { checkLine, checkReport, checksFor, runRestoreChecks, verdictError } fro
  * line, or JSON with --json — exiting with the verdict's code (Ok 0, TooOld 3, VersionAhead 4,
  * ChecksumMismatch 5, Missing 6). Nothing is written anywhere.
  */
-export async function run(opts: Record<string, unknown>, _args: string[], io: Io): Promise<void> {
-  const config = resolveDryRunConfig(opts as DryRunFlags, io.env);
+export async function run(opts: SnapshotDryRunOptions, _args: string[], io: Io): Promise<void> {
+  const config = resolveDryRunConfig(opts, io.env);
   const result = await runRestoreChecks(
     checksFor(config, io, { maxAgeMs: config.maxAgeMs, currentVersion: config.currentVersion, target: config.target }),
   );

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgram, formatError, runCli, type ProcessLike, type ToolRun } from '../../../lib/cli/runner.js';
+import { createProgram } from '../../../lib/cli/program.js';
+import { formatError, runCli, type ProcessLike, type ToolRun } from '../../../lib/cli/runner.js';
 import { CommandExit, EXIT_TABLE, IntegrityError, InterruptedError, LockedError, NotFoundError, OperationError, StaleError, StoreError, UnreachableError, UsageError, VersionError, exitCodeFor, exitCodesHelp } from '../../../lib/cli/errors.js';
 
 class Exit extends Error {
@@ -34,7 +35,9 @@ function fakeProcess(argv: string[]) {
   return { proc, emitter, out: () => out, err: () => err };
 }
 
-async function run(argv: string[], tool: ToolRun, onStart?: (emitter: EventEmitter) => void) {
+type DemoRun = ToolRun<{ to?: string }>;
+
+async function run(argv: string[], tool: DemoRun, onStart?: (emitter: EventEmitter) => void) {
   const fake = fakeProcess(argv);
   const program = createProgram('demo', 'a demo').option('--to <x>', 'where');
   onStart?.(fake.emitter);
@@ -115,7 +118,7 @@ describe('runCli', () => {
   });
 
   it('maps thrown errors to codes; stack traces only with --verbose', async () => {
-    const failing: ToolRun = async () => {
+    const failing: DemoRun = async () => {
       throw new LockedError('another run holds the lock: pid 1');
     };
     const quiet = await run([], failing);
@@ -126,7 +129,7 @@ describe('runCli', () => {
 
   it('aborts the tool on SIGTERM and exits 143 (SIGINT: 130)', async () => {
     for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-      const tool: ToolRun = (_o, _a, io) =>
+      const tool: DemoRun = (_o, _a, io) =>
         new Promise((_resolve, reject) => io.signal.addEventListener('abort', () => reject(new Error('stream destroyed'))));
       const result = await run([], tool, (emitter) => setTimeout(() => emitter.emit(signal), 10));
       expect(result.code).toBe(code);

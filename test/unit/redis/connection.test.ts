@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveRedisBackupConfig } from '../../../lib/cli/config.js';
+import { redisBackupProgram, resolveRedisBackupConfig } from '../../../lib/commands/redis-backup/options.js';
+import { argvOf, parse } from '../../support/options.js';
 import { resolveRedisTarget } from '../../../lib/redis/connection.js';
 
 describe('resolveRedisTarget', () => {
@@ -37,14 +38,14 @@ describe('resolveRedisTarget', () => {
 
 describe('redis-backup configuration', () => {
   it('defaults: mode auto, zstd, group host-port, trigger manual', () => {
-    expect(resolveRedisBackupConfig({ to: '/b' }, { REDIS_URL: 'redis://cache:6390' })).toMatchObject({
+    expect(resolveRedisBackupConfig(parse(redisBackupProgram(), argvOf({ to: '/b' })).opts, { REDIS_URL: 'redis://cache:6390' })).toMatchObject({
       mode: 'auto', compression: 'zstd', group: 'cache-6390', trigger: 'manual', location: '/b', toStdout: false,
     });
   });
 
   it('validates before any work', () => {
-    expect(() => resolveRedisBackupConfig({ to: '/b', mode: 'x' }, {})).toThrow(/^--mode: 'x'/);
-    expect(() => resolveRedisBackupConfig({}, {})).toThrow(/missing --to/);
-    expect(() => resolveRedisBackupConfig({ to: '/b', group: 'a b' }, {})).toThrow(/^--group: /);
+    expect(() => resolveRedisBackupConfig(parse(redisBackupProgram(), argvOf({ to: '/b', mode: 'x' })).opts, {})).toThrow(/^--mode: 'x'/);
+    expect(() => resolveRedisBackupConfig(parse(redisBackupProgram(), argvOf({})).opts, {})).toThrow(/missing --to/);
+    expect(() => resolveRedisBackupConfig(parse(redisBackupProgram(), argvOf({ to: '/b', group: 'a b' })).opts, {})).toThrow(/^--group: /);
   });
 });

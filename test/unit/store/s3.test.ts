@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { resolveS3Options } from '../../../lib/cli/config.js';
+import { resolveS3Options } from '../../../lib/store/s3-options.js';
+import { s3OptionsFrom } from '../../support/options.js';
 import { NotFoundError, StoreError } from '../../../lib/cli/errors.js';
 import { S3Store } from '../../../lib/store/s3.js';
 
@@ -43,7 +44,7 @@ function fakeS3(route: (r: Recorded, n: number) => Reply) {
 const xmlError = (code: string, message = code) => `<?xml version="1.0"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 
 async function storeWith(route: (r: Recorded, n: number) => Reply, flags: Record<string, string> = {}, prefix = 'pg') {
-  const options = resolveS3Options(`s3://bucket/${prefix}`, flags, { AWS_ENDPOINT_URL_S3: 'http://s3.test:9000' })!;
+  const options = s3OptionsFrom(`s3://bucket/${prefix}`, flags, { AWS_ENDPOINT_URL_S3: 'http://s3.test:9000' })!;
   options.retry = { ...options.retry, initialMs: 1, maxMs: 2, budgetMs: 1_000 };
   const fake = fakeS3(route);
   const store = new S3Store('bucket', prefix, options, {
@@ -190,17 +191,17 @@ describe('S3 options', () => {
     expect(resolveS3Options('s3://b/p', {}, { AWS_REGION: 'eu-west-1' })).toMatchObject({
       endpoint: undefined, forcePathStyle: false, checksum: 'WHEN_SUPPORTED', region: 'eu-west-1',
     });
-    expect(resolveS3Options('s3://b/p', { s3ForcePathStyle: false, s3Checksum: 'when-supported' }, { AWS_ENDPOINT_URL_S3: 'https://acct.r2.cloudflarestorage.com' })).toMatchObject({
+    expect(s3OptionsFrom('s3://b/p', { s3ForcePathStyle: false, s3Checksum: 'when-supported' }, { AWS_ENDPOINT_URL_S3: 'https://acct.r2.cloudflarestorage.com' })).toMatchObject({
       forcePathStyle: false, checksum: 'WHEN_SUPPORTED',
     });
     expect(resolveS3Options('/local/dir', {}, {})).toBeUndefined();
   });
 
   it('implies aws:kms from a KMS key and refuses contradictions', () => {
-    expect(resolveS3Options('s3://b/p', { sseKmsKeyId: 'k' }, {})).toMatchObject({ sse: 'aws:kms', sseKmsKeyId: 'k' });
-    expect(() => resolveS3Options('s3://b/p', { sse: 'AES256', sseKmsKeyId: 'k' }, {})).toThrow(/^--sse-kms-key-id needs --sse aws:kms/);
-    expect(() => resolveS3Options('s3://b/p', { s3QueueSize: '0' }, {})).toThrow(/^--s3-queue-size: /);
-    expect(() => resolveS3Options('s3://b/p', { retryBudget: 'forever' }, {})).toThrow(/^--retry-budget: /);
-    expect(() => resolveS3Options('/dir', { storageClass: 'STANDARD' }, {})).toThrow(/^--storage-class applies only to s3:\/\/ locations/);
+    expect(s3OptionsFrom('s3://b/p', { sseKmsKeyId: 'k' }, {})).toMatchObject({ sse: 'aws:kms', sseKmsKeyId: 'k' });
+    expect(() => s3OptionsFrom('s3://b/p', { sse: 'AES256', sseKmsKeyId: 'k' }, {})).toThrow(/^--sse-kms-key-id needs --sse aws:kms/);
+    expect(() => s3OptionsFrom('s3://b/p', { s3QueueSize: '0' }, {})).toThrow(/^--s3-queue-size: /);
+    expect(() => s3OptionsFrom('s3://b/p', { retryBudget: 'forever' }, {})).toThrow(/^--retry-budget: /);
+    expect(() => s3OptionsFrom('/dir', { storageClass: 'STANDARD' }, {})).toThrow(/^--storage-class applies only to s3:\/\/ locations/);
   });
 });
