@@ -34,3 +34,13 @@ describe('heartbeat configuration', () => {
     expect(() => heartbeat(flags, args, {})).toThrow(message);
   });
 });
+
+describe('heartbeat run: flags on both sides of `run`', () => {
+  it("run's own defaults never hide a value given before `run`; a value given after `run` wins", () => {
+    const before = heartbeat({ type: 'pg', pushgateway: 'http://gw:9091', job: 'nightly', requestTimeout: '5s', retryBudget: '1m' }, ['run', 'true'], {});
+    expect(before).toMatchObject({ targets: { job: 'nightly' }, requestTimeoutMs: 5_000, retry: { budgetMs: 60_000 } });
+    const parsed = parse(heartbeatProgram(), ['--type', 'pg', '--url', 'http://m/hb', '--job', 'a', 'run', '--job', 'b', '--', 'true']);
+    expect(resolveHeartbeatConfig(parsed.opts, parsed.args, {}).targets.job).toBe('b');
+    expect(heartbeat({ type: 'pg', url: 'http://m/hb' }, ['run', 'true'], {})).toMatchObject({ targets: { job: 'backup' }, requestTimeoutMs: 10_000, retry: { budgetMs: 30_000 } });
+  });
+});

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../../../lib/cli/io.js';
 import { resolveRestoreConfig, restoreBackupProgram } from '../../../../lib/commands/restore-backup/options.js';
@@ -41,5 +42,21 @@ describe('snapshot-dry-run and restore-backup configuration', () => {
     expect(() => restoreBackup({ from: '/b', toDb: 'x', toRedisDir: '/d' }, {})).toThrow(/exclusive/);
     expect(() => restoreBackup({ from: '/b', toRedisDir: '/d', table: ['t'] }, {})).toThrow('--table and --schema only apply to --to-db');
     expect(() => restoreBackup({ from: '/b', toDb: 'x', jobs: '0' }, {})).toThrow(/--jobs: '0' must be a whole number from 1/);
+  });
+});
+
+describe('the work directory', () => {
+  it('is --spool-dir, else TMPDIR read as a shell reads it: unset or empty is the system temp dir', () => {
+    const flags = { from: '/b', toDb: 'postgres://u@h/restored' };
+    expect(restoreBackup({ ...flags, spoolDir: '/work' }, { TMPDIR: '/t' }).workDir).toBe('/work');
+    expect(restoreBackup(flags, { TMPDIR: '/t' }).workDir).toBe('/t');
+    expect(restoreBackup(flags, { TMPDIR: '' }).workDir).toBe(tmpdir());
+    expect(restoreBackup(flags, {}).workDir).toBe(tmpdir());
+  });
+
+  it('--spool-dir is the work directory for an S3 location too, never an S3 upload flag', () => {
+    const config = restoreBackup({ from: 's3://bk/p', toDb: 'postgres://u@h/restored', spoolDir: '/work' }, {});
+    expect(config.workDir).toBe('/work');
+    expect(config.s3).toBeDefined();
   });
 });
