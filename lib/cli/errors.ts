@@ -14,6 +14,10 @@ export const ExitCode = {
   notFound: 6,
   locked: 75,
   timeout: 124,
+  /** A wrapped command was found but could not be run (the shell's convention). */
+  cannotRun: 126,
+  /** A wrapped command was not found (the shell's convention). */
+  notFoundCommand: 127,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -105,6 +109,7 @@ export const EXIT_TABLE: readonly ExitEntry[] = [
   { codes: [ExitCode.notFound], help: 'not found: no such backup, empty location', errors: [NotFoundError], verdict: 'Missing' },
   { codes: [ExitCode.locked], help: 'another run holds the lock (cron overlap); heartbeat: a --required target stayed down', errors: [LockedError, UnreachableError] },
   { codes: [ExitCode.timeout], help: 'a wrapped command timed out', errors: [] },
+  { codes: [ExitCode.cannotRun, ExitCode.notFoundCommand], help: 'a wrapped command could not be run / was not found', errors: [] },
   { codes: [ExitCode.sigint, ExitCode.sigterm], help: 'interrupted by SIGINT / SIGTERM, after cleaning up', errors: [InterruptedError as unknown as ErrorClass] },
 ];
 

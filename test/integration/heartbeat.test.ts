@@ -120,6 +120,19 @@ describe('heartbeat run', () => {
     expect(JSON.parse(hc.requests.at(-1)!.body)).toMatchObject({ status: 'fail', exit_code: 137 });
   });
 
+  it('a command that is not found exits 127, one that cannot be run 126, as a shell says; both are reported as failures', async () => {
+    const missing = await runBin('heartbeat', ['run', '--type', 'redis', '--url', hc.url, '--', 'no-such-command-anywhere']);
+    expect(missing.exitCode).toBe(127);
+    expect(missing.stderr).toMatch(/^heartbeat: warning: cannot run no-such-command-anywhere: /);
+    expect(JSON.parse(hc.requests.at(-1)!.body)).toMatchObject({ status: 'fail', exit_code: 127 });
+    const notExecutable = join(tempDir('hb-run'), 'script.sh');
+    writeFileSync(notExecutable, '#!/bin/sh\necho never\n', { mode: 0o644 });
+    const denied = await runBin('heartbeat', ['run', '--type', 'redis', '--url', hc.url, '--', notExecutable]);
+    expect(denied.exitCode).toBe(126);
+    expect(denied.stdout).toBe('');
+    expect(JSON.parse(hc.requests.at(-1)!.body)).toMatchObject({ status: 'fail', exit_code: 126 });
+  });
+
   it('forwards SIGTERM to the command and reports the failure; the token is never on a command line', async () => {
     const run = startBin('heartbeat', ['run', '--type', 'redis', '--url', hc.url, '--', 'sh', '-c', 'trap "echo got TERM >&2; exit 143" TERM; sleep 30 & wait'], { env: { BACKUP_HEARTBEAT_TOKEN: TOKEN } });
     await waitFor(() => hc.requests.length >= 1, 'the start report');

@@ -5,7 +5,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { spawnChild } from '../../process/child.js';
-import { ExitCode, InterruptedError } from '../../cli/errors.js';
+import { ExitCode, InterruptedError, errnoCode } from '../../cli/errors.js';
 import { formatDuration } from '../../cli/format.js';
 import type { Io } from '../../cli/io.js';
 import { setLongTimeout } from '../../process/timers.js';
@@ -79,8 +79,7 @@ export async function runCommand(command: string[], timeoutMs: number | undefine
   const spawnError = child.spawnError();
   if (spawnError) {
     io.log.warn(`cannot run ${file}: ${spawnError.message}`);
-    // The shell's convention: 127 not found, 126 found but not runnable.
-    exit = (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
+    exit = errnoCode(spawnError) === 'ENOENT' ? ExitCode.notFoundCommand : ExitCode.cannotRun;
     stderrTail += `\nheartbeat: cannot run ${file}: ${spawnError.message}\n`;
   } else if (timedOut) {
     io.log.warn(`${file} timed out after ${formatDuration(timeoutMs!)} and was stopped`);

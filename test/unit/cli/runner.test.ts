@@ -78,6 +78,7 @@ Exit codes:
   6        not found: no such backup, empty location
   75       another run holds the lock (cron overlap); heartbeat: a --required target stayed down
   124      a wrapped command timed out
+  126/127  a wrapped command could not be run / was not found
   130/143  interrupted by SIGINT / SIGTERM, after cleaning up`);
     for (const entry of EXIT_TABLE) for (const cls of entry.errors) if (cls !== (InterruptedError as unknown)) expect(exitCodeFor(new cls('x'))).toBe(entry.codes[0]);
   });
