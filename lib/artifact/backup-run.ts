@@ -1,6 +1,7 @@
 /** The steps every backup tool shares around its producer: output, naming, the manifest commit, the result line. */
 import { Readable } from 'node:stream';
-import { resolveCompression, type Compression } from './compress.js';
+import { resolveCompression } from './compress.js';
+import type { Compression } from './compression.js';
 import type { OutputConfig } from '../cli/write-options.js';
 import { UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';

@@ -4,14 +4,8 @@ import { createGzip } from 'node:zlib';
 import { findOnPath, spawnChild, type Child } from '../process/child.js';
 import { OperationError } from '../cli/errors.js';
 import type { Env, Log } from '../cli/io.js';
+import type { Compression } from './compression.js';
 
-export const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
-
-/** File-name suffix for a compression: `.zst`, `.gz` or nothing. */
-export function compressionSuffix(compression: Compression): string {
-  return compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : '';
-}
 
 /** A running compressor: write raw bytes to `input`, read compressed bytes from `output`. */
 export interface CompressionStage {

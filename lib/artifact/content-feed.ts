@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { spawnChild, summarizeStderr, type Child } from '../process/child.js';
-import type { Compression } from './compress.js';
+import type { Compression } from './compression.js';
 import type { ContentCheck, ContentFacts } from './content-check.js';
 import { IntegrityError } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';

@@ -8,7 +8,7 @@
  *               without artifact
  * - corrupt     an unreadable or mismatched manifest, or (with verify) an artifact whose sha256 differs
  */
-import type { Compression } from '../artifact/compress.js';
+import type { Compression } from '../artifact/compression.js';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
 import { isManifestName, isTempName, manifestNameFor, MANIFEST_SUFFIX, parseArtifactName, type Kind } from './naming.js';

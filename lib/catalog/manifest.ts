@@ -5,8 +5,8 @@
 import { hostname } from 'node:os';
 import { IntegrityError } from '../cli/errors.js';
 import { KINDS, type Kind } from './naming.js';
-import type { Compression } from '../artifact/compress.js';
-import { COMPRESSIONS } from '../artifact/compress.js';
+import type { Compression } from '../artifact/compression.js';
+import { COMPRESSIONS } from '../artifact/compression.js';
 import { toolVersion } from '../cli/version.js';
 
 export const MANIFEST_FORMAT = 'restorable.manifest/1';

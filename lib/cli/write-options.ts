@@ -3,7 +3,7 @@
  * how they resolve into an {@link OutputConfig}.
  */
 import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
-import { COMPRESSIONS } from '../artifact/compress.js';
+import { COMPRESSIONS } from '../artifact/compression.js';
 import { isValidGroup, sanitizeGroup } from '../catalog/naming.js';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';

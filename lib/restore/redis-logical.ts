@@ -4,7 +4,8 @@
  * streams (redis/logical-format.ts); a key the target already holds fails the load unless `replace` is set.
  */
 import { createReadStream } from 'node:fs';
-import { decompressFile, type Compression } from '../artifact/compress.js';
+import { decompressFile } from '../artifact/compress.js';
+import type { Compression } from '../artifact/compression.js';
 import { OperationError, describeSystemError } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';
 import type { RedisClient } from '../redis/client.js';

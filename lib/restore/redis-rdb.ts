@@ -10,7 +10,8 @@ import { open, readdir, readFile, readlink, realpath, rename, stat, unlink } fro
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decompressFile, type Compression } from '../artifact/compress.js';
+import { decompressFile } from '../artifact/compress.js';
+import type { Compression } from '../artifact/compression.js';
 import { OperationError, UsageError, describeSystemError } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';
 import { RdbValidator, type RdbFacts } from '../redis/rdb-validator.js';

@@ -2,7 +2,7 @@ import { contentCheckFor } from '../../artifact/checks.js';
 import type { Producer } from '../../artifact/pipeline.js';
 import { spawnChild } from '../../process/child.js';
 import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type Backup, type BackupPlan, type Output } from '../../artifact/backup-run.js';
-import { compressionSuffix } from '../../artifact/compress.js';
+import { compressionSuffix } from '../../artifact/compression.js';
 import { resolvePgBackupConfig, type PgBackupConfig, type PgBackupOptions } from './options.js';
 import type { Io } from '../../cli/io.js';
 import { acquireLock, type Lock } from '../../catalog/lock.js';

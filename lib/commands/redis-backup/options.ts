@@ -1,5 +1,5 @@
 /** redis-backup's flags, declared, parsed and typed here, and resolved into what a run needs. */
-import type { Compression } from '../../artifact/compress.js';
+import type { Compression } from '../../artifact/compression.js';
 import type { Env } from '../../cli/io.js';
 import { retryPolicy } from '../../cli/network-options.js';
 import { createProgram } from '../../cli/program.js';

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { backupManifest, finishBackup, openOutput, produceBackup, refuseTerminal, type BackupPlan, type Output } from '../../artifact/backup-run.js';
-import { compressionSuffix } from '../../artifact/compress.js';
+import { compressionSuffix } from '../../artifact/compression.js';
 import { resolveRedisBackupConfig, type RedisBackupConfig, type RedisBackupOptions } from './options.js';
 import { IntegrityError, OperationError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { compressionSuffix, resolveCompression, startCompression } from '../../../lib/artifact/compress.js';
+import { resolveCompression, startCompression } from '../../../lib/artifact/compress.js';
+import { compressionSuffix } from '../../../lib/artifact/compression.js';
 import { createLog } from '../../../lib/cli/io.js';
 import { PassThrough } from 'node:stream';
 
