@@ -6,7 +6,7 @@
 import type { BackoffPolicy } from '../network/backoff.js';
 import { captureOutput } from '../process/child.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
-import { IntegrityError, errorClassFor } from '../cli/errors.js';
+import { IntegrityError, errorClassFor, type ToolError } from '../cli/errors.js';
 import { formatBytes, formatDuration } from '../cli/format.js';
 import type { SelectConfig } from '../cli/read-options.js';
 import { printable, type Env, type Io, type Log } from '../cli/io.js';
@@ -208,7 +208,7 @@ const VERDICT_HINTS: Record<Exclude<VerdictName, 'Ok'>, string> = {
 };
 
 /** The error a non-Ok verdict ends a run with: its exit code's error class, its reasons as the message. */
-export function verdictError(verdict: Verdict): Error {
+export function verdictError(verdict: Verdict): ToolError {
   if (verdict.verdict === 'Ok') throw new Error('an Ok verdict is not an error');
   const ErrorClass = errorClassFor(VERDICT_EXIT[verdict.verdict]);
   return new ErrorClass(`${verdict.verdict}: ${verdict.reasons.join('; ')}`, { hint: VERDICT_HINTS[verdict.verdict] });

@@ -6,14 +6,14 @@ import { resolveDrillConfig, type DrillConfig, type RestoreDrillOptions } from '
 import { openScratch, runChecks } from './postgres.js';
 import { scratchRedis } from './redis.js';
 import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase } from './report.js';
-import { ExitCode, ToolError, UsageError, errorClassFor, exitCodeFor } from '../../cli/errors.js';
+import { ExitCode, IntegrityError, LockedError, NotFoundError, OperationError, StaleError, ToolError, UnreachableError, UsageError, VersionError, errorClassFor, exitCodeFor } from '../../cli/errors.js';
 import { formatDuration } from '../../cli/format.js';
 import { printable, type Io } from '../../cli/io.js';
 import { factsFromInfo } from '../../redis/info.js';
 import { loadLogicalFile } from '../../restore/redis-logical.js';
 import { installRdb } from '../../restore/redis-rdb.js';
 import { restorePostgresBackup } from '../../restore/postgres.js';
-import { checksFor, runRestoreChecks, type CheckResult } from '../../verdict/checks.js';
+import { checksFor, runRestoreChecks, verdictError, type CheckResult } from '../../verdict/checks.js';
 
 /**
  * restore-drill: a monthly drill or a weekly restore test as one cron line that leaves
@@ -33,15 +33,11 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
   const t0 = performance.now();
   const phases: Partial<Record<Phase, number>> = {};
   const checks: DrillCheck[] = [];
-  const failures: string[] = [];
-  const codes: number[] = [];
+  const failures: ToolError[] = [];
   let target: DrillReport['target'] = null;
   let tool: string | null = null;
   let result: CheckResult | undefined;
-  const fail = (message: string, code: number = ExitCode.failed) => {
-    failures.push(message);
-    codes.push(code);
-  };
+  const fail = (failure: ToolError) => failures.push(failure);
   let thrown: unknown;
   try {
     const timings: { select?: number; read?: number; remote?: boolean } = {};
@@ -52,7 +48,7 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
     try {
       const { verdict, entry, verified } = result;
       if (verdict.verdict !== 'Ok') {
-        fail(`${verdict.verdict}: ${verdict.reasons.join('; ')}`, verdict.exitCode);
+        fail(verdictError(verdict));
       } else if (entry && verified?.path) {
         const restoredAt = performance.now();
         const drilled = entry.kind === 'redis' ? await drillRedis(config, entry, verified.path, io, checks) : await drillPostgres(config, entry, verified.path, io, checks, phases);
@@ -66,25 +62,25 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
   } catch (error) {
     if (error instanceof UsageError) throw error;
     thrown = error;
-    fail(error instanceof Error ? error.message : String(error), exitCodeFor(error));
+    fail(error instanceof ToolError ? error : new OperationError(error instanceof Error ? error.message : String(error)));
   }
   phases.total = performance.now() - t0;
   // Whatever finished before the signal, a drill that was stopped proved nothing: never a pass.
-  if (io.signal.aborted) fail(`${io.signal.reason instanceof Error ? io.signal.reason.message : 'interrupted'}: the drill did not finish`);
-  for (const check of checks.filter((c) => !c.ok)) fail(`${check.name}: expected ${check.expected}, got ${check.actual}`);
+  if (io.signal.aborted) fail(new OperationError(`${io.signal.reason instanceof Error ? io.signal.reason.message : 'interrupted'}: the drill did not finish`));
+  for (const check of checks.filter((c) => !c.ok)) fail(new OperationError(`${check.name}: expected ${check.expected}, got ${check.actual}`));
   const rtoOk = config.rtoMs === undefined || phases.total <= config.rtoMs;
-  if (!rtoOk) fail(`RTO exceeded: the drill took ${formatDuration(phases.total)}, more than --rto ${formatDuration(config.rtoMs!)}`);
+  if (!rtoOk) fail(new OperationError(`RTO exceeded: the drill took ${formatDuration(phases.total)}, more than --rto ${formatDuration(config.rtoMs!)}`));
   const age = result?.entry ? result.findings.ageMs : null;
   const rpoOk = config.rpoMs === undefined || age === null || age <= config.rpoMs;
-  if (!rpoOk) fail(`RPO exceeded: the backup is ${formatDuration(age!)} old, more than --rpo ${formatDuration(config.rpoMs!)}`, ExitCode.tooOld);
+  if (!rpoOk) fail(new StaleError(`RPO exceeded: the backup is ${formatDuration(age!)} old, more than --rpo ${formatDuration(config.rpoMs!)}`));
 
-  const failureCode = drillExitCode(codes);
+  const failureCode = drillExitCode(failures);
   const entry = result?.entry;
   const report: DrillReport = {
     result: failures.length === 0 ? 'pass' : 'fail',
     exit_code: failureCode,
     // Failures and checks quote errors and the operator's SQL: the run's secrets are blanked out of them.
-    failures: failures.map(io.redact),
+    failures: failures.map((failure) => io.redact(failure.message)),
     backup: {
       id: entry?.id ?? null,
       kind: entry?.kind ?? null,
@@ -108,22 +104,24 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
   if (config.report) await writeReport(resolve(io.cwd, config.report), report);
   io.stdout.write(config.json ? `${JSON.stringify(report)}\n` : `${printable(drillLine(report), 8000)}\n`);
   if (io.signal.aborted) throw io.signal.reason;
-  if (failureCode === ExitCode.ok) return;
-  if (thrown instanceof ToolError && exitCodeFor(thrown) === failureCode && failures.length === 1) throw thrown;
-  const message = `drill failed: ${failures.join('; ')}`;
+  if (failures.length === 0) return;
+  if (failures.length === 1 && failures[0] === thrown) throw thrown;
   const ErrorClass = errorClassFor(failureCode);
-  throw new ErrorClass(message);
+  throw new ErrorClass(`drill failed: ${failures.map((failure) => failure.message).join('; ')}`);
 }
 
 /**
- * One exit code for everything that went wrong: a failed restore, check or RTO (1) outweighs a verdict that
- * stopped the drill before restoring (4, 5, 6), which outweighs an exceeded RPO (3).
+ * Which failure speaks for a drill that failed in several ways, most serious first: the drill itself failing
+ * (a restore, a check, the RTO, a lock) outweighs a verdict that stopped it before restoring, which outweighs
+ * an exceeded RPO. A failure of a class not listed counts as the drill failing.
  */
-export function drillExitCode(codes: number[]): number {
-  if (codes.length === 0) return ExitCode.ok;
-  if (codes.includes(ExitCode.failed)) return ExitCode.failed;
-  const verdicts = codes.filter((c) => c !== ExitCode.tooOld);
-  return verdicts.length ? Math.max(...verdicts) : ExitCode.tooOld;
+const SEVERITY = [OperationError, LockedError, UnreachableError, NotFoundError, IntegrityError, VersionError, StaleError];
+
+/** The exit code of a drill: that of its most serious failure (0 for none). */
+export function drillExitCode(failures: ToolError[]): number {
+  const rank = (failure: ToolError) => Math.max(0, SEVERITY.findIndex((cls) => failure instanceof cls));
+  const worst = failures.reduce<ToolError | undefined>((a, b) => (a === undefined || rank(b) < rank(a) ? b : a), undefined);
+  return worst === undefined ? ExitCode.ok : exitCodeFor(worst);
 }
 
 interface Drilled {
