@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
-import { resolvePgTarget, type PgTarget } from '../postgres/connection.js';
+import { resolvePgTarget } from '../postgres/connection.js';
+import type { CurrentVersion } from '../verdict/probe-target.js';
 import { UsageError } from './errors.js';
 import { tempDirOf, type Env } from './io.js';
 import { durationArg, integerArg, textArg } from './values.js';
@@ -35,11 +36,8 @@ export function addVerdictOptions<A extends unknown[], O extends OptionValues, G
     .option('--dbname <url>', 'the database --version-query runs in (default: DATABASE_URL, then PG* variables)');
 }
 
-/** The schema version running now, as the verdict needs it. */
-export type CurrentVersion = { value: string } | { sql: string; target: PgTarget } | undefined;
-
 /** `--current-version V`, or `--version-query SQL` run in `--dbname`. */
-export function resolveCurrentVersion(flags: { currentVersion?: string; versionQuery?: string; dbname?: string }, env: Env): CurrentVersion {
+export function resolveCurrentVersion(flags: { currentVersion?: string; versionQuery?: string; dbname?: string }, env: Env): CurrentVersion | undefined {
   if (flags.currentVersion !== undefined && flags.versionQuery !== undefined) {
     throw new UsageError('--current-version and --version-query are exclusive: give the version or the query that reads it');
   }

@@ -26,7 +26,7 @@ import { findPgTool } from '../postgres/pg-dump.js';
 import { restorePlainDump } from './postgres-plain.js';
 import { artifactCompression, artifactFormat, type CatalogEntry } from '../catalog/catalog.js';
 import type { Io } from '../cli/io.js';
-import { needsOf } from '../verdict/checks.js';
+import { needsOf } from '../verdict/gather.js';
 import { quoteIdent } from '../postgres/quote.js';
 
 export interface PgRestoreOptions {

@@ -3,12 +3,12 @@ import type { Env } from '../../cli/io.js';
 import { UsageError } from '../../cli/errors.js';
 import { createProgram } from '../../cli/program.js';
 import { addSelectOptions, resolveSelectConfig, type SelectConfig } from '../../cli/read-options.js';
-import { addRestoreOptions, addVerdictOptions, resolveCurrentVersion, workDirOf, type CurrentVersion } from '../../cli/restore-options.js';
+import { addRestoreOptions, addVerdictOptions, resolveCurrentVersion, workDirOf } from '../../cli/restore-options.js';
 import { repeatable, textArg } from '../../cli/values.js';
 import { resolvePgTarget } from '../../postgres/connection.js';
 import { resolveRedisTarget } from '../../redis/connection.js';
 import { addRedisTlsOptions } from '../../redis/tls-options.js';
-import type { TargetSpec } from '../../verdict/checks.js';
+import type { CurrentVersion, TargetSpec } from '../../verdict/probe-target.js';
 
 export function restoreBackupProgram() {
   const program = createProgram('restore-backup', 'Restore a verified backup: the dry-run checks first, then pg_restore / psql / RESTORE / dump.rdb.')
@@ -30,7 +30,7 @@ export interface RestoreConfig extends SelectConfig {
   schemas: string[];
   jobs: number;
   maxAgeMs: number | undefined;
-  currentVersion: CurrentVersion;
+  currentVersion: CurrentVersion | undefined;
   /** Where remote artifacts are downloaded (and dumps decompressed for parallel restores). */
   workDir: string;
   pgBinDir: string | undefined;

@@ -7,7 +7,9 @@ import { connectRedis } from '../../redis/client.js';
 import { factsFromInfo } from '../../redis/info.js';
 import { loadLogicalFile, type LoadResult } from '../../restore/redis-logical.js';
 import { installRdb, type Installed } from '../../restore/redis-rdb.js';
-import { checkReport, checksFor, runRestoreChecks, verdictError } from '../../verdict/checks.js';
+import { checkBackup } from '../../verdict/gather.js';
+import { checkReport } from '../../verdict/render.js';
+import { verdictError } from '../../verdict/verdict-error.js';
 
 /**
  * restore-backup: the dry-run checks first — the artifact is re-read and its sha256 proven before anything
@@ -18,14 +20,16 @@ import { checkReport, checksFor, runRestoreChecks, verdictError } from '../../ve
  */
 export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): Promise<void> {
   const config = resolveRestoreConfig(opts, io.env);
-  const checks = await runRestoreChecks(
-    checksFor(config, io, {
+  const checks = await checkBackup(
+    config,
+    {
       maxAgeMs: config.maxAgeMs,
       currentVersion: config.currentVersion,
       target: config.target,
       keepIn: config.workDir,
       accept: (entry) => checkFit(config, entry, artifactFormat(entry)),
-    }),
+    },
+    io,
   );
   try {
     const { verdict, entry, verified } = checks;

@@ -13,7 +13,8 @@ import { factsFromInfo } from '../../redis/info.js';
 import { loadLogicalFile } from '../../restore/redis-logical.js';
 import { installRdb } from '../../restore/redis-rdb.js';
 import { restorePostgresBackup } from '../../restore/postgres.js';
-import { checksFor, runRestoreChecks, verdictError, type CheckResult } from '../../verdict/checks.js';
+import { checkBackup, type CheckResult } from '../../verdict/gather.js';
+import { verdictError } from '../../verdict/verdict-error.js';
 
 /**
  * restore-drill: a monthly drill or a weekly restore test as one cron line that leaves
@@ -40,11 +41,11 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
   const fail = (failure: ToolError) => failures.push(failure);
   let thrown: unknown;
   try {
-    const timings: { select?: number; read?: number; remote?: boolean } = {};
-    result = await runRestoreChecks(checksFor(config, io, { keepIn: config.workDir, timings }));
-    phases.select = timings.select;
-    phases.fetch = timings.remote ? timings.read : 0;
-    phases.verify = timings.remote ? 0 : timings.read;
+    result = await checkBackup(config, { keepIn: config.workDir }, io);
+    const { timings } = result;
+    phases.select = timings.selectMs;
+    phases.fetch = timings.remote ? timings.readMs : 0;
+    phases.verify = timings.remote ? 0 : timings.readMs;
     try {
       const { verdict, entry, verified } = result;
       if (verdict.verdict !== 'Ok') {

@@ -3,10 +3,10 @@ import { UsageError } from '../../cli/errors.js';
 import type { Env } from '../../cli/io.js';
 import { createProgram } from '../../cli/program.js';
 import { addSelectOptions, resolveSelectConfig, type SelectConfig } from '../../cli/read-options.js';
-import { addVerdictOptions, resolveCurrentVersion, type CurrentVersion } from '../../cli/restore-options.js';
+import { addVerdictOptions, resolveCurrentVersion } from '../../cli/restore-options.js';
 import { resolvePgTarget } from '../../postgres/connection.js';
 import { resolveRedisTarget } from '../../redis/connection.js';
-import type { TargetSpec } from '../../verdict/checks.js';
+import type { CurrentVersion, TargetSpec } from '../../verdict/probe-target.js';
 
 export function snapshotDryRunProgram() {
   const program = createProgram('snapshot-dry-run', 'May this backup be restored here and now? The verdict, without touching anything.')
@@ -24,7 +24,7 @@ export type SnapshotDryRunOptions = ReturnType<ReturnType<typeof snapshotDryRunP
 
 export interface DryRunConfig extends SelectConfig {
   maxAgeMs: number | undefined;
-  currentVersion: CurrentVersion;
+  currentVersion: CurrentVersion | undefined;
   target: TargetSpec | undefined;
 }
 

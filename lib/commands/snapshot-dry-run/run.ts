@@ -1,6 +1,8 @@
 import { resolveDryRunConfig, type SnapshotDryRunOptions } from './options.js';
 import type { Io } from '../../cli/io.js';
-import { checkLine, checkReport, checksFor, runRestoreChecks, verdictError } from '../../verdict/checks.js';
+import { checkBackup } from '../../verdict/gather.js';
+import { checkLine, checkReport } from '../../verdict/render.js';
+import { verdictError } from '../../verdict/verdict-error.js';
 
 /**
  * snapshot-dry-run: may this backup be restored here and now? Selects the backup, re-reads the artifact
@@ -10,9 +12,7 @@ import { checkLine, checkReport, checksFor, runRestoreChecks, verdictError } fro
  */
 export async function run(opts: SnapshotDryRunOptions, _args: string[], io: Io): Promise<void> {
   const config = resolveDryRunConfig(opts, io.env);
-  const result = await runRestoreChecks(
-    checksFor(config, io, { maxAgeMs: config.maxAgeMs, currentVersion: config.currentVersion, target: config.target }),
-  );
+  const result = await checkBackup(config, { maxAgeMs: config.maxAgeMs, currentVersion: config.currentVersion, target: config.target }, io);
   await result.verified?.release();
   io.stdout.write(config.json ? `${JSON.stringify(checkReport(result))}\n` : `${checkLine(result)}\n`);
   if (result.entry?.legacy) io.log.warn(`${result.entry.id} has no manifest: nothing but its own format vouches for it`);
