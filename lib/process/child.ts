@@ -1,3 +1,20 @@
+/**
+ * The one child-process runner. Every process the toolbox starts goes through {@link spawnChild}, in one of three
+ * modes:
+ *
+ * - **Pipeline stage** (the default): pg_dump, zstd, pg_restore, psql, a drill's redis-server. Stages are joined
+ *   by handing one child's stdout file descriptor to the next as its stdin (`stdin: child.stdout`), so the
+ *   kernel pipe carries the bytes and Node never copies them. Stopped on abort with SIGTERM, then SIGKILL.
+ * - **Pass-through command** (`group: true`): `heartbeat run -- CMD`. Its own process group, so a timeout or a
+ *   signal reaches everything it started (a shell's children), SIGKILL following for what lingers.
+ * - **Version probe** ({@link captureOutput}): `pg_dump --version`, `redis-server --version`; stdout captured,
+ *   killed after a timeout, a missing binary reported as code 127, never a throw.
+ *
+ * Why not execa (a dev dependency of the tests): its `.pipe()` moves bytes through Node streams rather than
+ * handing a file descriptor from one child to the next, which costs a backup's whole stream in copies through
+ * the event loop; its termination signals the child, not the child's process group; and it is ESM-only with a
+ * dozen dependencies that binaries started by cron and pipes would load on every run.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Stream } from 'node:stream';
 import { OperationError, errnoCode } from '../cli/errors.js';

@@ -1,5 +1,6 @@
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { findOnPath, spawnChild, summarizeStderr } from '../../../lib/process/child.js';
+import { captureOutput, findOnPath, spawnChild, summarizeStderr } from '../../../lib/process/child.js';
 import { OperationError } from '../../../lib/cli/errors.js';
 
 const env = { PATH: process.env.PATH };
@@ -43,3 +44,49 @@ describe('spawnChild', () => {
     expect(await findOnPath('definitely-not-a-command', env)).toBeUndefined();
   });
 });
+
+describe('the three modes', () => {
+  it('pipeline stage: one child\'s stdout is the next one\'s stdin, a kernel pipe between them', async () => {
+    const producer = spawnChild('producer', 'sh', ['-c', 'head -c 3000000 /dev/zero'], { env, stdout: 'pipe' });
+    const counter = spawnChild('counter', 'wc', ['-c'], { env, stdin: producer.stdout!, stdout: 'pipe' });
+    let out = '';
+    counter.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    await Promise.all([producer.succeeded(), counter.succeeded()]);
+    expect(out.trim()).toBe('3000000');
+    // The bytes went from child to child: this process read none of them.
+    expect((producer.stdout as Socket).bytesRead).toBe(0);
+  });
+
+  it('pass-through command (group): stopping it stops what it started too', async () => {
+    const child = spawnChild('wrapped', 'sh', ['-c', 'sleep 300 & echo $!; wait'], { env, stdout: 'pipe', group: true, killAfterMs: 200 });
+    const grandchild = await new Promise<number>((resolve) => child.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim()))));
+    expect(alive(grandchild)).toBe(true);
+    child.stop();
+    await child.exited;
+    await waitUntil(() => !alive(grandchild));
+    expect(alive(grandchild)).toBe(false);
+  });
+
+  it('version probe: stdout captured; a hanging command killed after the timeout; a missing one is 127', async () => {
+    expect(await captureOutput('sh', ['-c', 'echo "tool 1.2.3"'], { env })).toEqual({ code: 0, stdout: 'tool 1.2.3\n' });
+    const started = Date.now();
+    const hung = await captureOutput('sleep', ['30'], { env, timeoutMs: 200 });
+    expect(hung.code).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await captureOutput('definitely-not-a-command', ['--version'], { env })).toEqual({ code: 127, stdout: '' });
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
