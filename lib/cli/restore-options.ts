@@ -11,7 +11,7 @@ import { UsageError } from './errors.js';
 import { tempDirOf, type Env } from './io.js';
 import { durationArg, integerArg, textArg } from './values.js';
 
-/** pg_restore jobs unless --jobs: the cores, at most 4 (more rarely helps a dump and starves the server). */
+/** pg_restore jobs unless --jobs: the cores, at most 4. */
 const DEFAULT_JOBS = Math.max(1, Math.min(4, availableParallelism()));
 
 /** --jobs, --spool-dir, --pg-bin-dir. */
