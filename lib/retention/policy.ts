@@ -21,6 +21,9 @@
 import { periodsOf, type Periods } from './calendar.js';
 import { formatRetentionDuration, isZeroDuration, windowStart, type RetentionDuration } from './duration.js';
 
+/** The calendar periods' time zone unless a policy names one. */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
 export interface RetentionPolicy {
   /** Counts: a whole number, or Infinity for "unlimited" (keep all); 0 or absent is no rule. */
   last?: number;
@@ -119,8 +122,8 @@ function applyToGroup<T extends RetentionItem>(items: T[], policy: RetentionPoli
   }));
   if (list.length === 0) return decisions;
 
-  const zone = policy.timeZone ?? 'UTC';
-  const inZone = zone === 'UTC' ? '' : ` ${zone}`;
+  const zone = policy.timeZone ?? DEFAULT_TIME_ZONE;
+  const inZone = zone === DEFAULT_TIME_ZONE ? '' : ` ${zone}`;
   const newest = list[0]!.time;
   const counts = (['last', ...PERIOD_RULES] as const)
     .filter((rule) => isSetCount(policy[rule]))

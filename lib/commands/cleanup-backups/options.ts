@@ -7,7 +7,7 @@ import { addReaderOptions, resolveReadConfig, type ReadConfig } from '../../cli/
 import { durationArg, integerArg, parseInteger, valueOf } from '../../cli/values.js';
 import { checkTimeZone } from '../../retention/calendar.js';
 import { isZeroDuration, parseRetentionDuration, type RetentionDuration } from '../../retention/duration.js';
-import { isEmptyPolicy, type RetentionPolicy } from '../../retention/policy.js';
+import { DEFAULT_TIME_ZONE, isEmptyPolicy, type RetentionPolicy } from '../../retention/policy.js';
 
 /** A keep rule as parsed, with the text it was given as (a refusal quotes it). */
 interface KeepRule<T> {
@@ -70,7 +70,7 @@ export function cleanupBackupsProgram() {
     .addOption(new Option('--max-delete <n|p%>', 'refuse a run that would delete more, unless --force').argParser(maxDeleteArg).default<MaxDelete>({ percent: 50 }, '50% of the good backups'))
     .option('--stale-after <duration>', 'if the newest backup of a group is older, delete nothing there and exit 3 (toolbox units, e.g. 36h, 2d)', durationArg('--stale-after'))
     .addOption(new Option('--orphan-grace <duration>', 'remove debris of interrupted runs once this old (toolbox units)').argParser(durationArg('--orphan-grace')).default(DAY_MS, '24h'))
-    .option('--tz <zone>', 'time zone of the calendar periods and of the --keep-within* windows', timeZoneArg, 'UTC')
+    .option('--tz <zone>', 'time zone of the calendar periods and of the --keep-within* windows', timeZoneArg, DEFAULT_TIME_ZONE)
     .option('--dry-run', 'print the plan, change nothing')
     .option('--force', 'proceed beyond --max-delete (never deletes the newest good backup of a group)')
     .option('--unsafe-allow-remove-all', 'allow deleting the newest good backup of a group too, and a policy without keep rules')
