@@ -5,8 +5,9 @@
  * - **Pipeline stage** (the default): pg_dump, zstd, pg_restore, psql, a drill's redis-server. Stages are joined
  *   by handing one child's stdout file descriptor to the next as its stdin (`stdin: child.stdout`), so the
  *   kernel pipe carries the bytes and Node never copies them. Stopped on abort with SIGTERM, then SIGKILL.
- * - **Pass-through command** (`group: true`): `heartbeat run -- CMD`. Its own process group, so a timeout or a
- *   signal reaches everything it started (a shell's children), SIGKILL following for what lingers.
+ * - **Pass-through command** (`group: true`, with `timeoutMs`): `heartbeat run -- CMD`. Its own process group,
+ *   so the timeout or a signal reaches everything it started (a shell's children), SIGKILL following for what
+ *   lingers.
  * - **Version probe** ({@link captureOutput}): `pg_dump --version`, `redis-server --version`; stdout captured,
  *   killed after a timeout, a missing binary reported as code 127, never a throw.
  *
@@ -17,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Stream } from 'node:stream';
-import { OperationError, errnoCode } from '../cli/errors.js';
+import { ExitCode, OperationError, errnoCode } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';
 import { setLongTimeout, type LongTimer } from './timers.js';
 
@@ -32,7 +33,10 @@ export interface Child {
   readonly name: string;
   readonly process: ChildProcess;
   readonly stdout: Readable | null;
-  /** Settles when the process has exited (never rejects; a spawn failure becomes code 127). */
+  /**
+   * Settles when the process has exited. Never rejects: a spawn failure becomes what a shell would say, 127
+   * for a command not found and 126 for one found but not runnable.
+   */
   readonly exited: Promise<ChildExit>;
   /** Resolves when the child exited 0; otherwise rejects with an OperationError naming it and its stderr. */
   succeeded(): Promise<void>;
@@ -40,6 +44,8 @@ export interface Child {
   stderrText(): string;
   /** Why it could not be started at all (ENOENT, EACCES…), once `exited` has settled. */
   spawnError(): Error | undefined;
+  /** Whether `timeoutMs` ran out (and the child was stopped for it). */
+  timedOut(): boolean;
   /**
    * Stops the child: `signal` (SIGTERM by default), then SIGKILL after the grace period. A child started as
    * a `group` gets both as a whole process group — everything it started too — and the SIGKILL even if the
@@ -59,6 +65,9 @@ export interface SpawnOptions {
   /** Aborting stops the child (see {@link Child.stop}): SIGTERM to its group, SIGKILL after killAfterMs. */
   signal?: AbortSignal;
   killAfterMs?: number;
+  /** Stop the child ({@link Child.stop} with `timeoutSignal`, SIGTERM by default) once it has run this long. */
+  timeoutMs?: number;
+  timeoutSignal?: NodeJS.Signals;
   /** Called with every stderr chunk (e.g. to pass it through with --verbose). */
   onStderr?: (chunk: Buffer) => void;
   /** How much of stderr is kept for the error message (default 16 KiB). */
@@ -101,7 +110,7 @@ export function spawnChild(name: string, file: string, args: string[], options: 
   const exited = new Promise<ChildExit>((resolve) => {
     proc.once('error', (error) => {
       spawnError = error;
-      resolve({ code: 127, signal: null });
+      resolve({ code: errnoCode(error) === 'ENOENT' ? ExitCode.notFoundCommand : ExitCode.cannotRun, signal: null });
     });
     proc.once('exit', (code, signal) => {
       // 'close' also waits for stderr to drain, so the message is complete; but an orphaned grandchild may
@@ -141,8 +150,17 @@ export function spawnChild(name: string, file: string, args: string[], options: 
   const onAbort = () => stop();
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timeout =
+    options.timeoutMs === undefined
+      ? undefined
+      : setLongTimeout(() => {
+          timedOut = true;
+          stop(options.timeoutSignal ?? 'SIGTERM');
+        }, options.timeoutMs);
   void exited.then(() => {
     ended = true;
+    timeout?.clear();
     options.signal?.removeEventListener('abort', onAbort);
     // Stopped: the child is gone, but the SIGKILL for what it left behind in its group still comes. Not
     // stopped: nothing to do (a child that exits on its own may leave a daemon running on purpose).
@@ -157,6 +175,7 @@ export function spawnChild(name: string, file: string, args: string[], options: 
     exited,
     stderrText,
     spawnError: () => spawnError,
+    timedOut: () => timedOut,
     stop,
     async succeeded() {
       const { code, signal } = await exited;
@@ -187,14 +206,12 @@ function groupAlive(pgid: number | undefined): boolean {
  * a command that hangs is killed after `timeoutMs`. Never throws: a missing binary is code 127.
  */
 export async function captureOutput(file: string, args: string[], options: { env: Env; timeoutMs?: number }): Promise<{ code: number | null; stdout: string }> {
-  const child = spawnChild(file, file, args, { env: options.env, stdout: 'pipe', killAfterMs: 500 });
+  const child = spawnChild(file, file, args, { env: options.env, stdout: 'pipe', killAfterMs: 500, timeoutMs: options.timeoutMs ?? 10_000, timeoutSignal: 'SIGKILL' });
   let stdout = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     if (stdout.length < 64 * 1024) stdout += chunk;
   });
-  const timer = setTimeout(() => child.stop('SIGKILL'), options.timeoutMs ?? 10_000);
   const { code } = await child.exited;
-  clearTimeout(timer);
   return { code, stdout };
 }
 

@@ -5,10 +5,9 @@
  */
 import { constants as osConstants } from 'node:os';
 import { spawnChild } from '../../process/child.js';
-import { ExitCode, InterruptedError, errnoCode } from '../../cli/errors.js';
+import { ExitCode, InterruptedError } from '../../cli/errors.js';
 import { formatDuration } from '../../cli/format.js';
 import type { Io } from '../../cli/io.js';
-import { setLongTimeout } from '../../process/timers.js';
 
 /** How much of the command's stderr is kept for the ping body. */
 const STDERR_TAIL_BYTES = 100_000;
@@ -43,6 +42,8 @@ export async function runCommand(command: string[], timeoutMs: number | undefine
     stdin: 'inherit',
     stdout: 'pipe',
     group: true,
+    timeoutMs,
+    killAfterMs: TIMEOUT_GRACE_MS,
     stderrTailBytes: STDERR_TAIL_BYTES,
     onStderr: (chunk) => {
       const lines = (partialErr + chunk.toString('utf8')).split('\n');
@@ -59,17 +60,11 @@ export async function runCommand(command: string[], timeoutMs: number | undefine
     const complete = lines.filter((l) => l.trim() !== '');
     if (complete.length) lastLine = complete.at(-1)!;
   });
-  let timedOut = false;
-  const timer = timeoutMs === undefined ? undefined : setLongTimeout(() => {
-    timedOut = true;
-    child.stop('SIGTERM', TIMEOUT_GRACE_MS);
-  }, timeoutMs);
   // SIGINT/SIGTERM to heartbeat go on to the command's group, which decides how to stop.
   const forward = () => child.stop(io.signal.reason instanceof InterruptedError ? io.signal.reason.signal : 'SIGTERM', SIGNAL_GRACE_MS);
   if (io.signal.aborted) forward();
   else io.signal.addEventListener('abort', forward, { once: true });
   const { code, signal } = await child.exited;
-  timer?.clear();
   io.signal.removeEventListener('abort', forward);
   if (partialErr) io.stderr.write(`${io.redact(partialErr)}\n`);
   if (partialOut.trim()) lastLine = partialOut;
@@ -79,9 +74,9 @@ export async function runCommand(command: string[], timeoutMs: number | undefine
   const spawnError = child.spawnError();
   if (spawnError) {
     io.log.warn(`cannot run ${file}: ${spawnError.message}`);
-    exit = errnoCode(spawnError) === 'ENOENT' ? ExitCode.notFoundCommand : ExitCode.cannotRun;
+    exit = code ?? ExitCode.notFoundCommand; // the runner's 127 not found, 126 not runnable
     stderrTail += `\nheartbeat: cannot run ${file}: ${spawnError.message}\n`;
-  } else if (timedOut) {
+  } else if (child.timedOut()) {
     io.log.warn(`${file} timed out after ${formatDuration(timeoutMs!)} and was stopped`);
     exit = ExitCode.timeout;
   } else if (signal) {

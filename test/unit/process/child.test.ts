@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureOutput, findOnPath, spawnChild, summarizeStderr } from '../../../lib/process/child.js';
 import { OperationError } from '../../../lib/cli/errors.js';
+import { tempDir } from '../../support/fixtures.js';
 
 const env = { PATH: process.env.PATH };
 
@@ -67,6 +70,18 @@ describe('the three modes', () => {
     expect(alive(grandchild)).toBe(false);
   });
 
+  it('pass-through command: timeoutMs stops the whole group and says so; what ignores SIGTERM is SIGKILLed', async () => {
+    const child = spawnChild('wrapped', 'sh', ['-c', 'trap "" TERM; sleep 300 & echo $!; wait'], { env, stdout: 'pipe', group: true, timeoutMs: 100, killAfterMs: 100 });
+    const grandchild = await new Promise<number>((resolve) => child.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim()))));
+    expect((await child.exited).signal).toBe('SIGKILL');
+    expect(child.timedOut()).toBe(true);
+    await waitUntil(() => !alive(grandchild));
+    expect(alive(grandchild)).toBe(false);
+    const quick = spawnChild('true', 'true', [], { env, group: true, timeoutMs: 10_000 });
+    expect(await quick.exited).toEqual({ code: 0, signal: null });
+    expect(quick.timedOut()).toBe(false);
+  });
+
   it('version probe: stdout captured; a hanging command killed after the timeout; a missing one is 127', async () => {
     expect(await captureOutput('sh', ['-c', 'echo "tool 1.2.3"'], { env })).toEqual({ code: 0, stdout: 'tool 1.2.3\n' });
     const started = Date.now();
@@ -74,6 +89,9 @@ describe('the three modes', () => {
     expect(hung.code).toBeNull();
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await captureOutput('definitely-not-a-command', ['--version'], { env })).toEqual({ code: 127, stdout: '' });
+    const notExecutable = join(tempDir('child'), 'pg_dump');
+    writeFileSync(notExecutable, '#!/bin/sh\necho never\n', { mode: 0o644 });
+    expect((await captureOutput(notExecutable, ['--version'], { env })).code).toBe(126);
   });
 });
 
