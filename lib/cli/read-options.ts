@@ -15,7 +15,8 @@ import type { S3Options } from '../store/s3.js';
 
 const FROM_HELP = 'where backups are: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET)';
 
-const groupArg = valueOf('--group', (value) => {
+/** A reader's `--group`: an existing group's name. */
+export const groupArg = valueOf('--group', (value) => {
   if (!isValidGroup(value)) throw new UsageError(`--group: '${value}' is not a valid group name`);
   return value;
 });

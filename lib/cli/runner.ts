@@ -3,6 +3,7 @@ import { CommanderError, Option, type Command, type CommandUnknownOpts, type Opt
 import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor, exitCodesHelp } from './errors.js';
 import { createLog, printable, type Io } from './io.js';
 import { redactorFor, type Redactor } from './secrets.js';
+import { refuseMangled } from './values.js';
 import { toolVersion } from './version.js';
 
 /** The exit-code table, appended to every binary's --help. */
@@ -164,15 +165,12 @@ const PATH_VARIABLES = ['TMPDIR', 'XDG_RUNTIME_DIR', 'RESTORABLE_LOCK_DIR', 'BAC
  * given: it is refused, naming the flag or variable.
  */
 function refuseMangledText(opts: OptionValues, args: string[], env: Record<string, string | undefined>): void {
-  const mangled = (value: unknown) => (Array.isArray(value) ? value : [value]).some((v) => typeof v === 'string' && v.includes('\uFFFD'));
-  const hint = 'the toolbox cannot use such a value as given: rename it, or use a symlink or variable with a UTF-8 name';
+  const texts = (value: unknown) => (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
   for (const [key, value] of Object.entries(opts)) {
-    if (mangled(value)) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: holds bytes that are not UTF-8 (shown as U+FFFD)`, { hint });
+    for (const text of texts(value)) refuseMangled(text, `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   }
-  const arg = args.findIndex((a) => mangled(a));
-  if (arg >= 0) throw new UsageError(`argument ${arg + 1}: holds bytes that are not UTF-8 (shown as U+FFFD)`, { hint });
-  const variable = PATH_VARIABLES.find((name) => mangled(env[name]));
-  if (variable) throw new UsageError(`${variable}: holds bytes that are not UTF-8 (shown as U+FFFD)`, { hint });
+  args.forEach((arg, i) => refuseMangled(arg, `argument ${i + 1}`));
+  for (const name of PATH_VARIABLES) for (const text of texts(env[name])) refuseMangled(text, name);
 }
 
 /** Options that name a file holding a secret: its content is a secret of this run too. */

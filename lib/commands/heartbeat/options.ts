@@ -9,7 +9,7 @@ import { retryPolicy } from '../../cli/network-options.js';
 import { createProgram } from '../../cli/program.js';
 import { readSecret, readSecretFile } from '../../cli/secrets.js';
 import { choiceArg, durationArg, valueOf } from '../../cli/values.js';
-import { isValidGroup } from '../../catalog/naming.js';
+import { groupArg } from '../../cli/read-options.js';
 import type { BackoffPolicy } from '../../network/backoff.js';
 import type { TargetConfig } from './targets.js';
 
@@ -20,11 +20,6 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const typeArg = valueOf('--type', (type) => {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(type)) throw new UsageError(`--type: '${type}' must be a word of letters, digits, '.', '_' or '-'`);
   return type;
-});
-
-const groupArg = valueOf('--group', (group) => {
-  if (!isValidGroup(group)) throw new UsageError(`--group: '${group}' is not a valid group name`);
-  return group;
 });
 
 const httpArg = (flag: string) =>
