@@ -4,7 +4,7 @@
 // Why: cron and pipes start these tools constantly. Node 20's ESM loader costs milliseconds to start plus a
 // little per module; one CommonJS file is the cheapest code Node loads, and the code cache spares compiling
 // it (bench/startup.ts measures it). The client libraries (pg, ioredis, undici, the AWS
-// SDK) stay in node_modules and are still required lazily, only by the code paths that use them.
+// SDK, better-sqlite3) stay in node_modules and are still required lazily, only by the code paths that use them.
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,8 @@ const lazyChildProcess = {
 
 await rm(`${root}dist`, { recursive: true, force: true });
 await build({
-  entryPoints: tools.map((tool) => ({ in: `${root}bin/${tool}.ts`, out: tool })),
+  // The SQLite worker thread runs its own bundle (see lib/sqlite/engine.ts).
+  entryPoints: [...tools.map((tool) => ({ in: `${root}bin/${tool}.ts`, out: tool })), { in: `${root}lib/sqlite/worker.ts`, out: 'sqlite-worker' }],
   outdir: `${root}dist/tools`,
   bundle: true,
   platform: 'node',
@@ -43,7 +44,7 @@ await build({
   target: 'node20.18',
   // import() of a client library becomes a lazy require: no ESM loader start-up in a CommonJS program.
   supported: { 'dynamic-import': false },
-  external: ['pg', 'ioredis', 'undici', '@aws-sdk/*'],
+  external: ['pg', 'ioredis', 'undici', '@aws-sdk/*', 'better-sqlite3'],
   // hash-wasm's CommonJS entry holds every algorithm; its ES build lets the bundle keep only CRC-64.
   alias: { 'hash-wasm': 'hash-wasm/dist/index.esm.js' },
   define: { RESTORABLE_VERSION: JSON.stringify(version) },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 
 /**
  * Replaces a small file atomically (temp file beside it, then rename): a reader — a monitor, node_exporter —
@@ -14,5 +14,15 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o644):
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
+  }
+}
+
+/** fsync a directory so a rename, link or unlink in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

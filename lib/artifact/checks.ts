@@ -2,7 +2,7 @@
  * Which content check proves each artifact format, so every reader and writer asks one place: a pg_dump
  * archive (its header, table of contents and, in full, every data block), a pg_dump script (its completion
  * line), an RDB (header, end marker, CRC-64), a redis-logical file (every record, the end record's count and
- * SHA-256).
+ * SHA-256), an SQLite snapshot (its header, and exactly the pages it counts).
  */
 import type { ArtifactFormat } from '../catalog/catalog.js';
 import type { ContentCheck } from './content-check.js';
@@ -10,6 +10,7 @@ import { createArchiveCheck } from '../postgres/archive-check.js';
 import { createPlainCheck } from '../postgres/plain-check.js';
 import { LogicalParser } from '../redis/logical-format.js';
 import { createRdbCheck } from '../redis/rdb-validator.js';
+import { SqliteContentCheck } from '../sqlite/content-check.js';
 
 /** `head`: as much as proves a writer's output complete cheaply; `full`: every byte (before a restore). */
 export type CheckDepth = 'head' | 'full';
@@ -25,5 +26,7 @@ export async function contentCheckFor(format: ArtifactFormat, depth: CheckDepth,
       return createRdbCheck(where);
     case 'redis-logical':
       return new LogicalParser(where);
+    case 'sqlite-db':
+      return new SqliteContentCheck(where);
   }
 }

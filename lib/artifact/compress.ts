@@ -10,7 +10,8 @@ import type { Compression } from './compression.js';
 /** A running compressor: write raw bytes to `input`, read compressed bytes from `output`. */
 export interface CompressionStage {
   readonly compression: Compression;
-  readonly input: Writable;
+  /** Null when zstd reads a file itself (see `inputFile`). */
+  readonly input: Writable | null;
   /**
    * True when `input` is a child process's stdin pipe: a child producer can then be handed it directly as
    * its stdout, so raw bytes go producer → compressor through the kernel without passing through Node.
@@ -29,6 +30,8 @@ export interface CompressionOptions {
   zstdPath?: string;
   /** With zstd: a file descriptor zstd writes into directly, instead of a pipe back to Node. */
   outputFd?: number;
+  /** With zstd: a file zstd reads itself, instead of a pipe from Node or a producer. */
+  inputFile?: string;
   onStderr?: (chunk: Buffer) => void;
 }
 
@@ -54,20 +57,22 @@ export async function resolveCompression(
 
 /** Starts a compressor of the given kind. */
 export function startCompression(compression: Compression, options: CompressionOptions): CompressionStage {
-  if (options.outputFd !== undefined && compression !== 'zstd') throw new Error(`${compression} cannot write to a descriptor`);
+  if ((options.outputFd !== undefined || options.inputFile !== undefined) && compression !== 'zstd') throw new Error(`${compression} cannot use descriptors or files`);
   if (compression === 'zstd') {
     if (!options.zstdPath) throw new Error('zstd compression needs the path of the zstd binary');
-    const child: Child = spawnChild('zstd', options.zstdPath, ZSTD_ARGS, {
+    const fromFile = options.inputFile !== undefined;
+    const args = fromFile ? [...ZSTD_ARGS.slice(0, -1), '--', options.inputFile!] : ZSTD_ARGS;
+    const child: Child = spawnChild('zstd', options.zstdPath, args, {
       env: options.env,
-      stdin: 'pipe',
+      stdin: fromFile ? 'ignore' : 'pipe',
       stdout: options.outputFd ?? 'pipe',
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
     });
-    const input = child.process.stdin!;
+    const input = child.process.stdin;
     // A write after zstd died surfaces through succeeded(); don't let it crash the process as unhandled.
-    input.on('error', () => {});
-    return { compression, input, inputIsPipe: true, output: child.stdout, succeeded: () => child.succeeded() };
+    input?.on('error', () => {});
+    return { compression, input, inputIsPipe: !fromFile, output: child.stdout, succeeded: () => child.succeeded() };
   }
   const stream = compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
   const done = finished(stream, { readable: false }).catch((error: unknown) => {

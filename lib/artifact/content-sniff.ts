@@ -14,6 +14,7 @@ const SIGNATURES: readonly { bytes: readonly number[]; at?: number; name: string
   { bytes: [...Buffer.from('--\n-- PostgreSQL database dump\n')], name: 'a pg_dump plain SQL script' },
   { bytes: [...Buffer.from('--\n-- PostgreSQL database cluster dump\n')], name: 'a pg_dumpall script' },
   { bytes: [...Buffer.from('REDIS')], name: 'a Redis RDB file' },
+  { bytes: [...Buffer.from('SQLite format 3\0', 'latin1')], name: 'an SQLite database' },
   { bytes: [...Buffer.from('ustar')], at: 257, name: 'a tar archive' },
 ];
 

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './writer.js';
@@ -13,15 +13,19 @@ import { tempDirOf, type Io } from '../cli/io.js';
 import { openSpool } from './spool.js';
 
 /**
- * Where an artifact's raw bytes come from: a child process that can be handed its stdout (pg_dump), or a
- * Node stream (the Redis replication socket, already validated; a logical dump). Its `check` proves that what
- * it wrote is a complete artifact before anything is published: a producer can exit 0 and still have written
- * nothing useful (a wrong binary, a wrapper script).
+ * Where an artifact's raw bytes come from: a child process that can be handed its stdout (pg_dump), a
+ * Node stream (the Redis replication socket, already validated; a logical dump), or a finished file (an
+ * SQLite snapshot) that zstd reads itself while `verified` proves it — the artifact is published only once
+ * that resolves. A stream's or child's `check` proves that what it wrote is a complete artifact before
+ * anything is published: a producer can exit 0 and still have written nothing useful (a wrong binary, a
+ * wrapper script).
  */
-export type Producer = (
-  | { kind: 'child'; start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child }
-  | { kind: 'stream'; stream: Readable }
-) & { check?: ProducerCheck };
+export type Producer =
+  | ((
+      | { kind: 'child'; start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child }
+      | { kind: 'stream'; stream: Readable }
+    ) & { check?: ProducerCheck })
+  | { kind: 'file'; path: string; verified(): Promise<void>; check?: undefined };
 
 export interface ProducerCheck {
   /** Names the producer in the error, e.g. "pg_dump". */
@@ -77,6 +81,8 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const spool = (byFile && !direct) || remote ? await openSpool(spoolDir, sink.name) : undefined;
   const fileFd = byFile ? (direct?.fd ?? spool?.fd) : undefined;
 
+  // A file producer's file is read by zstd itself; gzip and uncompressed output read it as a stream.
+  const fileToZstd = producer.kind === 'file' && options.compression === 'zstd' ? producer.path : undefined;
   const compressor =
     options.compression === 'none'
       ? undefined
@@ -84,6 +90,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
           env: io.env,
           signal,
           ...(options.zstdPath ? { zstdPath: options.zstdPath } : {}),
+          ...(fileToZstd !== undefined ? { inputFile: fileToZstd } : {}),
           ...(fileFd !== undefined ? { outputFd: fileFd } : {}),
           ...(passStderr ? { onStderr: passStderr } : {}),
         });
@@ -108,27 +115,39 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   let raw: Readable | null; // the producer's bytes when nobody else consumes them
   let producerSucceeded: () => Promise<void>;
   let producerStopped: Promise<unknown>;
+  // A file producer's verification: its failure stops every stage at once and is the cause reported.
+  const verified = producer.kind === 'file' ? producer.verified() : undefined;
+  verified?.catch(() => stop.abort());
   if (producer.kind === 'child') {
-    const child = producer.start(compressor ? (compressor.inputIsPipe ? compressor.input : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
+    const child = producer.start(compressor ? (compressor.inputIsPipe ? compressor.input! : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
     const output = compressor?.inputIsPipe ? null : inspect(child.stdout!);
+    const input = compressor?.input;
     if (compressor?.inputIsPipe) {
-      compressor.input.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
-    } else if (compressor) {
-      output!.pipe(compressor.input);
-      output!.on('error', (error) => compressor.input.destroy(error));
+      input!.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
+    } else if (input) {
+      output!.pipe(input);
+      output!.on('error', (error) => input.destroy(error));
     }
     raw = compressor ? null : output;
     producerSucceeded = () => child.succeeded();
     producerStopped = child.exited;
   } else {
-    const { stream } = producer;
-    signal.addEventListener('abort', () => stream.destroy(), { once: true });
-    const source = inspect(stream);
-    const flowing = compressor ? pipeline(source, compressor.input) : finished(source);
-    flowing.catch(() => {}); // reported through producerSucceeded
-    raw = compressor ? null : source;
-    producerSucceeded = () => flowing;
-    producerStopped = flowing.catch(() => {});
+    let flowing: Promise<void> = Promise.resolve();
+    if (fileToZstd === undefined) {
+      const stream = producer.kind === 'file' ? createReadStream(producer.path) : producer.stream;
+      signal.addEventListener('abort', () => stream.destroy(), { once: true });
+      const source = inspect(stream);
+      flowing = compressor ? pipeline(source, compressor.input!) : finished(source);
+      flowing.catch(() => {}); // reported through producerSucceeded
+      raw = compressor ? null : source;
+    } else {
+      raw = null;
+    }
+    producerSucceeded = async () => {
+      await flowing;
+      await verified;
+    };
+    producerStopped = Promise.allSettled([flowing, verified]);
   }
   // Where the raw bytes never pass through Node (the producer writes into zstd), the check reads them back:
   // from the finished file zstd wrote, or by decompressing zstd's output on its way to stdout.
@@ -150,6 +169,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const stagesSucceeded = () =>
     (stages ??= (async () => {
       try {
+        await verified;
         await compressor?.succeeded();
         await producerSucceeded();
         await spooling;

@@ -175,14 +175,15 @@ export function selectEntries(entries: CatalogEntry[], filter: { group?: string 
   return entries.filter((e) => (filter.group === undefined || e.group === filter.group) && (filter.kind === undefined || e.kind === filter.kind));
 }
 
-export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical';
+export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical' | 'sqlite-db';
+const FORMATS: readonly string[] = ['pg_dump-custom', 'pg_dump-plain', 'redis-rdb', 'redis-logical', 'sqlite-db'] satisfies ArtifactFormat[];
 
 /** What kind of artifact a backup is: the manifest says; the old scripts wrote plain SQL and RDB files. */
 export function artifactFormat(entry: CatalogEntry): ArtifactFormat {
   const declared = entry.manifest?.artifact.format;
-  if (declared === 'pg_dump-custom' || declared === 'pg_dump-plain' || declared === 'redis-rdb' || declared === 'redis-logical') return declared;
+  if (declared !== undefined && FORMATS.includes(declared)) return declared as ArtifactFormat;
   if (declared) throw new UsageError(`${entry.id}: unknown artifact format '${declared}'`);
-  return entry.kind === 'redis' ? 'redis-rdb' : 'pg_dump-plain';
+  return entry.kind === 'redis' ? 'redis-rdb' : entry.kind === 'sqlite' ? 'sqlite-db' : 'pg_dump-plain';
 }
 
 /** How a backup's artifact is compressed: the manifest says; an old script's name ends in .gz or not. */

@@ -6,6 +6,7 @@
  * partial restore, the restored objects are replaced. Afterwards every table's row count is compared with the
  * manifest's.
  */
+import { checkTable, type TableCheck } from './table-check.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
@@ -55,16 +56,6 @@ export interface PgRestoreOptions {
    * that has none (restore-drill restores into a database it just created).
    */
   forceFlag: string | undefined;
-}
-
-export interface TableCheck {
-  schema: string;
-  table: string;
-  expected: number | undefined;
-  /** The manifest's count was exact (comparable), not the planner's estimate. */
-  exact: boolean;
-  actual: number | undefined;
-  ok: boolean;
 }
 
 export interface PgRestoreResult {
@@ -206,7 +197,7 @@ async function compareCounts(client: Client, expected: TableStat[]): Promise<Tab
     } catch {
       actual = undefined; // the table is missing
     }
-    out.push({ schema: t.schema, table: t.table, expected: t.rows, exact: t.exact, actual, ok: actual !== undefined && (!t.exact || actual === t.rows) });
+    out.push(checkTable(t, actual));
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, fstatSync } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink, access, constants, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../artifact/atomic-file.js';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError, NotFoundError, OperationError, StoreError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
@@ -119,7 +120,7 @@ export class LocalStore implements Store {
         await handle.close();
       }
       await publish(temp, join(this.dir, name));
-      await syncDir(this.dir);
+      await syncDirectory(this.dir);
       return { size };
     } catch (error) {
       await unlink(temp).catch(() => {});
@@ -187,7 +188,7 @@ export class LocalStore implements Store {
       const errors = await Promise.all(batch.map(remove));
       batch.forEach((name, j) => (errors[j] === undefined ? result.deleted.push(name) : result.failed.push({ name, error: errors[j] })));
     }
-    if (result.deleted.length > 0) await syncDir(this.dir);
+    if (result.deleted.length > 0) await syncDirectory(this.dir);
     return result;
   }
 
@@ -215,15 +216,5 @@ async function publish(temp: string, final: string): Promise<void> {
       return;
     }
     throw error;
-  }
-}
-
-/** fsync a directory so a rename/link in it survives a crash. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

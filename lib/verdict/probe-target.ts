@@ -17,7 +17,8 @@ import { maxRdbVersionFor, type TargetFacts } from './decide.js';
 export type TargetSpec =
   | { kind: 'postgres'; target: PgTarget }
   | { kind: 'redis'; target: RedisTarget }
-  | { kind: 'redis-dir'; dir: string };
+  | { kind: 'redis-dir'; dir: string }
+  | { kind: 'sqlite'; path: string };
 
 /** The schema version running now: given, or read with a query in a database. */
 export type CurrentVersion = { value: string } | { sql: string; target: PgTarget };
@@ -31,6 +32,8 @@ export interface ProbeContext {
 
 /** What the target can take; undefined when a stopped Redis's redis-server cannot tell. */
 export async function probeTarget(spec: TargetSpec, context: ProbeContext): Promise<TargetFacts | undefined> {
+  // An SQLite file is opened by the toolbox's own library, which reads every older format.
+  if (spec.kind === 'sqlite') return undefined;
   if (spec.kind === 'postgres') {
     const client = await connect(spec.target, context.env, context.retry, context.log);
     try {

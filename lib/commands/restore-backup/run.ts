@@ -1,5 +1,5 @@
 import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
-import { resolveRestoreConfig, type RestoreBackupOptions, type RestoreConfig } from './options.js';
+import { resolveRestoreConfig, resolveRollbackConfig, type RestoreBackupOptions, type RestoreConfig, type RollbackConfig } from './options.js';
 import { OperationError, UsageError, interruptedWith } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
 import { restorePostgresBackup, type PgRestoreResult } from '../../restore/postgres.js';
@@ -7,6 +7,8 @@ import { connectRedis } from '../../redis/client.js';
 import { factsFromInfo } from '../../redis/info.js';
 import { loadLogicalFile, type LoadResult } from '../../restore/redis-logical.js';
 import { installRdb, type Installed } from '../../restore/redis-rdb.js';
+import { restoreSqlite, rollBackSqlite, type SqliteRestored } from '../../restore/sqlite.js';
+import { startSqliteEngine } from '../../sqlite/engine.js';
 import { checkBackup } from '../../verdict/gather.js';
 import { checkReport } from '../../verdict/render.js';
 import { verdictError } from '../../verdict/verdict-error.js';
@@ -14,12 +16,15 @@ import { verdictError } from '../../verdict/verdict-error.js';
 /**
  * restore-backup: the dry-run checks first — the artifact is re-read and its sha256 proven before anything
  * touches the target, and the version rules apply — then the restore: Postgres through pg_restore or psql,
- * Redis logical artifacts into a live server, RDB artifacts as dump.rdb for a stopped one. A non-Ok verdict
+ * Redis logical artifacts into a live server, RDB artifacts as dump.rdb for a stopped one, SQLite snapshots
+ * over a database file behind a safety copy (see restore/sqlite.ts). A non-Ok verdict
  * refuses with its exit code (--force overrides TooOld only). Afterwards the result is compared with the
  * manifest (row counts, keys) and reported.
  */
 export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): Promise<void> {
-  const config = resolveRestoreConfig(opts, io.env);
+  const rollback = resolveRollbackConfig(opts, io.cwd);
+  if (rollback) return rollBack(rollback, io);
+  const config = resolveRestoreConfig(opts, io.env, io.cwd);
   const checks = await checkBackup(
     config,
     {
@@ -39,8 +44,8 @@ export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): 
     if (entry.legacy) io.log.warn(`${entry.id} has no manifest: nothing verifies it beyond its own format`);
     const restored = await restore(config, entry, verified.path, io).catch((error: unknown) => {
       // Stopped midway: say where the restore was going, which may now hold part of the backup.
-      // (An RDB is put in place atomically: stopped, nothing changed.)
-      if (!io.signal.aborted || config.target.kind === 'redis-dir') throw error;
+      // (An RDB is put in place atomically: stopped, nothing changed; an SQLite restore says what it put back.)
+      if (!io.signal.aborted || config.target.kind === 'redis-dir' || config.target.kind === 'sqlite') throw error;
       throw interruptedWith(io.signal, `${config.target.target.display} may be half-restored; check it, or restore again with --force`);
     });
     const report = { ...checkReport(checks), restored };
@@ -56,7 +61,11 @@ export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): 
   }
 }
 
-type Restored = ({ target: 'postgres' } & PgRestoreResult) | ({ target: 'redis'; url: string; dbsize: number } & LoadResult) | ({ target: 'redis-dir' } & Installed);
+type Restored =
+  | ({ target: 'postgres' } & PgRestoreResult)
+  | ({ target: 'redis'; url: string; dbsize: number } & LoadResult)
+  | ({ target: 'redis-dir' } & Installed)
+  | ({ target: 'sqlite' } & SqliteRestored);
 
 async function restore(config: RestoreConfig, entry: CatalogEntry, file: string, io: Io): Promise<Restored> {
   const target = config.target;
@@ -67,6 +76,30 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
   }
   if (target.kind === 'redis-dir') {
     return { target: 'redis-dir', ...(await installRdb({ file, compression, dir: target.dir, force: config.force, env: io.env, signal: io.signal })) };
+  }
+  if (target.kind === 'sqlite') {
+    // Not stopped by the signal: after a signal, putting the safety copy back still needs it.
+    const engine = startSqliteEngine({ signal: new AbortController().signal });
+    try {
+      const { safety, afterRestore } = config.sqlite!;
+      const restored = await restoreSqlite({
+        file,
+        compression,
+        manifest: entry.manifest,
+        target: target.path,
+        safety,
+        force: config.force,
+        afterRestore,
+        engine,
+        env: io.env,
+        signal: io.signal,
+        log: io.log,
+        onOutput: (chunk) => void io.stderr.write(io.redact(chunk.toString('utf8'))),
+      });
+      return { target: 'sqlite', ...restored };
+    } finally {
+      await engine.close();
+    }
   }
   const client = await connectRedis(target.target, config.retry, io.log);
   try {
@@ -99,10 +132,27 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
   }
 }
 
+/** `--rollback --to-sqlite PATH`: the newest safety copy put back, after a copy of what is there now. */
+async function rollBack(config: RollbackConfig, io: Io): Promise<void> {
+  const engine = startSqliteEngine({ signal: new AbortController().signal });
+  try {
+    const result = await rollBackSqlite({ target: config.target, safety: config.safety, force: config.force, engine, env: io.env, signal: io.signal, log: io.log, onOutput: () => {} });
+    io.stdout.write(
+      config.json
+        ? `${JSON.stringify({ rolled_back: result.path, from: result.restoredFrom, safety_copy: result.safetyCopy ?? null })}\n`
+        : `put ${result.restoredFrom} back as ${result.path}${result.safetyCopy ? `; what was there is kept as ${result.safetyCopy}` : ''}\n`,
+    );
+  } finally {
+    await engine.close();
+  }
+}
+
 /** Refuses, before anything is read or connected, an artifact the chosen target cannot take. */
 function checkFit(config: RestoreConfig, entry: CatalogEntry, format: ArtifactFormat): void {
   const target = config.target;
-  if (target.kind === 'postgres') {
+  if (target.kind === 'sqlite') {
+    if (format !== 'sqlite-db') throw new UsageError(`--to-sqlite: ${entry.id} is a ${format} backup, not an SQLite one`);
+  } else if (target.kind === 'postgres') {
     if (format !== 'pg_dump-custom' && format !== 'pg_dump-plain') throw new UsageError(`--to-db: ${entry.id} is a ${format} backup, not a Postgres dump`);
     if (format === 'pg_dump-plain' && (config.tables.length > 0 || config.schemas.length > 0)) {
       throw new UsageError('--table/--schema need a custom-format dump; this one is plain SQL');
@@ -129,6 +179,10 @@ function summaryLine(entry: CatalogEntry, restored: Restored): string {
   }
   if (restored.target === 'redis') {
     return `restored ${entry.id} into ${restored.url}: ${restored.keysTotal} keys${restored.expired ? ` (${restored.expired} expired since the backup, skipped)` : ''}${restored.functions ? ', functions' : ''}; DBSIZE ${restored.dbsize}`;
+  }
+  if (restored.target === 'sqlite') {
+    const rows = restored.tables.reduce((sum, t) => sum + (t.actual ?? 0), 0);
+    return `restored ${entry.id} to ${restored.path}: integrity_check ok, ${restored.tables.length} tables, ${rows} rows as in the manifest${restored.afterRestore ? `; --after-restore ran in ${restored.afterRestore.ms} ms` : ''}${restored.safetyCopy ? `; the previous database is kept as ${restored.safetyCopy}` : ''}`;
   }
   return `restored ${entry.id} to ${restored.path} (RDB version ${restored.rdb.rdbVersion}, CRC ${restored.rdb.checksum})${restored.previous ? `; the previous dump.rdb is ${restored.previous}` : ''}`;
 }

@@ -1,0 +1,61 @@
+/** sqlite-backup's flags, declared, parsed and typed here, and resolved into what a run needs. */
+import { basename, extname, resolve } from 'node:path';
+import { Option } from '@commander-js/extra-typings';
+import type { Compression } from '../../artifact/compression.js';
+import { tempDirOf, type Env } from '../../cli/io.js';
+import { createProgram } from '../../cli/program.js';
+import { choiceArg, durationArg, textArg } from '../../cli/values.js';
+import { addWriterOptions, groupOf, resolveOutput, type OutputConfig } from '../../cli/write-options.js';
+import type { IntegrityCheck } from '../../sqlite/inspect.js';
+import type { SnapshotMethod } from '../../sqlite/snapshot.js';
+
+/** How long a snapshot waits for a writer's lock (rollback-journal mode) before giving up. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+
+export function sqliteBackupProgram() {
+  const program = createProgram('sqlite-backup', 'Back up one SQLite database while it is in use: online backup → integrity check → compress → sha256 → store → manifest.')
+    .requiredOption('--db <path>', 'the database file (opened read-only, never modified)', textArg('--db', 'the path is empty'))
+    .option('--method <method>', 'backup: the online backup API, page for page; vacuum: VACUUM INTO, compacted', choiceArg('--method', ['backup', 'vacuum'] as const), 'backup' as SnapshotMethod)
+    .option('--check <check>', 'integrity check of the copy before it is stored: quick (PRAGMA quick_check), full (integrity_check) or none', choiceArg('--check', ['quick', 'full', 'none'] as const), 'quick' as IntegrityCheck)
+    .addOption(new Option('--busy-timeout <duration>', 'how long to wait for a lock another connection holds').argParser(durationArg('--busy-timeout')).default(DEFAULT_BUSY_TIMEOUT_MS, '30s'))
+    .option('--version-query <sql>', "read-only SQL returning the schema version, e.g. 'select max(finished_at) from _prisma_migrations'", textArg('--version-query', 'the query is empty'))
+    .option('--snapshot-dir <dir>', 'where the copy is made before it is compressed; needs room for the whole database (default: TMPDIR)', textArg('--snapshot-dir', 'the path is empty'))
+    .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.\nThe artifact decompresses (zstd -d) to a database any sqlite3 opens.');
+  return addWriterOptions(program, 'snapshot', "the database file's name without its extension");
+}
+
+export type SqliteBackupOptions = ReturnType<ReturnType<typeof sqliteBackupProgram>['opts']>;
+
+export interface SqliteBackupConfig extends OutputConfig {
+  /** Absolute path of the database. */
+  db: string;
+  method: SnapshotMethod;
+  check: IntegrityCheck;
+  busyTimeoutMs: number;
+  versionQuery: string | undefined;
+  snapshotDir: string;
+  compression: Compression;
+  group: string;
+  trigger: string;
+  progress: boolean;
+}
+
+/** Resolves sqlite-backup's options against the environment before any file is touched. */
+export function resolveSqliteBackupConfig(opts: SqliteBackupOptions, env: Env, cwd: string): SqliteBackupConfig {
+  const output = resolveOutput(opts, env, 'snapshot');
+  const db = resolve(cwd, opts.db);
+  const name = basename(db);
+  return {
+    ...output,
+    db,
+    method: opts.method,
+    check: opts.check,
+    busyTimeoutMs: opts.busyTimeout,
+    versionQuery: opts.versionQuery,
+    snapshotDir: resolve(cwd, opts.snapshotDir ?? tempDirOf(env)),
+    compression: opts.compress,
+    group: groupOf(opts.group, name.slice(0, name.length - extname(name).length) || name),
+    trigger: opts.trigger,
+    progress: opts.progress,
+  };
+}
