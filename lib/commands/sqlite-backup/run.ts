@@ -43,14 +43,16 @@ export async function run(opts: SqliteBackupOptions, _args: string[], io: Io): P
     let facts: SqliteFacts | undefined;
     // The copy is checked while zstd compresses it; nothing is published unless the check passed.
     const verified = async () => {
-      facts = await engine.call('inspect', { path: copy, check: config.check, versionQuery: config.versionQuery }).catch((error: unknown) => {
-        throw sqliteFailure(error, `the copy of ${config.db}`);
-      });
-      if (!facts.integrity.ok) {
-        throw new IntegrityError(`${config.db} fails PRAGMA ${config.check === 'full' ? 'integrity_check' : 'quick_check'}: ${facts.integrity.problems.join('; ')}; nothing was stored`, {
+      const damaged = (problems: string) =>
+        new IntegrityError(`${config.db} fails PRAGMA ${config.check === 'full' ? 'integrity_check' : 'quick_check'}: ${problems}; nothing was stored`, {
           hint: 'the database itself is damaged: recover it (sqlite3 .recover) or restore the last good backup',
         });
-      }
+      facts = await engine.call('inspect', { path: copy, check: config.check, versionQuery: config.versionQuery }).catch((error: unknown) => {
+        // Damage can stop SQLite before its check reports it: the same verdict.
+        const failure = sqliteFailure(error, `the copy of ${config.db}`);
+        throw failure instanceof IntegrityError ? damaged(`${(error as Error).message} (${(error as { code?: string }).code})`) : failure;
+      });
+      if (!facts.integrity.ok) throw damaged(facts.integrity.problems.join('; '));
     };
     const backup = await produceBackup(plan, { kind: 'file', path: copy, verified }, io);
     if (config.versionQuery && facts!.schemaVersion === null) io.log.warn('--version-query returned no value; schema_version is null');
