@@ -2,12 +2,14 @@
 import { benchCleanup } from './cleanup.js';
 import { benchPgBackup } from './pg-backup.js';
 import { benchRedisBackup } from './redis-backup.js';
+import { benchSqlite } from './sqlite.js';
 import { benchStartup } from './startup.js';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   startup: benchStartup,
   'pg-backup': benchPgBackup,
   'redis-backup': benchRedisBackup,
+  sqlite: benchSqlite,
   cleanup: benchCleanup,
 };
 

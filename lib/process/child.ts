@@ -1,5 +1,5 @@
 /**
- * The one child-process runner. Every process the toolbox starts goes through {@link spawnChild}, in one of three
+ * The one child-process runner. Every process the toolbox starts goes through {@link spawnChild}, in one of four
  * modes:
  *
  * - **Pipeline stage** (the default): pg_dump, zstd, pg_restore, psql, a drill's redis-server. Stages are joined
@@ -8,6 +8,8 @@
  * - **Pass-through command** (`group: true`, with `timeoutMs`): `heartbeat run -- CMD`. Its own process group,
  *   so the timeout or a signal reaches everything it started (a shell's children), SIGKILL following for what
  *   lingers.
+ * - **Worker** (`ipc: true`): the SQLite worker, a Node child answering requests over an IPC channel; a
+ *   process rather than a thread so that a stop is immediate even inside a long SQLite call.
  * - **Version probe** ({@link captureOutput}): `pg_dump --version`, `redis-server --version`; stdout captured,
  *   killed after a timeout, a missing binary reported as code 127, never a throw.
  *
@@ -79,6 +81,8 @@ export interface SpawnOptions {
    * stop their own helpers (pg_restore its workers), are not grouped.
    */
   group?: boolean;
+  /** A Node child that talks over an IPC channel (`process.send` on both sides): the SQLite worker. */
+  ipc?: boolean;
 }
 
 const STDERR_TAIL_BYTES = 16 * 1024;
@@ -94,7 +98,7 @@ const KILL_AFTER_MS = 2_000;
 export function spawnChild(name: string, file: string, args: string[], options: SpawnOptions): Child {
   const proc = spawn(file, args, {
     env: options.env as NodeJS.ProcessEnv,
-    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe', ...(options.ipc ? ['ipc' as const] : [])],
     // A process group (and session) of its own is signalled as one; Ctrl-C in a terminal then reaches only
     // this process, which stops the group itself.
     detached: options.group === true,

@@ -18,3 +18,8 @@ export function processIsAlive(pid: number): boolean {
     return errnoCode(error) === 'EPERM';
   }
 }
+
+/** The Node binary running this process: what a worker process of the toolbox runs on. */
+export function nodeExecutable(): string {
+  return process.execPath;
+}

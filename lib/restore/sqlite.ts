@@ -109,9 +109,9 @@ export async function restoreSqlite(request: SqliteRestoreRequest): Promise<Sqli
     // 2. The new file, proven before anything else changes.
     await decompressInto(request, temp, existing);
     const sourceMode = persistentMode(String(request.manifest?.source.journal_mode ?? 'delete'));
-    const facts = await inspect(engine, temp, 'full', `the restored copy ${temp}`);
+    const facts = await unlessStopped(request.signal, inspect(engine, temp, 'full', `the restored copy ${temp}`));
     const tables = compareWithManifest(facts, request.manifest, temp);
-    if (sourceMode === 'wal') await engine.call('journalMode', { path: temp, mode: 'wal' });
+    if (sourceMode === 'wal') await unlessStopped(request.signal, engine.call('journalMode', { path: temp, mode: 'wal' }));
     await removeSidecars(temp);
     await fsyncFile(temp);
     if (request.signal.aborted) throw request.signal.reason;
@@ -263,7 +263,8 @@ async function takeSafetyCopy(request: Pick<SqliteRestoreRequest, 'target' | 'en
   const final = join(dir, name);
   const temp = join(dir, `.${name}.tmp-${randomBytes(4).toString('hex')}`);
   try {
-    const copy = await request.engine.call('snapshot', { source: request.target, dest: temp, method: 'backup', busyTimeoutMs }).catch((error: unknown) => {
+    const copying = request.engine.call('snapshot', { source: request.target, dest: temp, method: 'backup', busyTimeoutMs });
+    const copy = await unlessStopped(request.signal, copying).catch((error: unknown) => {
       throw sqliteFailure(error, `the safety copy of ${request.target}`);
     });
     await fsyncFile(temp);
@@ -274,6 +275,19 @@ async function takeSafetyCopy(request: Pick<SqliteRestoreRequest, 'target' | 'en
     await unlink(temp).catch(() => {});
     throw request.signal.aborted ? request.signal.reason : error;
   }
+}
+
+/**
+ * `work`'s result, unless the run is stopped first: before the swap nothing needs the worker's answer, and the
+ * caller's cleanup (removing the temp file, stopping the worker) must not wait for a long check.
+ */
+function unlessStopped<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Replaces the target by `file` (in its directory): the old sidecars first, then the rename, then fsync. */

@@ -1,13 +1,15 @@
 /**
- * The main thread's side of the SQLite worker: each call runs one operation of ops.ts in the worker thread
- * and resolves with its result. A signal terminates the worker at once (the sources are only ever read, and
- * the caller removes what the operation was writing), so a stop never waits for a long copy or check.
+ * The tool's side of the SQLite worker (worker.ts): each call runs one operation of ops.ts in the worker
+ * process and resolves with its result. A signal stops the worker at once (sources are only ever read, and
+ * the caller removes what an operation was writing), so a stop never waits for a long copy or check.
  */
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { IntegrityError, LockedError, OperationError, UsageError, type ToolError } from '../cli/errors.js';
+import type { Env } from '../cli/io.js';
+import { spawnChild } from '../process/child.js';
+import { nodeExecutable } from '../process/self.js';
 import type { Ops, OpName } from './ops.js';
-import type { Reply, SerializedError } from './worker.js';
+import type { Reply, Request, SerializedError } from './worker.js';
 
 export interface SqliteEngine {
   call<O extends OpName>(op: O, args: Parameters<Ops[O]>[0]): ReturnType<Ops[O]>;
@@ -20,8 +22,14 @@ function defaultWorkerFile(): string {
   return join(__dirname, 'sqlite-worker.cjs');
 }
 
-export function startSqliteEngine(options: { signal: AbortSignal; workerFile?: string }): SqliteEngine {
-  const worker = new Worker(options.workerFile ?? defaultWorkerFile());
+export function startSqliteEngine(options: { env: Env; signal: AbortSignal; workerFile?: string }): SqliteEngine {
+  const child = spawnChild('the SQLite worker', nodeExecutable(), [options.workerFile ?? defaultWorkerFile()], {
+    env: options.env,
+    stdout: 'ignore',
+    ipc: true,
+    signal: options.signal,
+    killAfterMs: 500,
+  });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   let next = 0;
   let ended: unknown;
@@ -30,33 +38,33 @@ export function startSqliteEngine(options: { signal: AbortSignal; workerFile?: s
     for (const call of pending.values()) call.reject(ended);
     pending.clear();
   };
-  worker.on('message', (reply: Reply) => {
+  child.process.on('message', (reply: Reply) => {
     const call = pending.get(reply.id);
     if (!call) return;
     pending.delete(reply.id);
     if ('error' in reply) call.reject(revive(reply.error));
     else call.resolve(reply.result);
   });
-  worker.on('error', (error) => failAll(new OperationError(`the SQLite worker failed: ${error.message}`, { cause: error })));
-  worker.on('exit', (code) => failAll(new OperationError(`the SQLite worker exited (${code})`)));
-  const onAbort = () => {
-    failAll(options.signal.reason);
-    void worker.terminate();
-  };
-  options.signal.addEventListener('abort', onAbort, { once: true });
-  if (options.signal.aborted) onAbort();
+  void child.exited.then(({ code, signal }) => {
+    if (options.signal.aborted) return failAll(options.signal.reason);
+    const stderr = child.stderrText().trim().split('\n').pop();
+    failAll(new OperationError(`the SQLite worker ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${stderr ? `: ${stderr}` : ''}`));
+  });
   return {
     call(op, args) {
       if (ended !== undefined) return Promise.reject(ended) as never;
       const id = next++;
       const result = new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
-      worker.postMessage({ id, op, args });
+      // A worker that is gone: the exit handler says why; the callback keeps send errors from being thrown.
+      child.process.send({ id, op, args } satisfies Request, (error) => {
+        if (error) failAll(new OperationError(`the SQLite worker cannot be reached: ${error.message}`));
+      });
       return result as never;
     },
     async close() {
-      options.signal.removeEventListener('abort', onAbort);
-      ended ??= new OperationError('the SQLite worker was closed');
-      await worker.terminate();
+      failAll(new OperationError('the SQLite worker was closed'));
+      child.stop();
+      await child.exited;
     },
   };
 }

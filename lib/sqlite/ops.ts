@@ -2,6 +2,7 @@
 import { databaseInUse } from './in-use.js';
 import { inspectDatabase } from './inspect.js';
 import { setJournalMode } from './journal-mode.js';
+import { readOnlyQuery, tableRows } from './query.js';
 import { takeSnapshot } from './snapshot.js';
 
 export const OPS = {
@@ -9,6 +10,8 @@ export const OPS = {
   inspect: inspectDatabase,
   inUse: databaseInUse,
   journalMode: setJournalMode,
+  query: readOnlyQuery,
+  tableRows,
 };
 
 export type Ops = typeof OPS;

@@ -1,10 +1,11 @@
 /**
- * The SQLite worker thread's entry (built as its own bundle, dist/tools/sqlite-worker.cjs). SQLite calls are
- * synchronous and a copy or an integrity check of a large database takes seconds: here they leave the main
- * thread free to compress, upload, and act on a signal at once.
+ * The SQLite worker's entry (built as its own bundle, dist/tools/sqlite-worker.cjs), run as a child process
+ * by engine.ts. SQLite calls are synchronous and a copy or an integrity check of a large database takes
+ * seconds: here they leave the tool free to compress, upload and act on a signal at once — and a process,
+ * unlike a thread, can be stopped in the middle of one (a runaway --check-sql, a stop mid-copy).
  */
-import { parentPort } from 'node:worker_threads';
 import { ToolError } from '../cli/errors.js';
+import { serveRequests } from '../process/ipc.js';
 import { OPS, type OpName } from './ops.js';
 
 export interface Request {
@@ -22,13 +23,13 @@ export interface SerializedError {
   hint?: string;
 }
 
-const port = parentPort!;
-port.on('message', (request: Request) => {
+serveRequests<Request, Reply>(async (request) => {
   const op = OPS[request.op] as (args: unknown) => Promise<unknown>;
-  op(request.args).then(
-    (result) => port.postMessage({ id: request.id, result } satisfies Reply),
-    (error: unknown) => port.postMessage({ id: request.id, error: serialize(error) } satisfies Reply),
-  );
+  try {
+    return { id: request.id, result: await op(request.args) };
+  } catch (error) {
+    return { id: request.id, error: serialize(error) };
+  }
 });
 
 function serialize(error: unknown): SerializedError {

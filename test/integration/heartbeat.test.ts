@@ -49,6 +49,13 @@ describe('heartbeat --url', () => {
     expect(JSON.parse(hc.requests[1]!.body)).toMatchObject({ status: 'fail' });
   });
 
+  it("passes the toolbox's warning lines from the pipe on to stderr, secrets blanked; they are neither success nor failure", async () => {
+    const result = await runBin('heartbeat', ['--type', 'postgres', '--url', hc.url], { input: `pg-backup: warning: retrying postgres://u:s3cret-pw@db/x\n${MANIFEST}\n` });
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe('pg-backup: warning: retrying postgres://u:***@db/x\n');
+    expect(hc.requests.map((r) => (JSON.parse(r.body) as { status: string }).status)).toEqual(['success']);
+  });
+
   it('retries a flaky endpoint with backoff; a target that stays down is a warning, or 75 with --required', async () => {
     hc.answers = [{ status: 503 }, { status: 502 }];
     const flaky = await runBin('heartbeat', ['--type', 'redis', '--status', 'success', '--url', hc.url, '--retry-budget', '10s']);

@@ -1,6 +1,7 @@
 /**
  * The backup metrics in Prometheus text format, for node_exporter's textfile collector and the Pushgateway:
- * what the last run did, and counters and the last success carried over from what was there before.
+ * what the last run did, and counters and the last success carried over from what was there before. The
+ * database's integrity is the verdict of the last check that ran: a run without one leaves it as it was.
  */
 import type { HeartbeatEvent } from './event.js';
 
@@ -12,6 +13,7 @@ export interface MetricState {
   lastSize?: number;
   successTotal: number;
   failureTotal: number;
+  integrityHealthy?: number;
 }
 
 const NAMES = {
@@ -22,6 +24,7 @@ const NAMES = {
   lastSize: 'backup_last_size_bytes',
   successTotal: 'backup_success_total',
   failureTotal: 'backup_failure_total',
+  integrityHealthy: 'database_integrity_healthy',
 } as const;
 
 const HELP: Record<string, [string, 'gauge' | 'counter']> = {
@@ -33,7 +36,11 @@ const HELP: Record<string, [string, 'gauge' | 'counter']> = {
   backup_success_total: ['Successful backup runs.', 'counter'],
   backup_failure_total: ['Failed backup runs.', 'counter'],
   backup_last_seconds: ['When the last successful backup finished (the short name).', 'gauge'],
+  database_integrity_healthy: ['1 if the database passed the last integrity check a backup ran, 0 if it failed it.', 'gauge'],
 };
+
+/** A check that passed is 1 and a damaged database 0; no check (skipped, or not this producer's) is nothing. */
+const HEALTHY = { ok: 1, failed: 0 } as const;
 
 /** The state after this event, from the state before it. */
 export function nextState(before: MetricState, event: HeartbeatEvent): MetricState {
@@ -46,6 +53,7 @@ export function nextState(before: MetricState, event: HeartbeatEvent): MetricSta
     ...(event.duration_s !== undefined ? { lastDuration: event.duration_s } : {}),
     ...(ok ? { lastSuccess: event.ts, successTotal: before.successTotal + 1 } : { failureTotal: before.failureTotal + 1 }),
     ...(ok && event.size_bytes !== undefined ? { lastSize: event.size_bytes } : {}),
+    ...(event.integrity === 'ok' || event.integrity === 'failed' ? { integrityHealthy: HEALTHY[event.integrity] } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ const httpArg = (flag: string) =>
 /** The flags both forms share: what ran, and where to tell it. */
 function addTargetOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(command: Command<A, O, G>) {
   return command
-    .option('--type <kind>', 'what was backed up: postgres, redis, drill… (the `type` label)', typeArg)
+    .option('--type <kind>', 'what was backed up: postgres, redis, sqlite, drill… (the `type` label)', typeArg)
     .option('--group <name>', 'the `group` label, e.g. the database', groupArg)
     .option('--url <url>', 'POST JSON {type, ts, status, …} here, with header x-backup-token (BACKUP_HEARTBEAT_TOKEN)', httpArg('--url'))
     .option('--token-file <file>', 'read the token from this file instead')

@@ -1,8 +1,9 @@
 /**
  * What a backup tool piped into heartbeat means. Only a backup tool's own result is a success: its manifest
  * (`--json`), or the location of an artifact whose manifest exists beside it. A warning line from one of the
- * toolbox's tools (`pg-backup: warning: …`, when stderr is piped along) is context. Anything else — an error
- * line, a stack trace, random bytes — is a failure, reported with the line itself as its reason.
+ * toolbox's tools (`pg-backup: warning: …`, when stderr is piped along) is context. sqlite-backup's error line
+ * for a damaged database is a failure that also says so. Anything else — an error line, a stack trace, random
+ * bytes — is a failure, reported with the line itself as its reason.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -10,11 +11,13 @@ import { validateManifest, type Manifest } from '../../catalog/manifest.js';
 import { manifestNameFor, parseArtifactName } from '../../catalog/naming.js';
 import type { Env } from '../../cli/io.js';
 import type { HeartbeatEvent } from './event.js';
+import { integrityOfManifest, isDamagedDatabaseLine } from './integrity.js';
 
 export type ProducerLine =
   | { kind: 'manifest'; details: Partial<HeartbeatEvent> }
   | { kind: 'location'; location: string }
   | { kind: 'warning' }
+  | { kind: 'damaged' }
   | { kind: 'other' };
 
 /** The toolbox's binaries, whose warning lines may arrive with their output. */
@@ -34,6 +37,7 @@ export function classifyLine(line: string): ProducerLine {
     return validateManifest(value).length === 0 ? { kind: 'manifest', details: detailsOf(value as Manifest) } : { kind: 'other' };
   }
   if (WARNING.test(text)) return { kind: 'warning' };
+  if (isDamagedDatabaseLine(text)) return { kind: 'damaged' };
   const name = text.slice(text.lastIndexOf('/') + 1);
   const parsed = parseArtifactName(name);
   if (parsed && !parsed.legacy) {
@@ -43,7 +47,8 @@ export function classifyLine(line: string): ProducerLine {
 }
 
 function detailsOf(m: Manifest): Partial<HeartbeatEvent> {
-  return { id: m.id, duration_s: m.duration_ms / 1000, size_bytes: m.artifact.size_bytes, sha256: m.artifact.sha256 };
+  const integrity = integrityOfManifest(m);
+  return { id: m.id, duration_s: m.duration_ms / 1000, size_bytes: m.artifact.size_bytes, sha256: m.artifact.sha256, ...(integrity ? { integrity } : {}) };
 }
 
 /**

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { resolveHeartbeatConfig, type HeartbeatConfig, type HeartbeatOptions } from './options.js';
-import { CommandExit, OperationError, UnreachableError, UsageError } from '../../cli/errors.js';
+import { CommandExit, IntegrityError, OperationError, UnreachableError, UsageError } from '../../cli/errors.js';
 import { printable, type Io } from '../../cli/io.js';
 import { detailsFromLine, type HeartbeatEvent, type HeartbeatStatus } from './event.js';
+import { integrityOfOutcome } from './integrity.js';
 import { classifyLine, locationHasManifest } from './producer-lines.js';
 import { runCommand } from './run-command.js';
 import { deliveriesFor, type Delivery } from './targets.js';
@@ -13,13 +14,16 @@ import { deliveriesFor, type Delivery } from './targets.js';
 const REPORT_AFTER_SIGNAL_MS = 2_500;
 /** Lines of a failed producer's output carried in the failure's ping body. */
 const FAILURE_LINES = 20;
+/** sqlite-backup's line for a damaged database is repeated whole, hint included: cron mails only heartbeat's. */
+const DAMAGED_LINE_CHARS = 1_000;
 
 /**
  * heartbeat: tell the world a backup ran — or that it didn't. Three ways in:
  * - `--status success|fail|start`: report that;
  * - piped stdin: each manifest (`--json`) or artifact location whose manifest exists is a success with its
  *   details; any other line is a failure, reported with the (redacted) line as its reason; nothing at all is
- *   a failure too. A failure exits 1;
+ *   a failure too. A failure exits 1, a damaged database (sqlite-backup's line, with `2>&1`) 5 as the
+ *   producer did; the toolbox's warning lines are passed on to stderr;
  * - `run -- CMD`: start is reported, CMD runs with its output passed through, then its outcome is reported and
  *   heartbeat exits with CMD's code (124 on --timeout, 128+n when a signal killed it).
  * All targets are told in parallel; one that stays down is a warning, unless --required (then exit 75).
@@ -35,7 +39,8 @@ export async function run(opts: HeartbeatOptions, args: string[], io: Io): Promi
     const starting = notify('start');
     const outcome = await runCommand(config.command, config.timeoutMs, io);
     const down = await starting;
-    const details: Partial<HeartbeatEvent> = { ...detailsFromLine(outcome.lastLine), duration_s: outcome.durationMs / 1000, exit_code: outcome.code };
+    const integrity = integrityOfOutcome(outcome.code, outcome.stderrTail);
+    const details: Partial<HeartbeatEvent> = { ...detailsFromLine(outcome.lastLine), duration_s: outcome.durationMs / 1000, exit_code: outcome.code, ...(integrity ? { integrity } : {}) };
     down.push(...(await notify(outcome.code === 0 ? 'success' : 'fail', details, outcome.stderrTail)));
     if (down.length && config.required && outcome.code === 0) throw unreachable(down);
     if (outcome.code !== 0) throw new CommandExit(outcome.code);
@@ -54,12 +59,18 @@ export async function run(opts: HeartbeatOptions, args: string[], io: Io): Promi
 async function reportProducer(config: HeartbeatConfig, io: Io, notify: (status: HeartbeatStatus, details?: Partial<HeartbeatEvent>, body?: string) => Promise<string[]>): Promise<void> {
   const down: string[] = [];
   const strange: string[] = [];
+  let damaged: string | undefined;
   let successes = 0;
   const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
   for await (const raw of lines) {
     if (raw.trim() === '') continue;
     const line = classifyLine(raw);
-    if (line.kind === 'warning') continue;
+    // Meant for the operator: with `2>&1 |` heartbeat's stderr is where cron still finds them.
+    if (line.kind === 'warning') {
+      io.stderr.write(`${printable(io.redact(raw.trim()))}\n`);
+      continue;
+    }
+    if (line.kind === 'damaged') damaged ??= raw;
     if (line.kind === 'manifest' || (line.kind === 'location' && (await locationHasManifest(line.location, io.env, io.cwd)))) {
       successes += 1;
       down.push(...(await notify('success', line.kind === 'manifest' ? line.details : { artifact: line.location }, raw)));
@@ -68,10 +79,16 @@ async function reportProducer(config: HeartbeatConfig, io: Io, notify: (status: 
     }
   }
   if (strange.length > 0 || successes === 0) {
-    const reason = strange.length > 0 ? `not a backup tool's result: ${shown(strange[0]!, io)}` : 'nothing arrived on stdin: the producer failed';
+    const reason = damaged
+      ? `the database failed its integrity check: ${shown(damaged, io, DAMAGED_LINE_CHARS)}`
+      : strange.length > 0
+        ? `not a backup tool's result: ${shown(strange[0]!, io)}`
+        : 'nothing arrived on stdin: the producer failed';
     const body = strange.length > 0 ? strange.slice(-FAILURE_LINES).join('\n') : 'the producer printed nothing: it failed';
-    down.push(...(await notify('fail', {}, body)));
+    down.push(...(await notify('fail', damaged ? { integrity: 'failed' } : {}, body)));
     const more = strange.length > 1 ? ` (and ${strange.length - 1} more line(s))` : '';
+    // Exit as the producer did: a pipe's status is heartbeat's.
+    if (damaged) throw new IntegrityError(`${reason}${more}; reported ${config.type} as failed`);
     throw new OperationError(`${reason}${more}; reported ${config.type} as failed`, {
       ...(strange.length > 0 ? { hint: "pipe only a backup tool's stdout (its manifest with --json, or the artifact's path)" } : {}),
     });
@@ -80,8 +97,8 @@ async function reportProducer(config: HeartbeatConfig, io: Io, notify: (status: 
 }
 
 /** A line from outside, fit for one line of an error: secrets blanked, control bytes escaped, cut short. */
-function shown(line: string, io: Io): string {
-  return JSON.stringify(printable(io.redact(line), 200));
+function shown(line: string, io: Io, max = 200): string {
+  return JSON.stringify(printable(io.redact(line), max));
 }
 
 function unreachable(down: string[]): UnreachableError {

@@ -101,8 +101,8 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
           const current = await send({ label, method: 'GET', url: `${base}/metrics` }, options);
           const before = parseState(current.body, event, { job: config.job });
           const after = nextState(before, event);
-          // A failure pushes only what it changes, so the last success survives it.
-          const only = event.status === 'success' ? undefined : (['lastRun', 'lastRunSuccess', 'lastDuration', 'failureTotal'] as const);
+          // A failure pushes only what it changes, so the last success survives it (a damaged database is one).
+          const only = event.status === 'success' ? undefined : (['lastRun', 'lastRunSuccess', 'lastDuration', 'failureTotal', 'integrityHealthy'] as const);
           // The grouping labels come from the URL; the body carries the rest.
           const body = renderMetrics(after, { type: event.type }, only ? [...only] : undefined).replace(/\{type="[^"]*"\}/g, '');
           await send({ label, method: 'POST', url: `${base}${group}`, headers: { 'content-type': 'text/plain; version=0.0.4' }, body }, options);

@@ -7,8 +7,8 @@ import { createProgram } from '../../cli/program.js';
 import { addSelectOptions, resolveSelectConfig, type SelectConfig } from '../../cli/read-options.js';
 import { addRestoreOptions, addVerdictOptions, resolveCurrentVersion, workDirOf } from '../../cli/restore-options.js';
 import { durationArg, integerArg, repeatable, textArg } from '../../cli/values.js';
-import { DEFAULT_BUSY_TIMEOUT_MS } from '../sqlite-backup/options.js';
 import { defaultSafetyDir, type SafetySettings } from '../../restore/sqlite.js';
+import { busyTimeoutOption } from '../../sqlite/busy-timeout-option.js';
 import { resolvePgTarget } from '../../postgres/connection.js';
 import { resolveRedisTarget } from '../../redis/connection.js';
 import { addRedisTlsOptions } from '../../redis/tls-options.js';
@@ -28,7 +28,7 @@ export function restoreBackupProgram() {
     .addOption(new Option('--safety-keep <n>', "with --to-sqlite: how many of the database's pre-restore safety copies to keep").argParser(integerArg('--safety-keep', 1, 1000)).default(DEFAULT_SAFETY_KEEP))
     .option('--after-restore <command>', "with --to-sqlite: a shell command run after the swap (the application's migrations), RESTORED_DB set; if it fails the safety copy is put back", textArg('--after-restore', 'the command is empty'))
     .addOption(new Option('--after-restore-timeout <duration>', 'stop --after-restore after this long (a failure: the safety copy is put back)').argParser(durationArg('--after-restore-timeout')).default(DEFAULT_AFTER_RESTORE_TIMEOUT_MS, '10m'))
-    .addOption(new Option('--busy-timeout <duration>', "with --to-sqlite: how long the safety copy waits for another connection's lock").argParser(durationArg('--busy-timeout')).default(DEFAULT_BUSY_TIMEOUT_MS, '30s'))
+    .addOption(busyTimeoutOption("with --to-sqlite: how long the safety copy waits for another connection's lock"))
     .option('--rollback', 'with --to-sqlite: put the newest pre-restore safety copy back (no backup is read)')
     .option('--table <name>', 'restore only this table (repeatable; custom-format dumps)', repeatable(String))
     .option('--schema <name>', 'restore only this schema (repeatable)', repeatable(String))

@@ -79,7 +79,7 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
   }
   if (target.kind === 'sqlite') {
     // Not stopped by the signal: after a signal, putting the safety copy back still needs it.
-    const engine = startSqliteEngine({ signal: new AbortController().signal });
+    const engine = startSqliteEngine({ env: io.env, signal: new AbortController().signal });
     try {
       const { safety, afterRestore } = config.sqlite!;
       const restored = await restoreSqlite({
@@ -134,7 +134,7 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
 
 /** `--rollback --to-sqlite PATH`: the newest safety copy put back, after a copy of what is there now. */
 async function rollBack(config: RollbackConfig, io: Io): Promise<void> {
-  const engine = startSqliteEngine({ signal: new AbortController().signal });
+  const engine = startSqliteEngine({ env: io.env, signal: new AbortController().signal });
   try {
     const result = await rollBackSqlite({ target: config.target, safety: config.safety, force: config.force, engine, env: io.env, signal: io.signal, log: io.log, onOutput: () => {} });
     io.stdout.write(

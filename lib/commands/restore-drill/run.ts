@@ -5,6 +5,7 @@ import { artifactCompression, artifactFormat, type CatalogEntry } from '../../ca
 import { resolveDrillConfig, type DrillConfig, type RestoreDrillOptions } from './options.js';
 import { openScratch, runChecks } from './postgres.js';
 import { scratchRedis } from './redis.js';
+import { drillSqlite } from './sqlite.js';
 import { drillLine, writeReport, type DrillCheck, type DrillReport, type Phase } from './report.js';
 import { ExitCode, IntegrityError, LockedError, NotFoundError, OperationError, StaleError, ToolError, UnreachableError, UsageError, VersionError, errorClassFor, exitCodeFor } from '../../cli/errors.js';
 import { formatDuration } from '../../cli/format.js';
@@ -52,7 +53,8 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
         fail(verdictError(verdict));
       } else if (entry && verified?.path) {
         const restoredAt = performance.now();
-        const drilled = entry.kind === 'redis' ? await drillRedis(config, entry, verified.path, io, checks) : await drillPostgres(config, entry, verified.path, io, checks, phases);
+        const drill = entry.kind === 'redis' ? drillRedis : entry.kind === 'sqlite' ? drillSqlite : drillPostgres;
+        const drilled = await drill(config, entry, verified.path, io, checks, phases);
         target = drilled.target;
         tool = drilled.tool;
         phases.restore ??= performance.now() - restoredAt;
@@ -153,7 +155,7 @@ async function drillPostgres(config: DrillConfig, entry: CatalogEntry, file: str
 }
 
 async function drillRedis(config: DrillConfig, entry: CatalogEntry, file: string, io: Io, checks: DrillCheck[]): Promise<Drilled> {
-  if (config.expectTables.length > 0 || config.checkSql.length > 0) throw new UsageError('--expect-table and --check-sql apply to Postgres drills');
+  if (config.expectTables.length > 0 || config.checkSql.length > 0) throw new UsageError('--expect-table and --check-sql apply to Postgres and SQLite drills');
   const server = await scratchRedis(io.env, config.workDir);
   try {
     const compression = artifactCompression(entry);

@@ -1,23 +1,20 @@
 /** sqlite-backup's flags, declared, parsed and typed here, and resolved into what a run needs. */
 import { basename, extname, resolve } from 'node:path';
-import { Option } from '@commander-js/extra-typings';
 import type { Compression } from '../../artifact/compression.js';
 import { tempDirOf, type Env } from '../../cli/io.js';
 import { createProgram } from '../../cli/program.js';
-import { choiceArg, durationArg, textArg } from '../../cli/values.js';
+import { choiceArg, textArg } from '../../cli/values.js';
 import { addWriterOptions, groupOf, resolveOutput, type OutputConfig } from '../../cli/write-options.js';
+import { busyTimeoutOption } from '../../sqlite/busy-timeout-option.js';
 import type { IntegrityCheck } from '../../sqlite/inspect.js';
 import type { SnapshotMethod } from '../../sqlite/snapshot.js';
-
-/** How long a snapshot waits for a writer's lock (rollback-journal mode) before giving up. */
-export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
 export function sqliteBackupProgram() {
   const program = createProgram('sqlite-backup', 'Back up one SQLite database while it is in use: online backup → integrity check → compress → sha256 → store → manifest.')
     .requiredOption('--db <path>', 'the database file (opened read-only, never modified)', textArg('--db', 'the path is empty'))
     .option('--method <method>', 'backup: the online backup API, page for page; vacuum: VACUUM INTO, compacted', choiceArg('--method', ['backup', 'vacuum'] as const), 'backup' as SnapshotMethod)
     .option('--check <check>', 'integrity check of the copy before it is stored: quick (PRAGMA quick_check), full (integrity_check) or none', choiceArg('--check', ['quick', 'full', 'none'] as const), 'quick' as IntegrityCheck)
-    .addOption(new Option('--busy-timeout <duration>', 'how long to wait for a lock another connection holds').argParser(durationArg('--busy-timeout')).default(DEFAULT_BUSY_TIMEOUT_MS, '30s'))
+    .addOption(busyTimeoutOption("how long the copy waits for a writer's lock (rollback-journal mode)"))
     .option('--version-query <sql>', "read-only SQL returning the schema version, e.g. 'select max(finished_at) from _prisma_migrations'", textArg('--version-query', 'the query is empty'))
     .option('--snapshot-dir <dir>', 'where the copy is made before it is compressed; needs room for the whole database (default: TMPDIR)', textArg('--snapshot-dir', 'the path is empty'))
     .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.\nThe artifact decompresses (zstd -d) to a database any sqlite3 opens.');

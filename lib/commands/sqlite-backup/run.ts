@@ -28,7 +28,7 @@ export async function run(opts: SqliteBackupOptions, _args: string[], io: Io): P
   const work = await mkdtemp(join(config.snapshotDir, '.restorable-sqlite-')).catch((error: unknown) => {
     throw new UsageError(`--snapshot-dir: cannot create a directory in ${config.snapshotDir}: ${describeSystemError(error)}`);
   });
-  const engine = startSqliteEngine({ signal: io.signal });
+  const engine = startSqliteEngine({ env: io.env, signal: io.signal });
   let lock;
   try {
     const output = await openOutput(config, io);

@@ -16,7 +16,7 @@ async function compress(kind: 'zstd' | 'gzip' | 'none', data: Buffer, zstdPath?:
   const output = stage.output!;
   output.on('data', (c: Buffer) => out.push(c));
   const ended = new Promise((r) => output.on('end', r));
-  Readable.from([data]).pipe(stage.input);
+  Readable.from([data]).pipe(stage.input!);
   await ended;
   await stage.succeeded();
   return Buffer.concat(out);
@@ -48,11 +48,29 @@ describe('compression', () => {
     const fd = openSync(file, 'w');
     const stage = startCompression('zstd', { env, zstdPath: zstdPath!, outputFd: fd });
     expect(stage.output).toBeNull();
-    Readable.from([data]).pipe(stage.input);
+    Readable.from([data]).pipe(stage.input!);
     await stage.succeeded();
     closeSync(fd);
     expect(execFileSync('zstd', ['-dc', file]).equals(data)).toBe(true);
-    expect(() => startCompression('gzip', { env, outputFd: fd })).toThrow(/gzip cannot write to a descriptor/);
+    expect(() => startCompression('gzip', { env, outputFd: fd })).toThrow(/gzip cannot use descriptors or files/);
+  });
+
+  it('zstd can read a file itself (a finished snapshot), so Node never touches the raw bytes', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { zstdPath } = await resolveCompression('zstd', env, createLog('t', new PassThrough(), false));
+    // A name zstd must not take for an option.
+    const file = join(mkdtempSync(join(tmpdir(), 'zin-')), '-raw.db');
+    writeFileSync(file, data);
+    const stage = startCompression('zstd', { env, zstdPath: zstdPath!, inputFile: file });
+    expect(stage.input).toBeNull();
+    expect(stage.inputIsPipe).toBe(false);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stage.output!) chunks.push(chunk as Buffer);
+    await stage.succeeded();
+    expect(execFileSync('zstd', ['-dc'], { input: Buffer.concat(chunks) }).equals(data)).toBe(true);
+    expect(() => startCompression('gzip', { env, inputFile: file })).toThrow(/gzip cannot use descriptors or files/);
   });
 
   it('falls back from zstd to gzip with one warning when the binary is missing', async () => {

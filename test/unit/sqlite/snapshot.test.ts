@@ -41,7 +41,7 @@ describe('taking a snapshot', () => {
     const writer = new Database(source);
     writer.exec('BEGIN EXCLUSIVE');
     const started = Date.now();
-    const error = await takeSnapshot({ source, dest: join(dir, 'copy.db'), method: 'backup', busyTimeoutMs: 300 }).catch((e: unknown) => e as { code?: string });
+    const error = (await takeSnapshot({ source, dest: join(dir, 'copy.db'), method: 'backup', busyTimeoutMs: 300 }).catch((e: unknown) => e)) as { code?: string };
     expect(error.code).toMatch(/^SQLITE_BUSY/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     writer.exec('ROLLBACK');

@@ -12,6 +12,13 @@ describe('heartbeat details and helpers', () => {
     expect(detailsFromLine('  ')).toEqual({});
   });
 
+  it("takes the database's integrity verdict from a manifest that records one", () => {
+    const line = (result: string) => JSON.stringify({ id: 'sqlite_app_20261122T020000Z', duration_ms: 10, source: { integrity: { check: 'quick', result } } });
+    expect(detailsFromLine(line('ok'))).toEqual({ id: 'sqlite_app_20261122T020000Z', duration_s: 0.01, integrity: 'ok' });
+    expect(detailsFromLine(line('skipped'))).toMatchObject({ integrity: 'skipped' });
+    expect(detailsFromLine(line('bogus'))).not.toHaveProperty('integrity');
+  });
+
   it('keeps the tail of a ping body within the byte limit, at a character boundary', () => {
     expect(tail('abcdef', 3)).toBe('def');
     expect(tail('short', 100)).toBe('short');

@@ -30,4 +30,32 @@ describe('heartbeat metrics', () => {
     expect(text.match(/^backup_success_total/gm)).toHaveLength(1);
     expect(parseState(text, { type: 'redis' })).toMatchObject({ successTotal: 2, lastSuccess: 5 });
   });
+
+  it('database_integrity_healthy: 1 after a passing check, 0 for a damaged database, untouched by a run without a check', () => {
+    const none = { successTotal: 0, failureTotal: 0 };
+    expect(nextState(none, event('success', 100, { integrity: 'skipped' }))).not.toHaveProperty('integrityHealthy');
+    expect(nextState(none, event('success', 100))).not.toHaveProperty('integrityHealthy');
+    const healthy = nextState(none, event('success', 100, { integrity: 'ok' }));
+    expect(healthy.integrityHealthy).toBe(1);
+    const damaged = nextState(healthy, event('fail', 200, { integrity: 'failed' }));
+    expect(damaged).toMatchObject({ integrityHealthy: 0, lastRunSuccess: 0, lastSuccess: 100, failureTotal: 1 });
+    // A skipped check never claims health, and a failure for another reason (a full disk) says nothing about it.
+    expect(nextState(damaged, event('success', 300, { integrity: 'skipped' })).integrityHealthy).toBe(0);
+    expect(nextState(damaged, event('fail', 300)).integrityHealthy).toBe(0);
+    expect(nextState(healthy, event('fail', 300)).integrityHealthy).toBe(1);
+    expect(nextState(damaged, event('success', 400, { integrity: 'ok' })).integrityHealthy).toBe(1);
+    expect(nextState(damaged, event('start', 500))).toBe(damaged);
+  });
+
+  it('renders the integrity gauge like the other metrics, labelled type and group, and reads it back', () => {
+    const state = nextState({ successTotal: 0, failureTotal: 0 }, event('fail', 100, { type: 'sqlite', group: 'app', integrity: 'failed' }));
+    const text = renderMetrics(state, { type: 'sqlite', group: 'app' });
+    expect(text).toContain(
+      '# HELP database_integrity_healthy 1 if the database passed the last integrity check a backup ran, 0 if it failed it.\n# TYPE database_integrity_healthy gauge\ndatabase_integrity_healthy{type="sqlite",group="app"} 0\n',
+    );
+    expect(text.match(/^database_integrity_healthy/gm)).toHaveLength(1); // no short-named copy
+    expect(parseState(text, { type: 'sqlite', group: 'app' })).toEqual(state);
+    expect(renderMetrics(state, { type: 'sqlite', group: 'app' }, ['lastRunSuccess'])).not.toContain('database_integrity_healthy');
+    expect(renderMetrics({ successTotal: 1, failureTotal: 0, lastSuccess: 5 }, { type: 'sqlite', group: 'app' })).not.toContain('database_integrity_healthy');
+  });
 });

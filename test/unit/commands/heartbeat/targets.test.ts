@@ -63,3 +63,44 @@ describe('pushgateway target', () => {
     }
   });
 });
+
+describe('the integrity gauge on both metric targets', () => {
+  const sqlite = (status: HeartbeatEvent['status'], integrity?: HeartbeatEvent['integrity']): HeartbeatEvent => ({ type: 'sqlite', group: 'app', status, ts: 100, host: 'h', ...(integrity ? { integrity } : {}) });
+
+  it('textfile: a damaged database sets it to 0 and keeps the last success', async () => {
+    const d = dir();
+    const [textfile] = deliveriesFor({ textfile: d, job: 'backup' });
+    await textfile!.deliver(sqlite('success', 'ok'), { rid: 'r' }, options());
+    expect(readFileSync(join(d, 'backup_sqlite_app.prom'), 'utf8')).toContain('database_integrity_healthy{type="sqlite",group="app"} 1\n');
+    await textfile!.deliver(sqlite('fail', 'failed'), { rid: 'r' }, options());
+    const text = readFileSync(join(d, 'backup_sqlite_app.prom'), 'utf8');
+    expect(text).toContain('database_integrity_healthy{type="sqlite",group="app"} 0\n');
+    expect(text).toContain('backup_last_success_timestamp_seconds{type="sqlite",group="app"} 100\n');
+  });
+
+  it('pushgateway: a failure pushes the gauge with the run metrics, never the success ones', async () => {
+    const posted: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        if (req.method === 'POST') posted.push(body);
+        // What the gateway holds from an earlier, healthy run.
+        res.end(req.method === 'GET' ? 'backup_last_success_timestamp_seconds{group="app",instance="",job="backup",type="sqlite"} 50\ndatabase_integrity_healthy{group="app",instance="",job="backup",type="sqlite"} 1\n' : '');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const [gateway] = deliveriesFor({ pushgateway: `http://127.0.0.1:${(server.address() as { port: number }).port}`, job: 'backup' });
+      await gateway!.deliver(sqlite('fail', 'failed'), { rid: 'r' }, options({ RESTORABLE_LOCK_DIR: join(dir(), 'locks') }));
+      await gateway!.deliver(sqlite('fail'), { rid: 'r' }, options({ RESTORABLE_LOCK_DIR: join(dir(), 'locks') }));
+      expect(posted[0]).toContain('# TYPE database_integrity_healthy gauge\ndatabase_integrity_healthy 0\n');
+      expect(posted[0]).toContain('backup_last_run_success 0\n');
+      expect(posted[0]).not.toContain('backup_last_success_timestamp_seconds');
+      // A failure that says nothing about the database re-sends what the gateway held.
+      expect(posted[1]).toContain('database_integrity_healthy 1\n');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
