@@ -22,7 +22,7 @@ function launch(bundle: string, args: string[], writeCache = false): { stdout: s
 
 describe('launch.cjs and the code cache', () => {
   it('every binary is a small stub over its bundle, which has a code cache next to it', () => {
-    for (const tool of ['pg-backup', 'redis-backup', 'list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
+    for (const tool of ['pg-backup', 'redis-backup', 'sqlite-backup', 'list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
       expect(readFileSync(binPath(tool), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\nrequire\('\.\.\/launch\.cjs'\)/);
       expect(existsSync(join(ROOT, `dist/tools/${tool}.cjs.v8cache`)), tool).toBe(true);
     }

@@ -6,6 +6,7 @@ import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { ROOT, runBin } from '../support/run-bin.js';
 import { startRedis } from '../support/redis.js';
 import { startS3, type S3Server } from '../support/s3.js';
+import { createSqliteFixture } from '../support/sqlite.js';
 
 // The AWS SDK is heavy: binaries must import it only when a location is s3://.
 let cluster: PgCluster;
@@ -53,11 +54,19 @@ describe('lazy loading', () => {
     }
   });
 
-  it('the readers, restore tools and heartbeat load no client library for --help', async () => {
-    for (const tool of ['list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
+  it('no tool loads a client library or the SQLite library for --help', async () => {
+    for (const tool of ['pg-backup', 'redis-backup', 'sqlite-backup', 'list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
       const help = await importsOf(['--help'], {}, tool);
-      expect(help.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici'), tool).toEqual([]);
+      expect(help.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici' || s === 'better-sqlite3'), tool).toEqual([]);
     }
+  });
+
+  it('sqlite-backup loads the SQLite library (in its worker) and no client library', async () => {
+    const dir = tempDir('sqlite');
+    createSqliteFixture(join(dir, 'app.db'), { rows: 10 });
+    const imports = await importsOf(['--db', join(dir, 'app.db'), '--to', join(dir, 'out')], {}, 'sqlite-backup');
+    expect(imports).toContain('better-sqlite3');
+    expect(imports.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici')).toEqual([]);
   });
 
   it('an s3:// location does import it', async () => {
