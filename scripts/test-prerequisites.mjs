@@ -25,6 +25,8 @@ const wanted = [
   ['postgresql-client', () => onPath('pg_dump')],
   ['redis-server', () => onPath('redis-server')],
   ['zstd', () => onPath('zstd')],
+  // The stock CLI the tests open every SQLite artifact with (the toolbox itself needs no sqlite3).
+  ['sqlite3', () => onPath('sqlite3')],
   ['procps', () => onPath('pgrep')],
   ['mount', () => onPath('mount')],
   ['prometheus', () => onPath('promtool')],
