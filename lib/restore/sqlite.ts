@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory } from '../artifact/atomic-file.js';
 import { decompressFile } from '../artifact/compress.js';
@@ -96,7 +96,8 @@ export function safetyCopiesToPrune(newestFirst: string[], keep: number): string
   return newestFirst.slice(Math.max(1, keep));
 }
 
-export async function restoreSqlite(request: SqliteRestoreRequest): Promise<SqliteRestored> {
+export async function restoreSqlite(given: SqliteRestoreRequest): Promise<SqliteRestored> {
+  const request = { ...given, target: await realTarget(given.target) };
   const { target, engine } = request;
   const dir = dirname(target);
   const existing = await existingDatabase(target);
@@ -150,7 +151,8 @@ export async function restoreSqlite(request: SqliteRestoreRequest): Promise<Sqli
 }
 
 /** Puts the newest pre-restore copy back by hand (`--rollback`), after taking a copy of what is there now. */
-export async function rollBackSqlite(request: Omit<SqliteRestoreRequest, 'file' | 'compression' | 'manifest' | 'afterRestore'>): Promise<{ path: string; restoredFrom: string; safetyCopy: string | undefined }> {
+export async function rollBackSqlite(given: Omit<SqliteRestoreRequest, 'file' | 'compression' | 'manifest' | 'afterRestore'>): Promise<{ path: string; restoredFrom: string; safetyCopy: string | undefined }> {
+  const request = { ...given, target: await realTarget(given.target) };
   const { target } = request;
   const latest = (await safetyCopiesOf(target, request.safety.dir))[0];
   if (!latest) throw new UsageError(`--rollback: no safety copy of ${basename(target)} in ${request.safety.dir}`, { hint: 'safety copies are taken by restore-backup --to-sqlite; see --safety-dir' });
@@ -167,6 +169,23 @@ export async function rollBackSqlite(request: Omit<SqliteRestoreRequest, 'file' 
   }
   await putBack(request, from, mode);
   return { path: target, restoredFrom: from, safetyCopy };
+}
+
+/**
+ * The file the database really is: a symlink is followed, so the restore replaces the database it points to
+ * and the link stays a link.
+ */
+async function realTarget(target: string): Promise<string> {
+  try {
+    return await realpath(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`--to-sqlite: cannot use ${target}: ${describeSystemError(error)}`);
+    if ((await lstat(target).catch(() => undefined))?.isSymbolicLink()) throw new UsageError(`--to-sqlite: ${target} is a symbolic link to nothing`);
+    const dir = await realpath(dirname(target)).catch(() => {
+      throw new UsageError(`--to-sqlite: the directory ${dirname(target)} does not exist`);
+    });
+    return join(dir, basename(target));
+  }
 }
 
 /** The target's state: a database (its mode and owner, kept by the restore), or nothing yet. */
@@ -282,6 +301,7 @@ async function takeSafetyCopy(request: Pick<SqliteRestoreRequest, 'target' | 'en
  * caller's cleanup (removing the temp file, stopping the worker) must not wait for a long check.
  */
 function unlessStopped<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  work.catch(() => {}); // its failure after a stop is nobody's concern
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -164,6 +164,20 @@ describe('restore-backup --to-sqlite', () => {
     expect(existsSync(join(s.dir, 'gone.db'))).toBe(false);
   });
 
+  it('follows a symlinked database: the file it points to is replaced, the link stays a link', async () => {
+    const s = await scenario('delete', 50);
+    const link = join(s.dir, 'current.db');
+    symlinkSync(s.db, link);
+    const result = await runBin('restore-backup', ['--from', s.backups, '--to-sqlite', link]);
+    expect(result.exitCode).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fingerprint(s.db)).toEqual(s.atBackup);
+    symlinkSync(join(s.dir, 'nowhere.db'), join(s.dir, 'dangling.db'));
+    const dangling = await runBin('restore-backup', ['--from', s.backups, '--to-sqlite', join(s.dir, 'dangling.db')]);
+    expect(dangling.exitCode).toBe(2);
+    expect(dangling.stderr).toMatch(/is a symbolic link to nothing/);
+  });
+
   it('SIGTERM at any moment leaves the database as it was, or as its safety copy was: never half-replaced', async () => {
     const s = await scenario('wal', 30_000);
     const delays = [20, 200, 350, 500, 700, 1000, 1400];
@@ -175,7 +189,7 @@ describe('restore-backup --to-sqlite', () => {
       const result = await run;
       // Before Node has started, the signal's default action ends it: nothing was done yet.
       if (result.signal !== 'SIGTERM') {
-        expect(result.exitCode).toBe(143);
+        expect(result.exitCode, `after ${delay} ms: ${result.stderr}`).toBe(143);
         expect(result.stderr).toMatch(/^restore-backup: interrupted by SIGTERM/m);
       }
       outcomes.push(result.stderr.includes('was put back') ? 'rolled back' : 'untouched');
