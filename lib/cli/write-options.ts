@@ -3,7 +3,7 @@
  * how they resolve into an {@link OutputConfig}.
  */
 import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
-import { COMPRESSIONS } from '../artifact/compression.js';
+import { COMPRESSIONS, type Compression } from '../artifact/compression.js';
 import { isValidGroup, sanitizeGroup } from '../catalog/naming.js';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
@@ -27,7 +27,8 @@ export function addWriterOptions<A extends unknown[], O extends OptionValues, G 
     .option('--trigger <word>', 'why this backup runs: cron, manual, pre-migration, shutdown…', valueOf('--trigger', parseTrigger), DEFAULT_TRIGGER)
     .option('--stdout', `write the compressed ${what} to stdout instead of a location (no manifest)`)
     .option('--json', 'print the manifest as one JSON line instead of the artifact location')
-    .option('--no-progress', 'no progress line on stderr even when it is a terminal');
+    .option('--no-progress', 'no progress line on stderr even when it is a terminal')
+    .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.');
   return addNetworkOptions(addS3WriteOptions(writer));
 }
 
@@ -78,4 +79,22 @@ export function resolveOutput(flags: { to?: string; outdir?: string; stdout?: bo
     throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET); or --stdout' });
   }
   return { location, locationFlag: chosen?.flag ?? '--to', s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json) };
+}
+
+/** What every backup writer's configuration holds besides its source: the output, and how the backup is named and shown. */
+export interface WriterConfig extends OutputConfig {
+  compression: Compression;
+  group: string;
+  trigger: string;
+  progress: boolean;
+}
+
+/** The writer flags resolved; `groupFallback` names the source when --group is absent (a database, host-port, a file). */
+export function resolveWriter(
+  flags: Parameters<typeof resolveOutput>[0] & { compress: Compression; group?: string; trigger: string; progress: boolean },
+  env: Env,
+  what: string,
+  groupFallback: string,
+): WriterConfig {
+  return { ...resolveOutput(flags, env, what), compression: flags.compress, group: groupOf(flags.group, groupFallback), trigger: flags.trigger, progress: flags.progress };
 }

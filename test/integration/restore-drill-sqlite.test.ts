@@ -92,7 +92,25 @@ describe('restore-drill of an SQLite backup', () => {
   });
 });
 
-describe('snapshot-dry-run and list-backups with SQLite backups', () => {
+describe('snapshot-dry-run, list-backups and cleanup-backups with SQLite backups', () => {
+  it('cleanup-backups keeps an SQLite series by its own rules, apart from other kinds', async () => {
+    const s = await backedUp();
+    // Two more backups of the same database, a second apart (ids are per second), and one of another file.
+    for (let i = 0; i < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await runBin('sqlite-backup', ['--db', s.db, '--to', s.backups])).exitCode).toBe(0);
+    }
+    createSqliteFixture(join(s.dir, 'other.db'), { rows: 10 });
+    expect((await runBin('sqlite-backup', ['--db', join(s.dir, 'other.db'), '--to', s.backups])).exitCode).toBe(0);
+    const result = await runBin('cleanup-backups', ['--from', s.backups, '--keep-last', '1', '--min-keep', '1', '--max-delete', '100%', '--json']);
+    expect(result.exitCode).toBe(0);
+    const names = readdirSync(s.backups).filter((n) => n.endsWith('.db.zst')).sort();
+    expect(names).toHaveLength(2);
+    expect(names.filter((n) => n.startsWith('sqlite_app_'))).toHaveLength(1);
+    expect(names.filter((n) => n.startsWith('sqlite_other_'))).toHaveLength(1);
+    expect(names).not.toContain(s.manifest.artifact.name);
+  });
+
   it('verify the artifact end to end and say Ok; a truncated one is corrupt', async () => {
     const s = await backedUp();
     const dry = await runBin('snapshot-dry-run', ['--from', s.backups, '--kind', 'sqlite', '--max-age', '10m']);

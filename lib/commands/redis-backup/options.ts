@@ -1,10 +1,9 @@
 /** redis-backup's flags, declared, parsed and typed here, and resolved into what a run needs. */
-import type { Compression } from '../../artifact/compression.js';
 import type { Env } from '../../cli/io.js';
 import { retryPolicy } from '../../cli/network-options.js';
 import { createProgram } from '../../cli/program.js';
 import { choiceArg } from '../../cli/values.js';
-import { addWriterOptions, groupOf, resolveOutput, type OutputConfig } from '../../cli/write-options.js';
+import { addWriterOptions, resolveWriter, type WriterConfig } from '../../cli/write-options.js';
 import type { BackoffPolicy } from '../../network/backoff.js';
 import { resolveRedisTarget, type RedisTarget } from '../../redis/connection.js';
 import { addRedisTlsOptions } from '../../redis/tls-options.js';
@@ -21,28 +20,19 @@ export function redisBackupProgram() {
 
 export type RedisBackupOptions = ReturnType<ReturnType<typeof redisBackupProgram>['opts']>;
 
-export interface RedisBackupConfig extends OutputConfig {
+export interface RedisBackupConfig extends WriterConfig {
   target: RedisTarget;
   retry: BackoffPolicy;
   mode: (typeof REDIS_MODES)[number];
-  compression: Compression;
-  group: string;
-  trigger: string;
-  progress: boolean;
 }
 
 /** Resolves redis-backup's options against the environment before any connection or file is touched. */
 export function resolveRedisBackupConfig(opts: RedisBackupOptions, env: Env): RedisBackupConfig {
-  const output = resolveOutput(opts, env, 'snapshot');
   const target = resolveRedisTarget(opts.url, env, opts);
   return {
-    ...output,
+    ...resolveWriter(opts, env, 'snapshot', `${target.host}-${target.port}`),
     target,
     retry: retryPolicy(opts.retryBudget),
     mode: opts.mode,
-    compression: opts.compress,
-    group: groupOf(opts.group, `${target.host}-${target.port}`),
-    trigger: opts.trigger,
-    progress: opts.progress,
   };
 }

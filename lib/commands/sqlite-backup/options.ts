@@ -1,10 +1,9 @@
 /** sqlite-backup's flags, declared, parsed and typed here, and resolved into what a run needs. */
 import { basename, extname, resolve } from 'node:path';
-import type { Compression } from '../../artifact/compression.js';
 import { tempDirOf, type Env } from '../../cli/io.js';
 import { createProgram } from '../../cli/program.js';
 import { choiceArg, textArg } from '../../cli/values.js';
-import { addWriterOptions, groupOf, resolveOutput, type OutputConfig } from '../../cli/write-options.js';
+import { addWriterOptions, resolveWriter, type WriterConfig } from '../../cli/write-options.js';
 import { busyTimeoutOption } from '../../sqlite/busy-timeout-option.js';
 import type { IntegrityCheck } from '../../sqlite/inspect.js';
 import type { SnapshotMethod } from '../../sqlite/snapshot.js';
@@ -17,13 +16,13 @@ export function sqliteBackupProgram() {
     .addOption(busyTimeoutOption("how long the copy waits for a writer's lock (rollback-journal mode)"))
     .option('--version-query <sql>', "read-only SQL returning the schema version, e.g. 'select max(finished_at) from _prisma_migrations'", textArg('--version-query', 'the query is empty'))
     .option('--snapshot-dir <dir>', 'where the copy is made before it is compressed; needs room for the whole database (default: TMPDIR)', textArg('--snapshot-dir', 'the path is empty'))
-    .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.\nThe artifact decompresses (zstd -d) to a database any sqlite3 opens.');
+    .addHelpText('after', '\nThe artifact decompresses (zstd -d) to a database any sqlite3 opens.');
   return addWriterOptions(program, 'snapshot', "the database file's name without its extension");
 }
 
 export type SqliteBackupOptions = ReturnType<ReturnType<typeof sqliteBackupProgram>['opts']>;
 
-export interface SqliteBackupConfig extends OutputConfig {
+export interface SqliteBackupConfig extends WriterConfig {
   /** Absolute path of the database. */
   db: string;
   method: SnapshotMethod;
@@ -31,28 +30,19 @@ export interface SqliteBackupConfig extends OutputConfig {
   busyTimeoutMs: number;
   versionQuery: string | undefined;
   snapshotDir: string;
-  compression: Compression;
-  group: string;
-  trigger: string;
-  progress: boolean;
 }
 
 /** Resolves sqlite-backup's options against the environment before any file is touched. */
 export function resolveSqliteBackupConfig(opts: SqliteBackupOptions, env: Env, cwd: string): SqliteBackupConfig {
-  const output = resolveOutput(opts, env, 'snapshot');
   const db = resolve(cwd, opts.db);
   const name = basename(db);
   return {
-    ...output,
+    ...resolveWriter(opts, env, 'snapshot', name.slice(0, name.length - extname(name).length) || name),
     db,
     method: opts.method,
     check: opts.check,
     busyTimeoutMs: opts.busyTimeout,
     versionQuery: opts.versionQuery,
     snapshotDir: resolve(cwd, opts.snapshotDir ?? tempDirOf(env)),
-    compression: opts.compress,
-    group: groupOf(opts.group, name.slice(0, name.length - extname(name).length) || name),
-    trigger: opts.trigger,
-    progress: opts.progress,
   };
 }

@@ -74,9 +74,9 @@ Exit codes:
   2        usage: unknown flag, bad value, missing required setting
   3        verdict TooOld / stale (freshness)
   4        verdict VersionAhead / incompatible version
-  5        integrity: checksum mismatch, truncated or unreadable artifact
+  5        integrity: checksum mismatch, truncated or unreadable artifact, damaged database
   6        not found: no such backup, empty location
-  75       another run holds the lock (cron overlap); heartbeat: a --required target stayed down
+  75       another run holds the lock (cron overlap), or a process the SQLite database; heartbeat: a --required target stayed down
   124      a wrapped command timed out
   126/127  a wrapped command could not be run / was not found
   130/143  interrupted by SIGINT / SIGTERM, after cleaning up`);
