@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseHeader } from '../../../lib/sqlite/header.js';
@@ -37,5 +38,7 @@ describe('the SQLite header', () => {
     writeFileSync(join(dir, 'text.db'), 'hello world\n');
     await expect(readDatabaseHeader(join(dir, 'text.db'), '--db')).rejects.toThrow(/is not an SQLite database: text/);
     await expect(readDatabaseHeader(dir, '--db')).rejects.toThrow(/not a regular file/);
+    execFileSync('mkfifo', [join(dir, 'fifo.db')]);
+    await expect(readDatabaseHeader(join(dir, 'fifo.db'), '--db')).rejects.toThrow(/fifo\.db is not a regular file/);
   });
 });
