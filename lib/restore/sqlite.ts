@@ -8,8 +8,8 @@
  * 3. take a safety copy of the current database through the backup API (consistent, its -wal included);
  * 4. swap: the old -wal/-shm/-journal go first (their content is in the safety copy; left beside the new
  *    file they would be replayed into it), then rename, then fsync the directory;
- * 5. run `--after-restore` (the application's migrations) and check the result (integrity; row counts too
- *    when no command changed the data); on failure put the safety copy back the same way and report both.
+ * 5. run `--after-restore` (the application's migrations) and check the migrated database's integrity; on
+ *    failure put the safety copy back the same way and report both.
  *
  * A signal before the swap leaves the target untouched; after it, the safety copy is put back.
  */
@@ -109,12 +109,16 @@ export async function restoreSqlite(given: SqliteRestoreRequest): Promise<Sqlite
   try {
     // 2. The new file, proven before anything else changes.
     await decompressInto(request, temp, existing);
+    // Flushed to disk while the worker checks it: both must be done before the swap.
+    const flushed = fsyncFile(temp);
+    flushed.catch(() => {}); // awaited below
     const sourceMode = persistentMode(String(request.manifest?.source.journal_mode ?? 'delete'));
     const facts = await unlessStopped(request.signal, inspect(engine, temp, 'full', `the restored copy ${temp}`));
     const tables = compareWithManifest(facts, request.manifest, temp);
     if (sourceMode === 'wal') await unlessStopped(request.signal, engine.call('journalMode', { path: temp, mode: 'wal' }));
     await removeSidecars(temp);
-    await fsyncFile(temp);
+    await flushed;
+    await fsyncFile(temp); // the journal mode's header change
     if (request.signal.aborted) throw request.signal.reason;
 
     // 3. The safety copy of what is there now.
@@ -132,13 +136,16 @@ export async function restoreSqlite(given: SqliteRestoreRequest): Promise<Sqlite
     // 5. The application's migrations, then the post-restore check.
     let afterRestore: SqliteRestored['afterRestore'];
     try {
-      if (request.afterRestore) afterRestore = await runAfterRestore(request);
-      const after = await inspect(engine, target, 'full', `the restored database ${target}`);
-      // Migrations may change rows; without them the database must hold exactly what the manifest says.
-      const counts = request.afterRestore ? tables : compareWithManifest(after, request.manifest, target);
-      if (!after.integrity.ok) throw new IntegrityError(`${target} fails PRAGMA integrity_check after the restore: ${after.integrity.problems.join('; ')}`);
+      // Without a command the file in place is the one just proven (renamed, not rewritten); after one, the
+      // migrated database is checked again (its rows may have changed on purpose, its structure must not break).
+      let integrity = facts.integrity;
+      if (request.afterRestore) {
+        afterRestore = await runAfterRestore(request);
+        integrity = (await inspect(engine, target, 'full', `the restored database ${target}`)).integrity;
+        if (!integrity.ok) throw new IntegrityError(`${target} fails PRAGMA integrity_check after --after-restore: ${integrity.problems.join('; ')}`);
+      }
       const pruned = await pruneSafetyCopies(request);
-      return { path: target, safetyCopy, journalMode: sourceMode, integrity: after.integrity, tables: counts, ...(afterRestore ? { afterRestore } : {}), pruned };
+      return { path: target, safetyCopy, journalMode: sourceMode, integrity, tables, ...(afterRestore ? { afterRestore } : {}), pruned };
     } catch (failure) {
       throw await rollBack(request, failure, safetyCopy, originalMode);
     }
@@ -233,7 +240,6 @@ async function decompressInto(request: SqliteRestoreRequest, temp: string, exist
     const child = decompressFile(request.file, request.compression, { env: request.env, signal: request.signal, outputFd: handle.fd });
     if (child) await child.succeeded();
     else await copyFile(request.file, temp);
-    await handle.sync();
   } catch (error) {
     throw request.signal.aborted ? request.signal.reason : new OperationError(`cannot write ${temp}: ${describeSystemError(error)}`, { cause: error });
   } finally {
