@@ -60,6 +60,21 @@ describe('sqlite-backup', () => {
     expect(readdirSync(work)).toEqual([]);
   });
 
+  it.each(['gzip', 'none'] as const)('--compress %s: Node reads the copy; the artifact verifies and restores', async (compress) => {
+    const dir = tempDir('sqlb');
+    const db = join(dir, 'app.db');
+    createSqliteFixture(db, { rows: 300 });
+    const out = join(dir, 'out');
+    const result = await runBin('sqlite-backup', ['--db', db, '--to', out, '--json', '--compress', compress]);
+    expect(result.exitCode).toBe(0);
+    const manifest = JSON.parse(result.stdout) as Manifest;
+    expect(manifest.artifact).toMatchObject({ compression: compress, name: expect.stringMatching(compress === 'gzip' ? /\.db\.gz$/ : /\d{6}Z\.db$/) });
+    expect((await runBin('list-backups', ['--from', out, '--verify'])).exitCode).toBe(0);
+    const restored = join(dir, 'restored.db');
+    expect((await runBin('restore-backup', ['--from', out, '--to-sqlite', restored])).exitCode).toBe(0);
+    expect(fingerprint(restored)).toEqual(fingerprint(db));
+  });
+
   it('--method vacuum stores a compacted copy (no free pages) with the same content', async () => {
     const dir = tempDir('sqlb');
     const db = join(dir, 'shop.sqlite3');
