@@ -9,7 +9,9 @@
  * The copy is then made self-contained: switched to a rollback journal, so it is one file that needs no
  * -wal and opens read-only anywhere. The source's journal mode is returned, for the manifest and the restore.
  */
+import { open } from 'node:fs/promises';
 import { openDatabase } from './driver.js';
+import { HEADER_BYTES, parseHeader } from './header.js';
 import { setJournalMode } from './journal-mode.js';
 
 export type SnapshotMethod = 'backup' | 'vacuum';
@@ -31,6 +33,17 @@ export interface SnapshotResult {
   copyMs: number;
 }
 
+async function isWalFile(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const lead = Buffer.alloc(HEADER_BYTES);
+    await handle.read(lead, 0, HEADER_BYTES, 0);
+    return parseHeader(lead)?.writeVersion !== 1;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The largest number of pages one backup step may copy: all of them. */
 const ALL_PAGES = 0x7fffffff;
 
@@ -49,6 +62,7 @@ export async function takeSnapshot(request: SnapshotRequest): Promise<SnapshotRe
   } finally {
     source.close();
   }
-  await setJournalMode({ path: request.dest, mode: 'delete' });
+  // A copy of a WAL database says WAL in its header; a rollback-journal one needs nothing.
+  if (await isWalFile(request.dest)) await setJournalMode({ path: request.dest, mode: 'delete' });
   return { journalMode, libraryVersion, copyMs };
 }
