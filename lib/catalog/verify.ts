@@ -35,6 +35,12 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Where zstd is found (PATH). */
   env: Env;
+  /**
+   * False: the manifest's sha256 only, for a restore that proves the content itself before it writes anything
+   * (an SQLite restore runs integrity_check on what it decompressed): one decompression instead of two.
+   * Without a manifest the content is always checked — it is all there is.
+   */
+  content?: boolean;
 }
 
 /**
@@ -52,13 +58,14 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   } catch (error) {
     throw new IntegrityError(`${where}: ${(error as Error).message}`);
   }
-  const check = await contentCheckFor(format, 'full', where);
+  const checkContent = options.content !== false || !manifest;
+  const check = checkContent ? await contentCheckFor(format, 'full', where) : undefined;
   const inPlace = store.localPath?.(name);
   const copyTo = options.keepIn !== undefined && !inPlace ? join(options.keepIn, `.restorable-verify-${randomBytes(6).toString('hex')}-${name}`) : undefined;
   const release = async () => {
     if (copyTo) await unlink(copyTo).catch(() => {});
   };
-  const feed = feedCompressed(check, artifactCompression(entry), { env: options.env, ...(options.signal ? { signal: options.signal } : {}), where });
+  const feed = check ? feedCompressed(check, artifactCompression(entry), { env: options.env, ...(options.signal ? { signal: options.signal } : {}), where }) : undefined;
   try {
     const source = await store.get(name, options.signal ? { signal: options.signal } : {});
     // Against a manifest: size and sha256 are checked as the bytes pass, and the stream fails at its end if
@@ -66,18 +73,18 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
     const bytes = manifest ? verified(source, manifest.artifact, where) : source;
     const copy = copyTo ? createWriteStream(copyTo, { mode: 0o600, flags: 'wx' }) : undefined;
     for await (const chunk of bytes as AsyncIterable<Buffer>) {
-      await feed.write(chunk);
+      await feed?.write(chunk);
       if (copy && !copy.write(chunk)) await once(copy, 'drain');
     }
     if (copy) {
       copy.end();
       await finished(copy);
     }
-    await feed.end().catch((error: unknown) => {
+    await feed?.end().catch((error: unknown) => {
       throw error instanceof IntegrityError && !error.message.startsWith(where) ? new IntegrityError(`${where}: ${error.message}`, { cause: error }) : error;
     });
   } catch (error) {
-    feed.abort();
+    feed?.abort();
     await release();
     throw error;
   }

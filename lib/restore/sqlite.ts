@@ -113,7 +113,7 @@ export async function restoreSqlite(given: SqliteRestoreRequest): Promise<Sqlite
     const flushed = fsyncFile(temp);
     flushed.catch(() => {}); // awaited below
     const sourceMode = persistentMode(String(request.manifest?.source.journal_mode ?? 'delete'));
-    const facts = await unlessStopped(request.signal, inspect(engine, temp, 'full', `the restored copy ${temp}`));
+    const facts = await unlessStopped(request.signal, inspect(engine, temp, 'full', `the restored copy ${temp}`, true));
     const tables = compareWithManifest(facts, request.manifest, temp);
     if (sourceMode === 'wal') await unlessStopped(request.signal, engine.call('journalMode', { path: temp, mode: 'wal' }));
     await removeSidecars(temp);
@@ -253,8 +253,9 @@ async function decompressInto(request: SqliteRestoreRequest, temp: string, exist
   }
 }
 
-async function inspect(engine: SqliteEngine, path: string, check: 'full', what: string): Promise<SqliteFacts> {
-  return engine.call('inspect', { path, check }).catch((error: unknown) => {
+/** `mapped`: the file is the restore's own, which nobody else truncates (see InspectRequest). */
+async function inspect(engine: SqliteEngine, path: string, check: 'full', what: string, mapped = false): Promise<SqliteFacts> {
+  return engine.call('inspect', { path, check, mapped }).catch((error: unknown) => {
     throw sqliteFailure(error, what);
   });
 }

@@ -38,13 +38,23 @@ export interface InspectRequest {
   path: string;
   check: IntegrityCheck;
   versionQuery?: string | undefined;
+  /**
+   * Read the file through a memory map (measured: integrity_check of 1 GB in 6 s instead of 17 s, the rest
+   * being a system call per page). Only for a file nobody else can truncate: a private restore copy. Its pages
+   * then count in the worker's RSS, though they are the file's cache, not memory taken.
+   */
+  mapped?: boolean;
 }
+
+/** SQLite's largest map in this build. */
+const MAX_MMAP_BYTES = 0x7fff0000;
 
 const MAX_PROBLEMS = 10;
 
 export async function inspectDatabase(request: InspectRequest): Promise<SqliteFacts> {
   const db = await openDatabase(request.path, { readonly: true });
   try {
+    if (request.mapped) db.pragma(`mmap_size = ${MAX_MMAP_BYTES}`);
     // One read transaction: every fact describes the same state of the file.
     db.exec('BEGIN');
     try {

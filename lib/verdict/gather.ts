@@ -20,6 +20,8 @@ export interface CheckRequest {
   target?: TargetSpec | undefined;
   /** Keep the verified bytes in a local file (made in this directory for remote stores). */
   keepIn?: string | undefined;
+  /** Whether the restore that follows proves this backup's content itself (then only its sha256 is read). */
+  restoreProvesContent?: (entry: CatalogEntry) => boolean;
   /** Called with the selected backup before any other work; throws when it cannot go to the target at all. */
   accept?: (entry: CatalogEntry) => void;
   now?: Date;
@@ -60,7 +62,12 @@ export async function checkBackup(selection: SelectConfig, request: CheckRequest
   } else if (entry) {
     clock = performance.now();
     try {
-      verified = await verifyArtifact(selected.store, entry, { ...(request.keepIn ? { keepIn: request.keepIn } : {}), signal: io.signal, env: io.env });
+      verified = await verifyArtifact(selected.store, entry, {
+        ...(request.keepIn ? { keepIn: request.keepIn } : {}),
+        signal: io.signal,
+        env: io.env,
+        content: !request.restoreProvesContent?.(entry),
+      });
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       findings.integrityProblem = error.message;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/catalog/manifest.js';
 import { tempDir } from '../support/fixtures.js';
-import { countRows, createSqliteFixture, fingerprint, holdOpen } from '../support/sqlite.js';
+import { countRows, createSqliteFixture, damage, fingerprint, holdOpen } from '../support/sqlite.js';
 import { runBin, startBin } from '../support/run-bin.js';
 
 /** A database, a backup of it, then changes made after the backup. */
@@ -69,6 +70,26 @@ describe('restore-backup --to-sqlite', () => {
     expect(fingerprint(s.db)).toEqual(s.current);
     expect(existsSync(join(s.dir, '.restorable'))).toBe(false);
     expect(strays(s.dir, ['app.db', 'backups', 'app.db-wal', 'app.db-shm'])).toEqual([]);
+  });
+
+  it('refuses an artifact whose manifest was rewritten to match damaged pages: the check of what it decompressed fails (exit 5)', async () => {
+    const s = await scenario('delete', 3000);
+    const artifact = join(s.backups, s.manifest.artifact.name);
+    const raw = join(tempDir('forge'), 'raw.db');
+    execFileSync('zstd', ['-dq', artifact, '-o', raw]);
+    damage(raw, 4096 * 5, 4096 * 3);
+    execFileSync('zstd', ['-q', '-f', raw, '-o', artifact]);
+    const bytes = readFileSync(artifact);
+    const manifestPath = `${artifact}.manifest.json`;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    manifest.artifact.size_bytes = bytes.length;
+    manifest.artifact.sha256 = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const result = await runBin('restore-backup', ['--from', s.backups, '--to-sqlite', s.db]);
+    expect(result.exitCode).toBe(5);
+    expect(result.stderr).toMatch(/integrity_check|SQLITE_CORRUPT/);
+    expect(fingerprint(s.db)).toEqual(s.current);
+    expect(strays(s.dir, ['app.db', 'backups'])).toEqual([]);
   });
 
   it('puts the safety copy back when --after-restore fails, and reports both', async () => {

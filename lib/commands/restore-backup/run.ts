@@ -33,6 +33,8 @@ export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): 
       target: config.target,
       keepIn: config.workDir,
       accept: (entry) => checkFit(config, entry, artifactFormat(entry)),
+      // An SQLite restore runs integrity_check on what it decompressed before anything else changes.
+      restoreProvesContent: (entry) => entry.kind === 'sqlite',
     },
     io,
   );

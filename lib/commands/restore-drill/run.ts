@@ -42,7 +42,7 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
   const fail = (failure: ToolError) => failures.push(failure);
   let thrown: unknown;
   try {
-    result = await checkBackup(config, { keepIn: config.workDir }, io);
+    result = await checkBackup(config, { keepIn: config.workDir, restoreProvesContent: (entry) => entry.kind === 'sqlite' }, io);
     const { timings } = result;
     phases.select = timings.selectMs;
     phases.fetch = timings.remote ? timings.readMs : 0;

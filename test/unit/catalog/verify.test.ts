@@ -47,6 +47,20 @@ describe('verifyArtifact', () => {
     await expect(verifyArtifact(store, entry, { env })).rejects.toThrow(/is 3 bytes, the manifest says \d+ \(truncated or altered\)/);
   });
 
+  it('with content: false reads the sha256 only — for a restore that proves the content itself', async () => {
+    const dir = tempDir('verify');
+    const m = await seedBackup(await localStore(dir), { time: new Date('2026-11-20T02:00:00Z') });
+    rewriteManifest(dir, m.artifact.name, sampleArtifact('postgres').subarray(0, 200));
+    const forged = await only(dir);
+    // The bytes are what the manifest says; only their content could tell, and that is left to the restore.
+    await expect(verifyArtifact(forged.store, forged.entry, { env, content: false })).resolves.toMatchObject({ method: 'sha256' });
+    await expect(verifyArtifact(forged.store, forged.entry, { env })).rejects.toThrow(IntegrityError);
+    const bytes = readFileSync(join(dir, m.artifact.name));
+    bytes[10] = bytes[10]! ^ 1;
+    writeFileSync(join(dir, m.artifact.name), bytes);
+    await expect(verifyArtifact(forged.store, forged.entry, { env, content: false })).rejects.toThrow(/has sha256 [0-9a-f]{64}, the manifest says/);
+  });
+
   it('a truncated artifact whose manifest was rewritten to match is still damage (IntegrityError)', async () => {
     const dir = tempDir('verify');
     const m = await seedBackup(await localStore(dir), { time: new Date('2026-11-20T02:00:00Z') });
