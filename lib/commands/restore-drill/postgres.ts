@@ -13,6 +13,7 @@ import { connect } from '../../postgres/inspect.js';
 import { quoteIdent } from '../../postgres/quote.js';
 import { readOnlyQuery } from '../../postgres/read-only-query.js';
 import type { ExpectTable } from './options.js';
+import { runDrillChecks } from './checks.js';
 import type { DrillCheck } from './report.js';
 
 export interface Scratch {
@@ -95,36 +96,21 @@ export async function runChecks(
   if (expectTables.length === 0 && checkSql.length === 0) return [];
   const client = await connect(target, env, retry, log);
   const query = (sql: string, values: unknown[] = []) => readOnlyQuery(client, sql, { timeoutMs, values, timeoutFlag: '--check-timeout', maxRows: 1 });
-  const checks: DrillCheck[] = [];
   try {
-    for (const { table, minRows } of expectTables) {
-      const name = `table ${table}`;
-      try {
-        const found = (await query('SELECT to_regclass($1)::text', [table]))[0]?.[0] as string | null | undefined;
-        if (!found) {
-          checks.push({ name, expected: `exists with ≥ ${minRows} rows`, actual: 'missing', ok: false });
-          continue;
-        }
-        // to_regclass's text is a quoted, qualified name: safe to put in the query.
-        const rows = Number((await query(`SELECT count(*) FROM ${found}`))[0]?.[0]);
-        checks.push({ name, expected: `≥ ${minRows} rows`, actual: `${rows} rows`, ok: rows >= minRows });
-      } catch (error) {
-        checks.push({ name, expected: `exists with ≥ ${minRows} rows`, actual: `error: ${(error as Error).message}`, ok: false });
-      }
-    }
-    for (const sql of checkSql) {
-      const name = `check-sql ${sql}`;
-      try {
-        const rows = await query(sql);
-        const first: unknown = rows[0]?.[0];
-        const ok = typeof first === 'boolean' ? first : rows.length > 0;
-        checks.push({ name, expected: 'true or a non-empty result', actual: rows.length === 0 ? 'no rows' : JSON.stringify(first), ok });
-      } catch (error) {
-        checks.push({ name, expected: 'true or a non-empty result', actual: `error: ${(error as Error).message}`, ok: false });
-      }
-    }
+    return await runDrillChecks(
+      {
+        async tableRows(table) {
+          const found = (await query('SELECT to_regclass($1)::text', [table]))[0]?.[0] as string | null | undefined;
+          // to_regclass's text is a quoted, qualified name: safe to put in the query.
+          return found ? Number((await query(`SELECT count(*) FROM ${found}`))[0]?.[0]) : undefined;
+        },
+        query: (sql) => query(sql),
+        verdictOf: (first) => (typeof first === 'boolean' ? first : undefined),
+      },
+      expectTables,
+      checkSql,
+    );
   } finally {
     await client.end().catch(() => {});
   }
-  return checks;
 }

@@ -11,6 +11,7 @@ import { formatDuration } from '../../cli/format.js';
 import type { Io } from '../../cli/io.js';
 import { restoreSqlite } from '../../restore/sqlite.js';
 import { startSqliteEngine, type SqliteEngine } from '../../sqlite/engine.js';
+import { runDrillChecks, type CheckTarget } from './checks.js';
 import type { DrillConfig } from './options.js';
 import type { DrillCheck, DrillReport, Phase } from './report.js';
 
@@ -64,27 +65,13 @@ export async function drillSqlite(
         clearTimeout(timer);
       }
     };
-    for (const { table, minRows } of config.expectTables) {
-      const name = `table ${table}`;
-      try {
-        const rows = await timed((e) => e.call('tableRows', { path, table }));
-        checks.push(rows === undefined ? { name, expected: `exists with ≥ ${minRows} rows`, actual: 'missing', ok: false } : { name, expected: `≥ ${minRows} rows`, actual: `${rows} rows`, ok: rows >= minRows });
-      } catch (error) {
-        checks.push({ name, expected: `exists with ≥ ${minRows} rows`, actual: `error: ${(error as Error).message}`, ok: false });
-      }
-    }
-    for (const sql of config.checkSql) {
-      const name = `check-sql ${sql}`;
-      try {
-        const rows = await timed((e) => e.call('query', { path, sql, maxRows: 1 }));
-        const first: unknown = rows[0]?.[0];
-        // SQLite has no boolean: a first value of 0 or 1 is read as false or true.
-        const ok = first === 0 || first === 1 ? first === 1 : rows.length > 0;
-        checks.push({ name, expected: 'true or a non-empty result', actual: rows.length === 0 ? 'no rows' : JSON.stringify(first), ok });
-      } catch (error) {
-        checks.push({ name, expected: 'true or a non-empty result', actual: `error: ${(error as Error).message}`, ok: false });
-      }
-    }
+    const answers: CheckTarget = {
+      tableRows: (table) => timed((e) => e.call('tableRows', { path, table })),
+      query: (sql) => timed((e) => e.call('query', { path, sql, maxRows: 1 })),
+      // SQLite has no boolean: a first value of 0 or 1 is read as false or true.
+      verdictOf: (first) => (first === 0 || first === 1 ? first === 1 : undefined),
+    };
+    checks.push(...(await runDrillChecks(answers, config.expectTables, config.checkSql)));
     phases.checks = performance.now() - checking;
     const version = String(entry.manifest?.source.server_version ?? '');
     return { target: { kind: 'sqlite', where: path, server_version: version || null, kept: config.keep }, tool: typeof entry.manifest?.source.tool_version === 'string' ? entry.manifest.source.tool_version : null };
