@@ -17,9 +17,12 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o644):
   }
 }
 
-/** fsync a directory so a rename, link or unlink in it survives a crash. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+/**
+ * fsync a file, so its bytes survive a crash, or a directory, so a rename, link or unlink in it does. (Linux
+ * syncs through a read-only descriptor, the only kind a directory gives.)
+ */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {

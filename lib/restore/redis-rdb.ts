@@ -10,7 +10,7 @@ import { open, readdir, readFile, readlink, realpath, rename, stat, unlink } fro
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { syncDirectory } from '../artifact/atomic-file.js';
+import { fsyncPath } from '../artifact/atomic-file.js';
 import { decompressFile } from '../artifact/compress.js';
 import type { Compression } from '../artifact/compression.js';
 import { OperationError, UsageError, describeSystemError } from '../cli/errors.js';
@@ -70,7 +70,7 @@ export async function installRdb(o: InstallOptions): Promise<Installed> {
       await rename(target, previous);
     }
     await rename(temp, target);
-    await syncDirectory(dir);
+    await fsyncPath(dir);
     return { path: target, rdb: validator.result(), ...(previous ? { previous } : {}) };
   } catch (error) {
     await unlink(temp).catch(() => {});

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { syncDirectory } from '../artifact/atomic-file.js';
+import { fsyncPath } from '../artifact/atomic-file.js';
 import { decompressFile } from '../artifact/compress.js';
 import type { Compression } from '../artifact/compression.js';
 import type { Manifest, TableStat } from '../catalog/manifest.js';
@@ -110,7 +110,7 @@ export async function restoreSqlite(given: SqliteRestoreRequest): Promise<Sqlite
     // 2. The new file, proven before anything else changes.
     await decompressInto(request, temp, existing);
     // Flushed to disk while the worker checks it: both must be done before the swap.
-    const flushed = fsyncFile(temp);
+    const flushed = fsyncPath(temp);
     flushed.catch(() => {}); // awaited below
     const sourceMode = persistentMode(String(request.manifest?.source.journal_mode ?? 'delete'));
     const facts = await unlessStopped(request.signal, inspect(engine, temp, 'full', `the restored copy ${temp}`, true));
@@ -118,7 +118,7 @@ export async function restoreSqlite(given: SqliteRestoreRequest): Promise<Sqlite
     if (sourceMode === 'wal') await unlessStopped(request.signal, engine.call('journalMode', { path: temp, mode: 'wal' }));
     await removeSidecars(temp);
     await flushed;
-    await fsyncFile(temp); // the journal mode's header change
+    await fsyncPath(temp); // the journal mode's header change
     if (request.signal.aborted) throw request.signal.reason;
 
     // 3. The safety copy of what is there now.
@@ -293,9 +293,9 @@ async function takeSafetyCopy(request: Pick<SqliteRestoreRequest, 'target' | 'en
     const copy = await unlessStopped(request.signal, copying).catch((error: unknown) => {
       throw sqliteFailure(error, `the safety copy of ${request.target}`);
     });
-    await fsyncFile(temp);
+    await fsyncPath(temp);
     await rename(temp, final);
-    await syncDirectory(dir);
+    await fsyncPath(dir);
     return { path: final, journalMode: copy.journalMode };
   } catch (error) {
     await unlink(temp).catch(() => {});
@@ -321,21 +321,12 @@ function unlessStopped<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
 async function swapIn(file: string, target: string): Promise<void> {
   await removeSidecars(target);
   await rename(file, target);
-  await syncDirectory(dirname(target));
+  await fsyncPath(dirname(target));
 }
 
 /** A database's -wal, -shm and -journal files. */
 async function removeSidecars(path: string): Promise<void> {
   for (const suffix of ['-wal', '-shm', '-journal']) await unlink(`${path}${suffix}`).catch(() => {});
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function runAfterRestore(request: SqliteRestoreRequest): Promise<{ command: string; ms: number }> {
@@ -368,7 +359,7 @@ async function rollBack(request: SqliteRestoreRequest, failure: unknown, safetyC
     else {
       await unlink(request.target);
       await removeSidecars(request.target);
-      await syncDirectory(dirname(request.target));
+      await fsyncPath(dirname(request.target));
     }
   } catch (rollbackError) {
     return new OperationError(`${why}; and putting back ${safetyCopy ?? 'the previous state'} failed too: ${(rollbackError as Error).message}`, {
@@ -388,7 +379,7 @@ async function putBack(request: Pick<SqliteRestoreRequest, 'target' | 'engine'>,
     await copyFile(from, temp, constants.COPYFILE_EXCL);
     if (persistentMode(mode) === 'wal') await request.engine.call('journalMode', { path: temp, mode: 'wal' });
     await removeSidecars(temp);
-    await fsyncFile(temp);
+    await fsyncPath(temp);
     await swapIn(temp, request.target);
   } catch (error) {
     await unlink(temp).catch(() => {});

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, fstatSync } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink, access, constants, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory } from '../artifact/atomic-file.js';
+import { fsyncPath } from '../artifact/atomic-file.js';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError, NotFoundError, OperationError, StoreError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
@@ -120,7 +120,7 @@ export class LocalStore implements Store {
         await handle.close();
       }
       await publish(temp, join(this.dir, name));
-      await syncDirectory(this.dir);
+      await fsyncPath(this.dir);
       return { size };
     } catch (error) {
       await unlink(temp).catch(() => {});
@@ -188,7 +188,7 @@ export class LocalStore implements Store {
       const errors = await Promise.all(batch.map(remove));
       batch.forEach((name, j) => (errors[j] === undefined ? result.deleted.push(name) : result.failed.push({ name, error: errors[j] })));
     }
-    if (result.deleted.length > 0) await syncDirectory(this.dir);
+    if (result.deleted.length > 0) await fsyncPath(this.dir);
     return result;
   }
 
