@@ -2,11 +2,13 @@
  * Which content check proves each artifact format, so every reader and writer asks one place: a pg_dump
  * archive (its header, table of contents and, in full, every data block), a pg_dump script (its completion
  * line), an RDB (header, end marker, CRC-64), a redis-logical file (every record, the end record's count and
- * SHA-256), an SQLite snapshot (its header, and exactly the pages it counts).
+ * SHA-256), an SQLite snapshot (its header, and exactly the pages it counts), a base backup's tar (its first
+ * header; in full, every member against pg_basebackup's own backup_manifest).
  */
 import type { ArtifactFormat } from '../catalog/catalog.js';
 import type { ContentCheck } from './content-check.js';
 import { createArchiveCheck } from '../postgres/archive-check.js';
+import { createBaseBackupCheck } from '../postgres/basebackup-check.js';
 import { createPlainCheck } from '../postgres/plain-check.js';
 import { LogicalParser } from '../redis/logical-format.js';
 import { createRdbCheck } from '../redis/rdb-validator.js';
@@ -28,5 +30,7 @@ export async function contentCheckFor(format: ArtifactFormat, depth: CheckDepth,
       return new LogicalParser(where);
     case 'sqlite-db':
       return new SqliteContentCheck(where);
+    case 'pg_basebackup-tar':
+      return createBaseBackupCheck({ depth, where });
   }
 }

@@ -175,15 +175,15 @@ export function selectEntries(entries: CatalogEntry[], filter: { group?: string 
   return entries.filter((e) => (filter.group === undefined || e.group === filter.group) && (filter.kind === undefined || e.kind === filter.kind));
 }
 
-export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical' | 'sqlite-db';
-const FORMATS: readonly string[] = ['pg_dump-custom', 'pg_dump-plain', 'redis-rdb', 'redis-logical', 'sqlite-db'] satisfies ArtifactFormat[];
+export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical' | 'sqlite-db' | 'pg_basebackup-tar';
+const FORMATS: readonly string[] = ['pg_dump-custom', 'pg_dump-plain', 'redis-rdb', 'redis-logical', 'sqlite-db', 'pg_basebackup-tar'] satisfies ArtifactFormat[];
 
 /** What kind of artifact a backup is: the manifest says; the old scripts wrote plain SQL and RDB files. */
 export function artifactFormat(entry: CatalogEntry): ArtifactFormat {
   const declared = entry.manifest?.artifact.format;
   if (declared !== undefined && FORMATS.includes(declared)) return declared as ArtifactFormat;
   if (declared) throw new UsageError(`${entry.id}: unknown artifact format '${declared}'`);
-  return entry.kind === 'redis' ? 'redis-rdb' : entry.kind === 'sqlite' ? 'sqlite-db' : 'pg_dump-plain';
+  return entry.kind === 'redis' ? 'redis-rdb' : entry.kind === 'sqlite' ? 'sqlite-db' : entry.kind === 'postgres-base' ? 'pg_basebackup-tar' : 'pg_dump-plain';
 }
 
 /** How a backup's artifact is compressed: the manifest says; an old script's name ends in .gz or not. */

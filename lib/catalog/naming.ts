@@ -3,11 +3,12 @@
  * `<artifact>.manifest.json`, plus the names the old shell scripts wrote, recognised as legacy backups.
  */
 
-export type Kind = 'postgres' | 'redis' | 'sqlite';
-export const KINDS: readonly Kind[] = ['postgres', 'redis', 'sqlite'];
+/** `postgres-base`: a physical base backup of a whole cluster (pg-basebackup), a series apart from dumps. */
+export type Kind = 'postgres' | 'redis' | 'sqlite' | 'postgres-base';
+export const KINDS: readonly Kind[] = ['postgres', 'redis', 'sqlite', 'postgres-base'];
 
-const PREFIX: Record<Kind, string> = { postgres: 'pg', redis: 'redis', sqlite: 'sqlite' };
-const KIND_BY_PREFIX: Record<string, Kind> = { pg: 'postgres', redis: 'redis', sqlite: 'sqlite' };
+const PREFIX: Record<Kind, string> = { postgres: 'pg', redis: 'redis', sqlite: 'sqlite', 'postgres-base': 'pgbase' };
+const KIND_BY_PREFIX: Record<string, Kind> = { pg: 'postgres', redis: 'redis', sqlite: 'sqlite', pgbase: 'postgres-base' };
 
 export const MANIFEST_SUFFIX = '.manifest.json';
 
@@ -89,7 +90,7 @@ export function isTempName(name: string): boolean {
   return /^\..+\.tmp-[A-Za-z0-9-]+$/.test(name);
 }
 
-const CURRENT = /^(pg|redis|sqlite)_([A-Za-z0-9][A-Za-z0-9._-]{0,99})_(\d{8}T\d{6}Z)\.([A-Za-z0-9.]+)$/;
+const CURRENT = /^(pg|redis|sqlite|pgbase)_([A-Za-z0-9][A-Za-z0-9._-]{0,99})_(\d{8}T\d{6}Z)\.([A-Za-z0-9.]+)$/;
 // The old scripts: pg_backup_YYYYmmdd_HHMM.sql.gz and redis_dump_YYYYmmdd_HHMM.rdb (dated in UTC).
 const LEGACY = /^(pg_backup|redis_dump)_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})?\.(sql\.gz|sql|rdb)$/;
 

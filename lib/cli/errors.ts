@@ -113,6 +113,27 @@ export const EXIT_TABLE: readonly ExitEntry[] = [
   { codes: [ExitCode.sigint, ExitCode.sigterm], help: 'interrupted by SIGINT / SIGTERM, after cleaning up', errors: [InterruptedError as unknown as ErrorClass] },
 ];
 
+/**
+ * archive_command's rules: PostgreSQL retries a command that exits 1–125 and restarts its archiver after
+ * anything above (a signal, "command not found"). wal-push's failures, signals included, are all retried: 1.
+ */
+export function archiveCommandExit(code: number): number {
+  return code > 125 ? ExitCode.failed : code;
+}
+
+/** wal-fetch's exit for every failure other than "not in the archive": above 125, so recovery stops. */
+export const RESTORE_COMMAND_FAILED = 126;
+
+/**
+ * restore_command's rules: 1 means "not in the archive" and recovery ends there (or a standby waits), so it
+ * is said only for a file that is really absent (NotFoundError, exit 6); any other failure — damage, an
+ * unreachable store, a misconfigured command — must stop recovery instead of ending it early on a gap.
+ */
+export function restoreCommandExit(code: number): number {
+  if (code === ExitCode.ok) return code;
+  return code === ExitCode.notFound ? ExitCode.failed : RESTORE_COMMAND_FAILED;
+}
+
 /** The table as `--help` shows it. */
 export function exitCodesHelp(): string {
   const rows = EXIT_TABLE.map((e) => `  ${e.codes.join('/').padEnd(9)}${e.help}`);

@@ -18,6 +18,12 @@ const CLEANUP_GRACE_MS = 5_000;
  */
 export type ToolRun<O> = (opts: O, args: string[], io: Io) => Promise<void>;
 
+/**
+ * How a tool's exit code reaches its caller: the table's code as it is, or translated for a caller with its
+ * own rules (PostgreSQL's archive_command and restore_command; see errors.ts).
+ */
+export type ExitConvention = (code: number) => number;
+
 /** The process-facing parts runCli needs; injectable so the runner itself is testable. */
 export interface ProcessLike {
   argv: string[];
@@ -36,8 +42,14 @@ export interface ProcessLike {
  * SIGINT/SIGTERM to an AbortSignal, prints one error line, and exits with the code from {@link exitCodeFor}.
  * This is the only place that maps errors to exit codes or calls process.exit.
  */
-export async function runCli<O extends OptionValues>(program: Command<unknown[], O, OptionValues>, load: () => Promise<ToolRun<O>>, proc: ProcessLike = process): Promise<never> {
+export async function runCli<O extends OptionValues>(
+  program: Command<unknown[], O, OptionValues>,
+  load: () => Promise<ToolRun<O>>,
+  proc: ProcessLike = process,
+  convention: ExitConvention = (code) => code,
+): Promise<never> {
   const tool = program.name();
+  const exit = (code: number): never => proc.exit(convention(code));
   program
     .version(toolVersion(), '-V, --version', 'print the version and exit')
     .addOption(new Option('-v, --verbose', 'details on stderr, stack traces on errors'));
@@ -59,13 +71,13 @@ export async function runCli<O extends OptionValues>(program: Command<unknown[],
   const onSignal = (signal: NodeJS.Signals) => () => {
     if (interrupted) {
       // A second signal means "now": do not wait for cleanup.
-      proc.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+      exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
     }
     interrupted = signal;
     controller.abort(new InterruptedError(signal));
     const timer = setTimeout(() => {
       proc.stderr.write(`${tool}: cleanup after ${signal} took longer than ${CLEANUP_GRACE_MS / 1000}s; exiting\n`);
-      proc.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+      exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
     }, CLEANUP_GRACE_MS);
     timer.unref();
   };
@@ -131,7 +143,7 @@ export async function runCli<O extends OptionValues>(program: Command<unknown[],
     proc.off('SIGINT', onInt);
     proc.off('SIGTERM', onTerm);
   }
-  return finish(proc, code);
+  return finish(proc, convention(code));
 }
 
 /**

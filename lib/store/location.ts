@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../cli/errors.js';
 import type { S3Options } from './s3.js';
@@ -49,15 +49,16 @@ function notRoot(path: string, text: string, flag: string): string {
 
 /**
  * Opens the store behind a location. The S3 store (and with it the AWS SDK) is loaded only for s3://
- * locations; `s3` carries its resolved options.
+ * locations; `s3` carries its resolved options. `under` opens a folder inside the location (the WAL archive's
+ * `wal/<group>`): the names in it are not backups and never mix with the location's own listing.
  */
-export async function openStore(text: string, flag: string, cwd: string, s3?: S3Options): Promise<Store> {
+export async function openStore(text: string, flag: string, cwd: string, s3?: S3Options, under: string[] = []): Promise<Store> {
   const location = parseLocation(text, flag, cwd);
   if (location.type === 's3') {
     if (!s3) throw new Error('an s3:// location needs resolved S3 options');
     const { S3Store } = await import('./s3.js');
-    return new S3Store(location.bucket, location.prefix, s3);
+    return new S3Store(location.bucket, [location.prefix, ...under].filter((p) => p !== '').join('/'), s3);
   }
   const { LocalStore } = await import('./local.js');
-  return new LocalStore(location.path, text, flag);
+  return under.length === 0 ? new LocalStore(location.path, text, flag) : new LocalStore(join(location.path, ...under), join(location.path, ...under), flag);
 }

@@ -19,6 +19,12 @@ export interface PgCluster {
   password: string;
   binDir: string;
   dir: string;
+  /** The data directory. */
+  data: string;
+  /** The last part of the server's log (stderr). */
+  log(): string;
+  /** The account the server runs as (when the tests run as root). */
+  account: { uid: number; gid: number } | undefined;
   /** A postgres:// URL for `db`, with the password. */
   url(db: string): string;
   /** PG* variables (with the password) for `db`. */
@@ -56,8 +62,11 @@ export function serverAccount(): { uid: number; gid: number } | undefined {
   throw new Error('running as root but no unprivileged account (postgres or nobody) to run Postgres as');
 }
 
-/** Starts a cluster on a free port, or on `port` (to bring a server up where a client is already retrying). */
-export async function startPostgres(port?: number): Promise<PgCluster> {
+/**
+ * Starts a cluster on a free port, or on `port` (to bring a server up where a client is already retrying);
+ * `settings` are passed as `-c name=value` (archive_mode, archive_command…).
+ */
+export async function startPostgres(port?: number, settings: Record<string, string> = {}): Promise<PgCluster> {
   const binDir = findPgBinDir();
   const account = serverAccount();
   const dir = mkdtempSync(join(tmpdir(), 'restorable-pg-'));
@@ -78,7 +87,8 @@ export async function startPostgres(port?: number): Promise<PgCluster> {
   const server: ChildProcess = spawn(
     join(binDir, 'postgres'),
     ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
+      '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50',
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
     { ...as, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -91,6 +101,9 @@ export async function startPostgres(port?: number): Promise<PgCluster> {
     password: PG_PASSWORD,
     binDir,
     dir,
+    data,
+    account,
+    log: () => log,
     url: (db) => `postgresql://postgres:${encodeURIComponent(PG_PASSWORD)}@127.0.0.1:${port}/${db}`,
     env: (db) => ({ PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGPASSWORD: PG_PASSWORD, PGDATABASE: db }),
     async query(db, sql, params) {

@@ -3,6 +3,7 @@
  * what the last run did, and counters and the last success carried over from what was there before. The
  * database's integrity is the verdict of the last check that ran: a run without one leaves it as it was.
  */
+import { parseSamples, renderSamples, type MetricHelp, type Sample } from '../../metrics/exposition.js';
 import type { HeartbeatEvent } from './event.js';
 
 export interface MetricState {
@@ -27,16 +28,16 @@ const NAMES = {
   integrityHealthy: 'database_integrity_healthy',
 } as const;
 
-const HELP: Record<string, [string, 'gauge' | 'counter']> = {
-  backup_last_success_timestamp_seconds: ['When the last successful backup finished.', 'gauge'],
-  backup_last_run_timestamp_seconds: ['When the last backup run finished, successful or not.', 'gauge'],
-  backup_last_run_success: ['1 if the last backup run succeeded, else 0.', 'gauge'],
-  backup_last_run_duration_seconds: ['How long the last backup run took.', 'gauge'],
-  backup_last_size_bytes: ['Size of the last successful backup.', 'gauge'],
-  backup_success_total: ['Successful backup runs.', 'counter'],
-  backup_failure_total: ['Failed backup runs.', 'counter'],
-  backup_last_seconds: ['When the last successful backup finished (the short name).', 'gauge'],
-  database_integrity_healthy: ['1 if the database passed the last integrity check a backup ran, 0 if it failed it.', 'gauge'],
+const HELP: Record<string, MetricHelp> = {
+  backup_last_success_timestamp_seconds: { help: 'When the last successful backup finished.', type: 'gauge' },
+  backup_last_run_timestamp_seconds: { help: 'When the last backup run finished, successful or not.', type: 'gauge' },
+  backup_last_run_success: { help: '1 if the last backup run succeeded, else 0.', type: 'gauge' },
+  backup_last_run_duration_seconds: { help: 'How long the last backup run took.', type: 'gauge' },
+  backup_last_size_bytes: { help: 'Size of the last successful backup.', type: 'gauge' },
+  backup_success_total: { help: 'Successful backup runs.', type: 'counter' },
+  backup_failure_total: { help: 'Failed backup runs.', type: 'counter' },
+  backup_last_seconds: { help: 'When the last successful backup finished (the short name).', type: 'gauge' },
+  database_integrity_healthy: { help: '1 if the database passed the last integrity check a backup ran, 0 if it failed it.', type: 'gauge' },
 };
 
 /** A check that passed is 1 and a damaged database 0; no check (skipped, or not this producer's) is nothing. */
@@ -57,10 +58,8 @@ export function nextState(before: MetricState, event: HeartbeatEvent): MetricSta
   };
 }
 
-function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true): string {
-  const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-  const pairs = [`type="${escape(event.type)}"`, ...(withGroup && event.group ? [`group="${escape(event.group)}"`] : [])];
-  return `{${pairs.join(',')}}`;
+function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true): Record<string, string> {
+  return { type: event.type, ...(withGroup && event.group ? { group: event.group } : {}) };
 }
 
 /**
@@ -69,35 +68,25 @@ function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true)
  * added when the labels differ from the main series.
  */
 export function renderMetrics(state: MetricState, event: Pick<HeartbeatEvent, 'type' | 'group'>, only?: (keyof typeof NAMES)[]): string {
-  const series: [string, string, number][] = [];
+  const series: Sample[] = [];
   for (const [key, name] of Object.entries(NAMES) as [keyof typeof NAMES, string][]) {
     const value = state[key];
     if (value === undefined || (only && !only.includes(key))) continue;
-    series.push([name, labels(event), value]);
+    series.push({ name, labels: labels(event), value });
   }
-  if (state.lastSuccess !== undefined && (!only || only.includes('lastSuccess'))) series.push(['backup_last_seconds', labels(event, false), state.lastSuccess]);
-  if (event.group && (!only || only.includes('successTotal'))) series.push(['backup_success_total', labels(event, false), state.successTotal]);
-  const out: string[] = [];
-  for (const name of [...new Set(series.map(([n]) => n))]) {
-    const [help, type] = HELP[name]!;
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [n, l, v] of series) if (n === name) out.push(`${n}${l} ${v}`);
-  }
-  return `${out.join('\n')}\n`;
+  if (state.lastSuccess !== undefined && (!only || only.includes('lastSuccess'))) series.push({ name: 'backup_last_seconds', labels: labels(event, false), value: state.lastSuccess });
+  if (event.group && (!only || only.includes('successTotal'))) series.push({ name: 'backup_success_total', labels: labels(event, false), value: state.successTotal });
+  return renderSamples(series, HELP);
 }
 
 /** Reads back our series for these labels from a text exposition (a previous file, or the Pushgateway's /metrics). */
 export function parseState(text: string, event: Pick<HeartbeatEvent, 'type' | 'group'>, extraLabels: Record<string, string> = {}): MetricState {
   const state: MetricState = { successTotal: 0, failureTotal: 0 };
   const wanted = { type: event.type, ...(event.group ? { group: event.group } : {}), ...extraLabels };
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const found = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+  for (const { name, labels: found, value } of parseSamples(text)) {
     const sameSeries = Object.entries(wanted).every(([k, v]) => found[k] === v) && (event.group !== undefined || found.group === undefined);
     if (!sameSeries) continue;
-    const key = (Object.entries(NAMES) as [keyof MetricState, string][]).find(([, name]) => name === m[1])?.[0];
-    const value = Number(m[3]);
+    const key = (Object.entries(NAMES) as [keyof MetricState, string][]).find(([, n]) => n === name)?.[0];
     if (key && Number.isFinite(value)) state[key] = value;
   }
   return state;

@@ -4,6 +4,7 @@
  * - healthchecks  the healthchecks.io ping API: /start, then success, /fail or /<exit code>, one `rid` per run,
  *                 the tail of the command's stderr as body (secrets redacted, within Ping-Body-Limit)
  * - textfile      a node_exporter textfile, replaced atomically, counters carried over from the previous one
+ *                 (the update itself is metrics/textfile.ts, shared with wal-push)
  * - pushgateway   the same metrics POSTed to /metrics/job/<job>/type/<type>: a failure never wipes the last
  *                 success, since POST replaces only the metrics it carries
  * Both metric targets read the previous counters, add this run and write them back. That read-modify-write
@@ -11,10 +12,8 @@
  * pushing to one gateway can still race: the Pushgateway has no compare-and-set.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../artifact/atomic-file.js';
-import { acquireLock } from '../../catalog/lock.js';
+import { fileSafe, underLock, updateTextfile } from '../../metrics/textfile.js';
 import { defaultLockDir, ensureLockDir } from '../../store/lock-dir.js';
 import type { HeartbeatEvent } from './event.js';
 import { send, type DeliveryOptions } from './deliver.js';
@@ -37,8 +36,6 @@ export interface Delivery {
 
 /** Healthchecks' default Ping-Body-Limit until a response says otherwise. */
 const DEFAULT_BODY_LIMIT = 10_000;
-/** How long a textfile update waits for another run's (a file read and a rename: milliseconds each). */
-const TEXTFILE_LOCK_WAIT_MS = 10_000;
 
 export function deliveriesFor(config: TargetConfig): Delivery[] {
   const out: Delivery[] = [];
@@ -74,12 +71,7 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
       async deliver(event, _detail, options) {
         if (event.status === 'start') return;
         const name = `backup_${fileSafe(event.type)}${event.group ? `_${fileSafe(event.group)}` : ''}.prom`;
-        const file = join(dir, name);
-        // Beside the file, and named so the collector's `*.prom` never picks it up.
-        await underLock(join(dir, `.${name}.lock`), TEXTFILE_LOCK_WAIT_MS, options, async () => {
-          const before = parseState(await readFile(file, 'utf8').catch(() => ''), event);
-          await writeFileAtomic(file, renderMetrics(nextState(before, event), event));
-        });
+        await updateTextfile(dir, name, (previous) => renderMetrics(nextState(parseState(previous, event), event), event), { tool: 'heartbeat', signal: options.signal });
       },
     });
   }
@@ -97,7 +89,7 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
         const key = createHash('sha256').update([safeUrl(base), config.job, event.type, event.group ?? ''].join('\n')).digest('hex').slice(0, 16);
         // The holder may be retrying a gateway that is down: wait as long as its requests may take.
         const waitMs = options.policy.budgetMs + 2 * options.timeoutMs;
-        await underLock(join(lockDir, `pushgateway-${key}.lock`), waitMs, options, async () => {
+        await underLock(join(lockDir, `pushgateway-${key}.lock`), { tool: 'heartbeat', waitMs, signal: options.signal }, async () => {
           const current = await send({ label, method: 'GET', url: `${base}/metrics` }, options);
           const before = parseState(current.body, event, { job: config.job });
           const after = nextState(before, event);
@@ -113,16 +105,6 @@ export function deliveriesFor(config: TargetConfig): Delivery[] {
   return out;
 }
 
-/** Runs `work` holding the lock at `path`, waiting up to `waitMs` for it; always releases it. */
-async function underLock(path: string, waitMs: number, options: DeliveryOptions, work: () => Promise<void>): Promise<void> {
-  const lock = await acquireLock(path, 'heartbeat', { waitMs, signal: options.signal });
-  try {
-    await work();
-  } finally {
-    await lock.release();
-  }
-}
-
 /** The URL without credentials or query, for messages. */
 function safeUrl(url: string): string {
   try {
@@ -131,10 +113,6 @@ function safeUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
-}
-
-function fileSafe(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The last `limit` bytes of a text, cut at a character boundary. */

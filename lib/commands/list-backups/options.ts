@@ -7,7 +7,7 @@ import { KINDS } from '../../catalog/naming.js';
 
 export function listBackupsProgram() {
   const program = createProgram('list-backups', 'List the backups in a location, newest first, with their status: ok, unverified, orphan or corrupt.')
-    .option('--kind <kind>', 'only postgres, redis or sqlite backups', choiceArg('--kind', KINDS))
+    .option('--kind <kind>', 'only backups of this kind: postgres, redis, sqlite or postgres-base', choiceArg('--kind', KINDS))
     .option('--verify', "re-read every artifact and compare its sha256 with the manifest's")
     .addHelpText(
       'after',

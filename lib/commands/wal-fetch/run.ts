@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { decompressFile } from '../../artifact/compress.js';
+import { checkFile } from '../../artifact/content-feed.js';
+import { IntegrityError, NotFoundError, OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
+import type { Io } from '../../cli/io.js';
+import { currentPid } from '../../process/self.js';
+import type { Store } from '../../store/store.js';
+import { findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
+import { localCopy } from '../../wal/read.js';
+import { WalContentCheck } from '../../wal/content-check.js';
+import { archiveGroup } from '../../wal/group.js';
+import { parseWalFileName } from '../../wal/names.js';
+import { resolveWalFetchConfig, type WalFetchConfig, type WalFetchOptions } from './options.js';
+
+/**
+ * wal-fetch: PostgreSQL's restore_command. Finds the file in the archive, decompresses it beside `%p`,
+ * proves it (the sha256 its name promises, and for a segment its page header), and renames it into place:
+ * recovery never sees a partial or unproven file. "Not in the archive" (exit 1) is said only when the
+ * archive exists and lacks the file; everything else exits above 125 (see restoreCommandExit), so a gap or
+ * a misconfiguration stops recovery instead of ending it early.
+ */
+export async function run(opts: WalFetchOptions, args: string[], io: Io): Promise<void> {
+  const config = resolveWalFetchConfig(opts, args, io.env, io.cwd);
+  const file = parseWalFileName(config.fileName);
+  if (!file) throw new UsageError(`argument 1: '${config.fileName}' is not a WAL file name`, { hint: "restore_command = 'wal-fetch --from LOCATION %f %p'" });
+  const { group, systemIdentifier } = await archiveGroup(config.group, config.pgdata);
+  const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
+  const found = await findArchived(store, file.name);
+  if (found.length === 0) {
+    if (!(await hasAny(store.list()))) {
+      throw new OperationError(`no WAL archive for group ${group} in ${store.display}`, { hint: 'check --from and --group: they must match what wal-push was given' });
+    }
+    throw new NotFoundError(`${file.name} is not in the archive ${store.display}`);
+  }
+  if (new Set(found.map((f) => f.sha256)).size > 1) {
+    throw new IntegrityError(`${file.name} is archived twice with different content (${found.map((f) => f.object).join(', ')}); refusing to choose`);
+  }
+  try {
+    await fetchInto(store, found[0]!, config, systemIdentifier, io);
+  } catch (error) {
+    // Only a file absent from the archive may say "not found" (exit 1): one that vanished while it was
+    // fetched, or a destination that does not exist, must stop recovery.
+    if (error instanceof NotFoundError) throw new OperationError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+async function fetchInto(store: Store, archived: ArchivedFile, config: WalFetchConfig, clusterId: string | undefined, io: Io): Promise<void> {
+  const dir = dirname(config.path);
+  const unique = `${currentPid()}-${randomBytes(4).toString('hex')}`;
+  const temp = join(dir, `.${basename(config.path)}.tmp-${unique}`);
+  const copy = await localCopy(store, archived.object, dir, io.signal);
+  try {
+    await decompress(copy.path, archived, temp, io);
+    const facts = await checkFile(temp, new WalContentCheck(archived, store.locate(archived.object), clusterId), 'none', { env: io.env, signal: io.signal, where: store.locate(archived.object) });
+    await rename(temp, config.path);
+    io.log.info(`${archived.file.name}: ${facts.bytes} bytes restored to ${config.path}`);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  } finally {
+    await copy.release();
+  }
+}
+
+/** Decompresses (or copies) the stored object into a new file `temp`. */
+async function decompress(source: string, archived: ArchivedFile, temp: string, io: Io): Promise<void> {
+  let handle;
+  try {
+    handle = await open(temp, 'wx', 0o600);
+  } catch (error) {
+    throw new OperationError(`cannot write beside ${temp.replace(/\/\.[^/]*$/, '')}: ${describeSystemError(error)}`, { cause: error });
+  }
+  try {
+    const child = decompressFile(source, archived.compression, { env: io.env, signal: io.signal, outputFd: handle.fd });
+    if (child) {
+      await child.succeeded().catch((error: unknown) => {
+        throw new IntegrityError(`${archived.object} does not decompress: ${(error as Error).message}`, { cause: error });
+      });
+    } else {
+      await pipeline((await open(source, 'r')).createReadStream(), createWriteStream('', { fd: handle.fd, autoClose: false }));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function hasAny(entries: AsyncIterable<unknown>): Promise<boolean> {
+  for await (const _ of entries) return true;
+  return false;
+}

@@ -1,0 +1,75 @@
+/**
+ * The WAL archive's layout in a location: every file PostgreSQL archives is one object in `wal/<group>/`,
+ * named `<WAL file name>-<sha256 of its content>.<compression suffix>` — the checksum travels in the name
+ * (as pgBackRest does with SHA-1), so a listing alone tells wal-push whether a file is already there with
+ * the same content, and wal-fetch and wal-verify what to expect, without a second object per segment.
+ */
+import type { Compression } from '../artifact/compression.js';
+import { compressionSuffix } from '../artifact/compression.js';
+import type { S3Options } from '../store/s3.js';
+import { openStore } from '../store/location.js';
+import type { Store, StoreEntry } from '../store/store.js';
+import { DEFAULT_SEGMENT_SIZE, parseWalFileName, type WalFile } from './names.js';
+
+/** One archived file: what it is, its stored object and what its content must hash to. */
+export interface ArchivedFile {
+  file: WalFile;
+  /** The object's name in the archive folder. */
+  object: string;
+  /** sha256 of the uncompressed content (what PostgreSQL wrote and gets back). */
+  sha256: string;
+  compression: Compression;
+  /** Stored (compressed) bytes. */
+  storedBytes: number;
+  /** When the store received it: the archive time. */
+  modified: Date;
+}
+
+const OBJECT = /^(.+)-([0-9a-f]{64})(\.zst|\.gz)?$/;
+
+/** The object name of a WAL file with this content hash and compression. */
+export function archivedName(fileName: string, sha256: string, compression: Compression): string {
+  return `${fileName}-${sha256}${compressionSuffix(compression)}`;
+}
+
+/** Parses an archive object; undefined for anything else (temporary uploads, stray files). */
+export function parseArchived(entry: StoreEntry, segmentSize = DEFAULT_SEGMENT_SIZE): ArchivedFile | undefined {
+  const m = OBJECT.exec(entry.name);
+  if (!m) return undefined;
+  const file = parseWalFileName(m[1]!, segmentSize);
+  if (!file) return undefined;
+  const compression: Compression = m[3] === '.zst' ? 'zstd' : m[3] === '.gz' ? 'gzip' : 'none';
+  return { file, object: entry.name, sha256: m[2]!, compression, storedBytes: entry.size, modified: entry.modified };
+}
+
+/** The folder of a group's WAL inside a location. */
+export function walFolder(group: string): string[] {
+  return ['wal', group];
+}
+
+/** Opens the WAL archive of `group` in a location (a local directory or an S3 prefix). */
+export function openWalArchive(location: string, flag: string, cwd: string, s3: S3Options | undefined, group: string): Promise<Store> {
+  return openStore(location, flag, cwd, s3, walFolder(group));
+}
+
+/** Every copy of one WAL file in the archive (normally none or one). */
+export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[]> {
+  const found: ArchivedFile[] = [];
+  for await (const entry of store.list(`${fileName}-`)) {
+    const parsed = parseArchived(entry);
+    if (parsed && parsed.file.name === fileName) found.push(parsed);
+  }
+  return found;
+}
+
+/** Everything in a group's archive, plus the names that are not archive objects (debris, foreign files). */
+export async function listArchive(store: Store, segmentSize = DEFAULT_SEGMENT_SIZE): Promise<{ files: ArchivedFile[]; other: StoreEntry[] }> {
+  const files: ArchivedFile[] = [];
+  const other: StoreEntry[] = [];
+  for await (const entry of store.list()) {
+    const parsed = parseArchived(entry, segmentSize);
+    if (parsed) files.push(parsed);
+    else other.push(entry);
+  }
+  return { files, other };
+}

@@ -1,0 +1,365 @@
+/**
+ * The WAL archive end to end: a throwaway cluster whose real archive_command is wal-push, base backups by
+ * pg-basebackup, wal-verify over the result, wal-fetch as restore_command would call it, and what goes
+ * wrong: a duplicate push, a conflicting one, a signal mid-push, a store that is down, damage.
+ */
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../../lib/catalog/manifest.js';
+import { tempDir } from '../support/fixtures.js';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { binPath, runBin, startBin } from '../support/run-bin.js';
+import { startS3, type S3Server } from '../support/s3.js';
+import { waitFor } from '../support/wait.js';
+
+let cluster: PgCluster;
+let archive: string;
+let textfiles: string;
+let sysid: string;
+
+/** A directory the server's account may write into. */
+function serverDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  if (cluster?.account) chownSync(dir, cluster.account.uid, cluster.account.gid);
+  return dir;
+}
+
+function walPushCommand(to: string): string {
+  return `'${process.execPath}' '${binPath('wal-push')}' --to '${to}' --textfile '${textfiles}' %p`;
+}
+
+beforeAll(async () => {
+  // The account must exist before the directories are made for it: start, then set archive_command (in
+  // postgresql.auto.conf: a -c setting would outrank it).
+  cluster = await startPostgres(undefined, { archive_mode: 'on', wal_keep_size: '256MB' });
+  archive = serverDir('wal-archive');
+  textfiles = serverDir('wal-textfile');
+  await setArchiveCommand(walPushCommand(archive));
+  sysid = (await cluster.query('postgres', 'SELECT system_identifier::text AS id FROM pg_control_system()')).rows[0].id as string;
+  await cluster.query('postgres', 'CREATE TABLE t (id int, payload text)');
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function setArchiveCommand(command: string): Promise<void> {
+  await cluster.query('postgres', `ALTER SYSTEM SET archive_command = '${command.replace(/'/g, "''")}'`);
+  await cluster.query('postgres', 'SELECT pg_reload_conf()');
+}
+
+/** Writes some WAL, switches to a new segment, and returns the name of the one just completed. */
+async function traffic(rows = 2000): Promise<string> {
+  await cluster.query('postgres', `INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, ${rows}) i`);
+  const { rows: r } = await cluster.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS name');
+  return r[0].name as string;
+}
+
+async function archiverStats(): Promise<{ last: string | null; failed: number; archived: number }> {
+  const { rows } = await cluster.query('postgres', 'SELECT last_archived_wal AS last, failed_count::int AS failed, archived_count::int AS archived FROM pg_stat_archiver');
+  return rows[0] as { last: string | null; failed: number; archived: number };
+}
+
+async function waitArchived(segment: string): Promise<void> {
+  await waitFor(async () => {
+    const { last } = await archiverStats();
+    return last !== null && last.slice(0, 24) >= segment;
+  }, `the archiver to reach ${segment}`, 30_000).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; the server said:\n${cluster.log().slice(-3000)}`);
+  });
+}
+
+function walDir(location = archive, group = sysid): string {
+  return join(location, 'wal', group);
+}
+
+function archived(location = archive, group = sysid): string[] {
+  return existsSync(walDir(location, group)) ? readdirSync(walDir(location, group)).sort() : [];
+}
+
+function segmentsIn(names: string[]): string[] {
+  return names.filter((n) => /^[0-9A-F]{24}-[0-9a-f]{64}\.zst$/.test(n)).map((n) => n.slice(0, 24));
+}
+
+describe('pg-basebackup and wal-push as archive_command', () => {
+  let base: Manifest;
+
+  it('stores a base backup whose manifest places it in the WAL, and pg_verifybackup accepts what it holds', async () => {
+    await traffic();
+    const backups = tempDir('pgbase');
+    const run = await runBin('pg-basebackup', ['--dbname', cluster.url('postgres'), '--to', backups, '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    base = JSON.parse(run.stdout) as Manifest;
+    expect(base.kind).toBe('postgres-base');
+    expect(base.group).toBe(sysid);
+    expect(base.artifact.name).toMatch(new RegExp(`^pgbase_${sysid}_\\d{8}T\\d{6}Z\\.tar\\.zst$`));
+    expect(base.source).toMatchObject({ system_identifier: sysid, timeline: 1, wal_segment_size: 16 * 1024 * 1024, archive_mode: 'on' });
+    expect(base.source.start_lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(base.source.start_wal_segment).toMatch(/^00000001[0-9A-F]{16}$/);
+    expect(JSON.stringify(base)).not.toContain(cluster.password);
+
+    // The stored tar is pg_basebackup's own, manifest and WAL included: PostgreSQL's verifier agrees.
+    const extracted = tempDir('pgbase-x');
+    await execa('sh', ['-c', `zstd -dc '${join(backups, base.artifact.name)}' | tar -xf - -C '${extracted}'`]);
+    const verify = await execa(join(cluster.binDir, 'pg_verifybackup'), [extracted], { reject: false, all: true });
+    expect(verify.all).toContain('backup successfully verified');
+    expect(verify.exitCode).toBe(0);
+
+    // Base backups go to the same location as the archive in production; here they get one of their own to
+    // show the series: list-backups knows the kind and the WAL it needs.
+    const list = await runBin('list-backups', ['--from', backups, '--json']);
+    expect(list.exitCode).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ kind: 'postgres-base', status: 'ok', source: { start_wal_segment: base.source.start_wal_segment } });
+  }, 60_000);
+
+  it('archives every segment, durably named by content, and wal-verify walks them from the backup to the newest', async () => {
+    const backups = tempDir('pgbase-walk');
+    const run = await runBin('pg-basebackup', ['--dbname', cluster.url('postgres'), '--to', archive, '--json']);
+    expect(run.exitCode).toBe(0);
+    const manifest = JSON.parse(run.stdout) as Manifest;
+    await traffic();
+    const last = await traffic();
+    await waitArchived(last);
+    const segments = segmentsIn(archived());
+    const start = manifest.source.start_wal_segment as string;
+    // Every segment from the backup's start to the last switch, none missing.
+    const wanted = segments.filter((s) => s >= start && s <= last);
+    expect(wanted[0]).toBe(start);
+    expect(wanted[wanted.length - 1]).toBe(last);
+    expect(parseInt(last.slice(16), 16) - parseInt(start.slice(16), 16) + 1).toBe(wanted.length);
+    // The backup history file pg_basebackup's stop wrote is archived too.
+    expect(archived().some((n) => /^[0-9A-F]{24}\.[0-9A-F]{8}\.backup-[0-9a-f]{64}\.zst$/.test(n))).toBe(true);
+    // Each object's name carries the sha256 of what PostgreSQL wrote.
+    const name = archived().find((n) => n.startsWith(`${last}-`))!;
+    const content = await execa('zstd', ['-dc', join(walDir(), name)], { encoding: 'buffer' });
+    expect(createHash('sha256').update(content.stdout).digest('hex')).toBe(name.slice(25, 89));
+    expect(statSync(join(walDir(), name)).mode & 0o777).toBe(0o600);
+
+    const verify = await runBin('wal-verify', ['--from', archive, '--json']);
+    expect(verify.stderr).toBe('');
+    expect(verify.exitCode).toBe(0);
+    const lines = verify.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ backup: manifest.id, status: 'ok', verified: 'content', missing: [], damaged: [], timelines: [1] });
+    expect(lines[0]!.newest_segment! >= last).toBe(true);
+    expect(lines[1]).toMatchObject({ group: sysid, age_seconds: expect.any(Number) });
+    expect(backups).toBeTruthy();
+
+    // The textfile says when the archive last moved.
+    const prom = readFileSync(join(textfiles, `wal_archive_${sysid}.prom`), 'utf8');
+    expect(prom).toMatch(new RegExp(`wal_archive_last_success_timestamp_seconds\\{group="${sysid}"\\} \\d+`));
+  }, 90_000);
+
+  it('a duplicate push exits 0 and adds nothing; a conflicting one fails and changes nothing', async () => {
+    const segment = await traffic();
+    await waitArchived(segment);
+    const copy = join(tempDir('wal-dup'), segment);
+    const object = archived().find((n) => n.startsWith(`${segment}-`))!;
+    writeFileSync(copy, (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout);
+    const before = archived();
+    const again = await runBin('wal-push', ['--to', archive, '--pgdata', cluster.data, copy]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(archived()).toEqual(before);
+
+    // Same header, other bytes further in: the content differs.
+    const bytes = readFileSync(copy);
+    bytes[bytes.length - 100]! ^= 0xff;
+    writeFileSync(copy, bytes);
+    const conflict = await runBin('wal-push', ['--to', archive, '--pgdata', cluster.data, copy]);
+    expect(conflict.exitCode).toBe(1);
+    expect(conflict.stderr).toMatch(new RegExp(`^wal-push: ${segment} is already archived with different content .*refusing to overwrite it`));
+    expect(conflict.stderr.trim().split('\n')).toHaveLength(1);
+    expect(archived()).toEqual(before);
+    expect(readFileSync(join(walDir(), object)).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('refuses a file that is not the segment its name says, or of another cluster', async () => {
+    const segment = await traffic();
+    await waitArchived(segment);
+    const object = archived().find((n) => n.startsWith(`${segment}-`))!;
+    const content = (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout;
+    const dir = tempDir('wal-forged');
+    // Renamed: the header places it elsewhere.
+    const next = `${segment.slice(0, 16)}${(parseInt(segment.slice(16), 16) + 100).toString(16).toUpperCase().padStart(8, '0')}`;
+    writeFileSync(join(dir, next), content);
+    const renamed = await runBin('wal-push', ['--to', archive, '--pgdata', cluster.data, join(dir, next)]);
+    expect(renamed.exitCode).toBe(5);
+    expect(renamed.stderr).toMatch(/its header places it at another position/);
+    // Truncated.
+    writeFileSync(join(dir, segment), content.subarray(0, 8192));
+    const short = await runBin('wal-push', ['--to', archive, '--pgdata', cluster.data, join(dir, segment)]);
+    expect(short.exitCode).toBe(5);
+    expect(short.stderr).toMatch(/header says 16777216 bytes but the file has 8192/);
+    // Another cluster's data directory (or --group pointing at another's archive).
+    const other = Buffer.from(content);
+    other.writeBigUInt64LE(12345n, 24);
+    writeFileSync(join(dir, segment), other);
+    const foreign = await runBin('wal-push', ['--to', archive, '--pgdata', cluster.data, join(dir, segment)]);
+    expect(foreign.exitCode).toBe(5);
+    expect(foreign.stderr).toMatch(/belongs to cluster 12345/);
+    // Not a WAL name at all; no data directory and no --group.
+    expect((await runBin('wal-push', ['--to', archive, join(dir, 'notwal')])).stderr).toMatch(/not a WAL file name/);
+    const nogroup = await runBin('wal-push', ['--to', archive, '--pgdata', dir, join(dir, segment)]);
+    expect(nogroup.exitCode).toBe(2);
+    expect(nogroup.stderr).toMatch(/^wal-push: --group: not given/);
+    expect(segmentsIn(archived())).not.toContain(next);
+  }, 60_000);
+
+  it('SIGTERM mid-push leaves no visible object and exits within the retry range', async () => {
+    const segment = await traffic();
+    await waitArchived(segment);
+    const object = archived().find((n) => n.startsWith(`${segment}-`))!;
+    const content = (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout;
+    const dir = tempDir('wal-term');
+    writeFileSync(join(dir, segment), content);
+    const target = tempDir('wal-term-archive');
+    for (const delay of [30, 60, 90, 120, 150]) {
+      const child = startBin('wal-push', ['--to', target, '--group', 'term', '--compress', 'gzip', join(dir, segment)]);
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGTERM');
+      const result = await child;
+      // Killed before its handlers were installed (PostgreSQL tolerates SIGTERM), or exited as the archiver
+      // wants: never above 125.
+      if (result.exitCode === undefined) expect(result.signal).toBe('SIGTERM');
+      else expect(result.exitCode).toBeLessThanOrEqual(125);
+      const left = archived(target, 'term');
+      // Either nothing, or the complete object (the push finished before the signal): never a partial one.
+      expect(left.filter((n) => n.startsWith('.'))).toEqual([]);
+      for (const name of left) {
+        const back = await execa('sh', ['-c', `gzip -dc '${join(walDir(target, 'term'), name)}' | sha256sum`]);
+        expect(back.stdout.slice(0, 64)).toBe(name.slice(25, 89));
+        expect(result.exitCode).toBe(0);
+      }
+    }
+  }, 60_000);
+
+  it('a store that is down makes the archiver retry; it catches up with no gap', async () => {
+    const down = join(tempDir('wal-down'), 'not-a-dir');
+    writeFileSync(down, 'a file where the location should be');
+    const { failed: failedBefore } = await archiverStats();
+    await setArchiveCommand(walPushCommand(down));
+    const during = await traffic();
+    await waitFor(async () => (await archiverStats()).failed > failedBefore, 'the archiver to fail', 30_000);
+    const prom = readFileSync(join(textfiles, `wal_archive_${sysid}.prom`), 'utf8');
+    expect(prom).toMatch(/wal_archive_failure_total\{group="[0-9]+"\} [1-9]/);
+
+    await setArchiveCommand(walPushCommand(archive));
+    const after = await traffic();
+    await waitArchived(after);
+    const segments = segmentsIn(archived());
+    expect(segments).toContain(during);
+    expect(segments).toContain(after);
+    const verify = await runBin('wal-verify', ['--from', archive, '--quick']);
+    expect(verify.exitCode).toBe(0);
+    expect(verify.stdout).toMatch(/ ok\n/);
+  }, 90_000);
+});
+
+describe('wal-fetch as restore_command', () => {
+  let segment: string;
+  let object: string;
+
+  beforeAll(async () => {
+    segment = await traffic();
+    await waitArchived(segment);
+    object = archived().find((n) => n.startsWith(`${segment}-`))!;
+  }, 60_000);
+
+  it('puts the proven file at %p', async () => {
+    const dir = tempDir('wal-fetch');
+    const run = await runBin('wal-fetch', ['--from', archive, '--pgdata', cluster.data, segment, join(dir, 'RECOVERYXLOG')]);
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect(createHash('sha256').update(readFileSync(join(dir, 'RECOVERYXLOG'))).digest('hex')).toBe(object.slice(25, 89));
+    expect(readdirSync(dir)).toEqual(['RECOVERYXLOG']);
+  });
+
+  it('exits 1 for a file not in the archive, above 125 for a missing archive, damage or a bad setting', async () => {
+    const dir = tempDir('wal-fetch-fail');
+    const absent = await runBin('wal-fetch', ['--from', archive, '--pgdata', cluster.data, '00000009000000FF000000FE', join(dir, 'x')]);
+    expect(absent.exitCode).toBe(1);
+    const wrongPlace = await runBin('wal-fetch', ['--from', tempDir('empty'), '--pgdata', cluster.data, segment, join(dir, 'x')]);
+    expect(wrongPlace.exitCode).toBe(126);
+    expect(wrongPlace.stderr).toMatch(/no WAL archive for group/);
+    const usage = await runBin('wal-fetch', ['--from', archive, '--bogus', segment, join(dir, 'x')]);
+    expect(usage.exitCode).toBe(126);
+
+    // A damaged copy in a second archive: fetched, refused, nothing left at %p.
+    const damagedArchive = tempDir('wal-damaged');
+    mkdirSync(walDir(damagedArchive), { recursive: true });
+    const raw = (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout;
+    raw[raw.length - 10]! ^= 1;
+    await execa('zstd', ['-q', '-o', join(walDir(damagedArchive), object)], { input: raw });
+    const damaged = await runBin('wal-fetch', ['--from', damagedArchive, '--pgdata', cluster.data, segment, join(dir, 'y')]);
+    expect(damaged.exitCode).toBe(126);
+    expect(damaged.stderr).toMatch(/its name promises .* \(damaged\)/);
+    expect(readdirSync(dir)).toEqual([]);
+    // wal-verify finds damage in what a base backup needs (exit 5); --quick only lists, so it cannot.
+    const copy = tempDir('wal-verify-damage');
+    cpSync(archive, copy, { recursive: true });
+    const needed = readdirSync(walDir(copy)).filter((n) => n.startsWith(`${segment}-`))[0]!;
+    const bytes = readFileSync(join(walDir(copy), needed));
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(join(walDir(copy), needed), bytes);
+    const verify = await runBin('wal-verify', ['--from', copy]);
+    expect(verify.exitCode).toBe(5);
+    expect(verify.stdout).toMatch(new RegExp(`BROKEN: damaged ${segment}`));
+    expect(verify.stderr).toMatch(/^wal-verify: \d+ base backup\(s\) cannot be recovered through the archive/);
+    expect((await runBin('wal-verify', ['--from', copy, '--quick'])).exitCode).toBe(0);
+    // A gap: a segment before the newest gone.
+    const segments = segmentsIn(readdirSync(walDir(copy)).sort());
+    const inner = segments[segments.length - 2]!;
+    rmSync(join(walDir(copy), readdirSync(walDir(copy)).find((n) => n.startsWith(`${inner}-`))!));
+    const gap = await runBin('wal-verify', ['--from', copy, '--quick', '--json']);
+    expect(gap.exitCode).toBe(5);
+    expect(JSON.parse(gap.stdout.split('\n')[0]!)).toMatchObject({ status: 'broken', missing: [inner] });
+  });
+});
+
+describe('S3', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3();
+  }, 60_000);
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('pushes, deduplicates and fetches through S3', async () => {
+    const segment = await traffic();
+    await waitArchived(segment);
+    const object = archived().find((n) => n.startsWith(`${segment}-`))!;
+    const dir = tempDir('wal-s3');
+    writeFileSync(join(dir, segment), (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout);
+    const to = `s3://${s3.bucket}/pitr`;
+    const push = await runBin('wal-push', ['--to', to, '--pgdata', cluster.data, join(dir, segment)], { env: s3.env() });
+    expect(push.stderr).toBe('');
+    expect(push.exitCode).toBe(0);
+    expect((await runBin('wal-push', ['--to', to, '--pgdata', cluster.data, join(dir, segment)], { env: s3.env() })).exitCode).toBe(0);
+    const fetched = await runBin('wal-fetch', ['--from', to, '--pgdata', cluster.data, segment, join(dir, 'RECOVERYXLOG')], { env: s3.env() });
+    expect(fetched.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'RECOVERYXLOG')).equals(readFileSync(join(dir, segment)))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['RECOVERYXLOG', segment].sort());
+    const missing = await runBin('wal-fetch', ['--from', to, '--pgdata', cluster.data, '00000009000000FF000000FE', join(dir, 'x')], { env: s3.env() });
+    expect(missing.exitCode).toBe(1);
+  }, 60_000);
+});
+
+describe('pg-basebackup refuses what one tar cannot hold', () => {
+  it('names the tablespaces outside the data directory', async () => {
+    const location = serverDir('tblspc');
+    await cluster.query('postgres', `CREATE TABLESPACE extra LOCATION '${location}'`);
+    try {
+      const run = await runBin('pg-basebackup', ['--dbname', cluster.url('postgres'), '--to', tempDir('pgbase-ts')]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/^pg-basebackup: the cluster has tablespaces outside its data directory \(extra at .*\)/);
+    } finally {
+      await cluster.query('postgres', 'DROP TABLESPACE extra');
+    }
+    chmodSync(location, 0o700);
+  });
+});
