@@ -349,6 +349,45 @@ describe('S3', () => {
   }, 60_000);
 });
 
+describe('cleanup-backups with base backups', () => {
+  it('deletes the WAL no kept base backup needs, and nothing a kept one needs', async () => {
+    const location = serverDir('wal-cleanup');
+    await setArchiveCommand(walPushCommand(location));
+    await traffic();
+    const older = JSON.parse((await runBin('pg-basebackup', ['--dbname', cluster.url('postgres'), '--to', location, '--json'])).stdout) as Manifest;
+    await traffic();
+    await new Promise((r) => setTimeout(r, 1100)); // the next backup gets the next second's name
+    const newer = JSON.parse((await runBin('pg-basebackup', ['--dbname', cluster.url('postgres'), '--to', location, '--json'])).stdout) as Manifest;
+    const last = await traffic();
+    await waitArchived(last);
+    const before = segmentsIn(archived(location));
+    const boundary = newer.source.start_wal_segment as string;
+    expect(before.some((s) => s < boundary)).toBe(true);
+
+    const policy = ['--from', location, '--keep-last', '1', '--min-keep', '1'];
+    const dry = await runBin('cleanup-backups', [...policy, '--dry-run']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain(`would delete\t${older.id}`);
+    expect(dry.stdout).toMatch(new RegExp(`would delete\tWAL of ${sysid}\t\\d+ WAL file\\(s\\) .* before ${boundary}`));
+    expect(segmentsIn(archived(location))).toEqual(before);
+
+    const real = await runBin('cleanup-backups', policy);
+    expect(real.exitCode).toBe(0);
+    expect(real.stderr).toMatch(/; WAL: deleted \d+ file\(s\)/);
+    const after = segmentsIn(archived(location));
+    expect(after).toEqual(before.filter((s) => s >= boundary));
+    expect(existsSync(join(location, older.artifact.name))).toBe(false);
+    expect(existsSync(join(location, newer.artifact.name))).toBe(true);
+    // What is left still walks from the kept backup to the newest segment.
+    expect((await runBin('wal-verify', ['--from', location])).exitCode).toBe(0);
+    // Run again: nothing more goes.
+    const again = await runBin('cleanup-backups', policy);
+    expect(again.exitCode).toBe(0);
+    expect(segmentsIn(archived(location))).toEqual(after);
+    await setArchiveCommand(walPushCommand(archive));
+  }, 90_000);
+});
+
 describe('pg-basebackup refuses what one tar cannot hold', () => {
   it('names the tablespaces outside the data directory', async () => {
     const location = serverDir('tblspc');

@@ -69,6 +69,7 @@ export function cleanupBackupsProgram() {
     .option('--min-keep <n>', 'the newest n backups of each group are never deleted', integerArg('--min-keep', 0), 3)
     .addOption(new Option('--max-delete <n|p%>', 'refuse a run that would delete more, unless --force').argParser(maxDeleteArg).default<MaxDelete>({ percent: 50 }, '50% of the good backups'))
     .option('--stale-after <duration>', 'if the newest backup of a group is older, delete nothing there and exit 3 (toolbox units, e.g. 36h, 2d)', durationArg('--stale-after'))
+    .option('--keep-wal-within <duration>', 'base backups: point-in-time reach, the WAL from the base backups of this window (and the one before it) onward; older base backups keep only their own WAL range (default: all WAL from the oldest kept base backup)', durationArg('--keep-wal-within'))
     .addOption(new Option('--orphan-grace <duration>', 'remove debris of interrupted runs once this old (toolbox units)').argParser(durationArg('--orphan-grace')).default(DAY_MS, '24h'))
     .option('--tz <zone>', 'time zone of the calendar periods and of the --keep-within* windows', timeZoneArg, DEFAULT_TIME_ZONE)
     .option('--dry-run', 'print the plan, change nothing')
@@ -103,6 +104,7 @@ export interface CleanupConfig extends ReadConfig {
   maxDelete: MaxDelete;
   staleAfterMs: number | undefined;
   orphanGraceMs: number;
+  keepWalWithinMs: number | undefined;
   dryRun: boolean;
   force: boolean;
   /** No summary line on stderr (for cron, which mails any output). */
@@ -188,6 +190,7 @@ export function resolveCleanupConfig(opts: CleanupBackupsOptions, args: string[]
     maxDelete: opts.maxDelete,
     staleAfterMs: opts.staleAfter ?? (legacyDays !== undefined ? legacyDays * DAY_MS : undefined),
     orphanGraceMs: opts.orphanGrace,
+    keepWalWithinMs: opts.keepWalWithin,
     dryRun: Boolean(opts.dryRun),
     force: Boolean(opts.force),
     quiet: Boolean(opts.quiet),

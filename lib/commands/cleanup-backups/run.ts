@@ -1,6 +1,7 @@
 import { readCatalog, selectEntries } from '../../catalog/catalog.js';
 import { deletionBatches, planCleanup, type CleanupPlan, type PlanLine } from './plan.js';
 import { resolveCleanupConfig, type CleanupBackupsOptions, type CleanupConfig } from './options.js';
+import { cleanWal, type WalCleanupResult } from './wal.js';
 import { LockedError, NotFoundError, OperationError, StaleError, interruptedWith } from '../../cli/errors.js';
 import { formatBytes, formatDuration } from '../../cli/format.js';
 import { printable, type Io } from '../../cli/io.js';
@@ -28,9 +29,13 @@ export async function run(opts: CleanupBackupsOptions, args: string[], io: Io): 
     if (config.json || config.dryRun) printPlan(lines, config, io);
     const result = config.dryRun || plan.overCap ? { deleted: [], failed: [] } : await execute(store, lines, io);
     if (!config.json && !config.dryRun) printDeleted(lines, result.deleted, io);
-    if (!config.quiet) io.stderr.write(`${io.tool}: ${summary(lines, result.deleted, config)}\n`);
-    if (result.failed.length > 0) {
-      throw new OperationError(`could not delete ${result.failed.length} file(s) in ${store.display}: ${result.failed[0]!.name}: ${result.failed[0]!.error}`);
+    // Base backups' WAL, once the backups themselves are settled; nothing where they could not be.
+    const blocked = new Set([...locked, ...plan.stale.map((s) => s.series), ...(plan.overCap ? lines.map((l) => l.series) : [])]);
+    const wal = await cleanWal(lines, new Set(result.deleted), blocked, config, io);
+    if (!config.quiet) io.stderr.write(`${io.tool}: ${summary(lines, result.deleted, config)}${walSummary(wal, config)}\n`);
+    const failed = [...result.failed, ...wal.failed];
+    if (failed.length > 0) {
+      throw new OperationError(`could not delete ${failed.length} file(s) in ${store.display}: ${failed[0]!.name}: ${failed[0]!.error}`);
     }
     if (plan.overCap) {
       throw new OperationError(`${plan.overCap.planned} deletions planned but --max-delete allows ${plan.overCap.allowed}: nothing deleted`, {
@@ -109,6 +114,10 @@ async function execute(store: Store, lines: PlanLine[], io: Io): Promise<{ delet
     }
   }
   return { deleted, failed };
+}
+
+function walSummary(wal: WalCleanupResult, config: CleanupConfig): string {
+  return wal.deleted > 0 ? `; WAL: ${config.dryRun ? 'would delete' : 'deleted'} ${wal.deleted} file(s) (${formatBytes(wal.bytes)})` : '';
 }
 
 function summary(lines: PlanLine[], deletedNames: string[], config: CleanupConfig): string {

@@ -49,9 +49,17 @@ function jsonLine(entry: CatalogEntry): Record<string, unknown> {
 }
 
 function table(entries: CatalogEntry[], now: Date): string {
+  // Base backups say which WAL they need: from their start segment (through their end to be consistent, and
+  // onward for point-in-time recovery).
+  const wal = entries.some((e) => e.kind === 'postgres-base');
+  const walRange = (e: CatalogEntry) => {
+    const start = e.manifest?.source.start_wal_segment;
+    const end = e.manifest?.source.end_wal_segment;
+    return typeof start === 'string' && typeof end === 'string' ? `${start}..${end}` : '-';
+  };
   const rows = [
-    ['ID', 'KIND', 'GROUP', 'AGE', 'SIZE', 'STATUS'],
-    ...entries.map((e) => [e.id, e.kind ?? '-', e.group ?? '-', formatDuration(now.getTime() - e.time.getTime()), formatBytes(e.size), e.status]),
+    ['ID', 'KIND', 'GROUP', 'AGE', 'SIZE', ...(wal ? ['WAL NEEDED'] : []), 'STATUS'],
+    ...entries.map((e) => [e.id, e.kind ?? '-', e.group ?? '-', formatDuration(now.getTime() - e.time.getTime()), formatBytes(e.size), ...(wal ? [walRange(e)] : []), e.status]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';

@@ -51,6 +51,8 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
       const { verdict, entry, verified } = result;
       if (verdict.verdict !== 'Ok') {
         fail(verdictError(verdict));
+      } else if (entry?.kind === 'postgres-base') {
+        fail(new UsageError(`${entry.id} is a physical base backup, which this drill cannot restore (it restores dumps and snapshots)`, { hint: 'pick another backup with --kind or --group' }));
       } else if (entry && verified?.path) {
         const restoredAt = performance.now();
         const drill = entry.kind === 'redis' ? drillRedis : entry.kind === 'sqlite' ? drillSqlite : drillPostgres;

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgram } from '../../../lib/cli/program.js';
 import { formatError, runCli, type ProcessLike, type ToolRun } from '../../../lib/cli/runner.js';
-import { CommandExit, EXIT_TABLE, IntegrityError, InterruptedError, LockedError, NotFoundError, OperationError, StaleError, StoreError, UnreachableError, UsageError, VersionError, exitCodeFor, exitCodesHelp } from '../../../lib/cli/errors.js';
+import { archiveCommandExit, restoreCommandExit, CommandExit, EXIT_TABLE, IntegrityError, InterruptedError, LockedError, NotFoundError, OperationError, StaleError, StoreError, UnreachableError, UsageError, VersionError, exitCodeFor, exitCodesHelp } from '../../../lib/cli/errors.js';
 
 class Exit extends Error {
   constructor(readonly code: number) {
@@ -37,11 +37,11 @@ function fakeProcess(argv: string[]) {
 
 type DemoRun = ToolRun<{ to?: string }>;
 
-async function run(argv: string[], tool: DemoRun, onStart?: (emitter: EventEmitter) => void) {
+async function run(argv: string[], tool: DemoRun, onStart?: (emitter: EventEmitter) => void, convention?: (code: number) => number) {
   const fake = fakeProcess(argv);
   const program = createProgram('demo', 'a demo').option('--to <x>', 'where');
   onStart?.(fake.emitter);
-  const code = await runCli(program, async () => tool, fake.proc).then(
+  const code = await runCli(program, async () => tool, fake.proc, convention).then(
     () => -1,
     (e: unknown) => (e instanceof Exit ? e.code : Promise.reject(e)),
   );
@@ -136,5 +136,22 @@ describe('runCli', () => {
       expect(result.code).toBe(code);
       expect(result.stderr).toBe(`demo: interrupted by ${signal}\n`);
     }
+  });
+});
+
+describe("PostgreSQL's command conventions", () => {
+  it('archive_command: every failure is retried (1–125), signals included', async () => {
+    expect([0, 1, 2, 5, 6, 75, 125, 126, 130, 143].map(archiveCommandExit)).toEqual([0, 1, 2, 5, 6, 75, 125, 1, 1, 1]);
+    const stopped = await run([], async () => {
+      throw new InterruptedError('SIGTERM');
+    }, undefined, archiveCommandExit);
+    expect(stopped.code).toBe(1);
+  });
+
+  it('restore_command: 1 only for "not in the archive", above 125 for everything else', async () => {
+    expect([0, 6, 1, 2, 5, 75, 130, 143].map(restoreCommandExit)).toEqual([0, 1, 126, 126, 126, 126, 126, 126]);
+    expect((await run([], async () => Promise.reject(new NotFoundError('not in the archive')), undefined, restoreCommandExit)).code).toBe(1);
+    expect((await run(['--bogus'], async () => {}, undefined, restoreCommandExit)).code).toBe(126);
+    expect((await run([], async () => Promise.reject(new IntegrityError('damaged')), undefined, restoreCommandExit)).code).toBe(126);
   });
 });
