@@ -114,6 +114,14 @@ describe('pg-basebackup and wal-push as archive_command', () => {
     const list = await runBin('list-backups', ['--from', backups, '--json']);
     expect(list.exitCode).toBe(0);
     expect(JSON.parse(list.stdout)).toMatchObject({ kind: 'postgres-base', status: 'ok', source: { start_wal_segment: base.source.start_wal_segment } });
+    const table = await runBin('list-backups', ['--from', backups, '--verify']);
+    expect(table.exitCode).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`WAL NEEDED .*\\n${base.id} +postgres-base .*${base.source.start_wal_segment}\\.\\.${base.source.end_wal_segment} +ok\\n`));
+    expect((await runBin('snapshot-dry-run', ['--from', backups, '--kind', 'postgres-base', '--max-age', '1h'])).exitCode).toBe(0);
+    // Not a dump: restore-backup says what to do with it instead.
+    const restore = await runBin('restore-backup', ['--from', backups, '--to-db', cluster.url('postgres')]);
+    expect(restore.exitCode).toBe(2);
+    expect(restore.stderr).toMatch(/is a physical base backup of a whole cluster.*tar -xf/);
   }, 60_000);
 
   it('archives every segment, durably named by content, and wal-verify walks them from the backup to the newest', async () => {

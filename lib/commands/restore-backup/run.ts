@@ -152,6 +152,11 @@ async function rollBack(config: RollbackConfig, io: Io): Promise<void> {
 /** Refuses, before anything is read or connected, an artifact the chosen target cannot take. */
 function checkFit(config: RestoreConfig, entry: CatalogEntry, format: ArtifactFormat): void {
   const target = config.target;
+  if (format === 'pg_basebackup-tar') {
+    throw new UsageError(`${entry.id} is a physical base backup of a whole cluster: it is not loaded into a server but extracted into a new data directory`, {
+      hint: 'zstd -dc ARTIFACT | tar -xf - -C NEWDIR, then pg_verifybackup NEWDIR (README: point-in-time recovery)',
+    });
+  }
   if (target.kind === 'sqlite') {
     if (format !== 'sqlite-db') throw new UsageError(`--to-sqlite: ${entry.id} is a ${format} backup, not an SQLite one`);
   } else if (target.kind === 'postgres') {
