@@ -12,7 +12,7 @@ import { choiceArg, DEFAULT_TRIGGER, parseTrigger, valueOf } from './values.js';
 import { addS3WriteOptions, resolveS3Options, type S3Flags } from '../store/s3-options.js';
 import type { S3Options } from '../store/s3.js';
 
-export const groupArg = valueOf('--group', (value) => {
+const groupArg = valueOf('--group', (value) => {
   if (!isValidGroup(value)) throw new UsageError(`--group: '${value}' may hold only letters, digits, '.', '_' and '-' (at most 100)`);
   return value;
 });

@@ -1,14 +1,13 @@
 /** wal-push's flags, declared, parsed and typed here, and resolved into what a run needs. */
-import { isAbsolute, resolve } from 'node:path';
-import { Option } from '@commander-js/extra-typings';
+import { resolve } from 'node:path';
 import { COMPRESSIONS, type Compression } from '../../artifact/compression.js';
 import { archiveCommandExit, UsageError } from '../../cli/errors.js';
 import type { Env } from '../../cli/io.js';
-import { addNetworkOptions, retryPolicy } from '../../cli/network-options.js';
+import { addArchiveOptions, resolveArchiveSide, type ArchiveSide } from '../../cli/archive-options.js';
+import { addNetworkOptions } from '../../cli/network-options.js';
 import { createProgram } from '../../cli/program.js';
 import { choiceArg, textArg } from '../../cli/values.js';
-import { groupArg, resolveWriteLocation } from '../../cli/write-options.js';
-import type { BackoffPolicy } from '../../network/backoff.js';
+import { resolveWriteLocation } from '../../cli/write-options.js';
 import { addS3WriteOptions, resolveS3Options } from '../../store/s3-options.js';
 import type { S3Options } from '../../store/s3.js';
 
@@ -19,11 +18,8 @@ export function walPushProgram() {
   const program = createProgram('wal-push', "PostgreSQL's archive_command: compress, checksum and store one WAL file, durably, never overwriting.")
     .argument('<path>', 'the WAL file to archive (%p)')
     .option('--to <location>', 'the location: a directory, file:///dir or s3://bucket/prefix (default: BACKUP_S3_BUCKET); WAL goes under wal/<group>/')
-    .option('--group <name>', "the archive's group, shared with pg-basebackup (default: the cluster's system identifier, read from the data directory)", groupArg)
-    .option('--pgdata <dir>', 'the data directory, to read the system identifier (default: PGDATA, else the current directory, where PostgreSQL runs archive_command)', textArg('--pgdata', 'the path is empty'))
     .option('--compress <algorithm>', 'zstd, gzip or none', choiceArg('--compress', COMPRESSIONS), 'zstd' as Compression)
     .option('--textfile <dir>', 'after every call, record the outcome in <dir>/wal_archive_<group>.prom for node_exporter', textArg('--textfile', 'the path is empty'))
-    .addOption(new Option('--outdir <dir>', 'alias of --to').hideHelp())
     .addHelpText(
       'after',
       `
@@ -31,22 +27,19 @@ In postgresql.conf:  archive_command = 'wal-push --to /backups %p'
 A file already archived with the same content exits 0; with different content wal-push fails and keeps
 both. Every failure exits between 1 and 125 (signals too), so PostgreSQL keeps the file and retries.`,
     );
-  return addNetworkOptions(addS3WriteOptions(program));
+  return addNetworkOptions(addS3WriteOptions(addArchiveOptions(program, 'archive_command')));
 }
 
 export type WalPushOptions = ReturnType<ReturnType<typeof walPushProgram>['opts']>;
 
-export interface WalPushConfig {
+export interface WalPushConfig extends ArchiveSide {
   /** Absolute path of the file to archive. */
   path: string;
   location: string;
   locationFlag: string;
   s3: S3Options | undefined;
-  group: string | undefined;
-  pgdata: string;
   compression: Compression;
   textfile: string | undefined;
-  retry: BackoffPolicy;
 }
 
 /** Resolves wal-push's options; `%p` is relative to the data directory, where PostgreSQL runs the command. */
@@ -55,16 +48,13 @@ export function resolveWalPushConfig(opts: WalPushOptions, args: string[], env: 
   if (path === undefined || path === '') throw new UsageError('missing the WAL file to archive', { hint: "archive_command = 'wal-push --to LOCATION %p'" });
   const chosen = resolveWriteLocation(opts, env);
   if (!chosen) throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET)' });
-  const pgdata = opts.pgdata ?? (env.PGDATA || undefined);
   return {
     path: resolve(cwd, path),
     location: chosen.location,
     locationFlag: chosen.flag,
     s3: resolveS3Options(chosen.location, opts, env),
-    group: opts.group,
-    pgdata: pgdata === undefined ? cwd : isAbsolute(pgdata) ? pgdata : resolve(cwd, pgdata),
+    ...resolveArchiveSide(opts, env, cwd),
     compression: opts.compress,
     textfile: opts.textfile === undefined ? undefined : resolve(cwd, opts.textfile),
-    retry: retryPolicy(opts.retryBudget),
   };
 }
