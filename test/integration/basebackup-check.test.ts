@@ -2,11 +2,8 @@
  * The base backup check against what the real pg_basebackup writes, and against PostgreSQL's own verdict:
  * the stream passes here and its extracted copy passes pg_verifybackup; a damaged byte in a relation file
  * fails both. Truncations and a dropped backup_manifest fail, naming the problem.
- *
- * RESTORABLE_BASEBACKUP_BENCH=<pgbench scale> also measures the full check's throughput on a larger backup
- * (scale 20 is about 350 MB): it is skipped otherwise.
  */
-import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +14,6 @@ import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { tarEntries } from '../support/tar.js';
 
 const WHERE = 'the base backup';
-const BENCH_SCALE = Number(process.env['RESTORABLE_BASEBACKUP_BENCH'] ?? 0);
 
 let cluster: PgCluster;
 let outDir: string;
@@ -147,33 +143,4 @@ describe('the base backup check on what pg_basebackup writes', () => {
     const without = Buffer.concat([stream.subarray(0, e.headerOffset), Buffer.alloc(1024)]);
     expect(failure(without)).toMatch(new RegExp(`^${WHERE}: no backup_manifest`));
   });
-
-  it.runIf(BENCH_SCALE > 0)(
-    'measures the full check on a larger backup',
-    async () => {
-      await execa(join(cluster.binDir, 'pgbench'), ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'postgres', '-i', '-q', '-s', String(BENCH_SCALE), 'postgres'], { env: pgEnv() });
-      const file = join(outDir, 'large.tar');
-      await execa(join(cluster.binDir, 'pg_basebackup'), pgBasebackupArgs(), { env: pgEnv(), stdout: { file }, buffer: false });
-      const size = statSync(file).size;
-      // Read as a pipe delivers it, 64 KiB at a time, the file already in the page cache.
-      const fd = openSync(file, 'r');
-      const runs: number[] = [];
-      for (let r = 0; r < 3; r++) {
-        const check = createBaseBackupCheck({ depth: 'full', where: WHERE });
-        const started = process.hrtime.bigint();
-        for (let at = 0; ; ) {
-          const chunk = Buffer.allocUnsafe(65536);
-          const n = readSync(fd, chunk, 0, chunk.length, at);
-          if (n === 0) break;
-          at += n;
-          check.push(chunk.subarray(0, n));
-        }
-        expect(check.end().manifestVerified).toBe(true);
-        runs.push(size / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9));
-      }
-      closeSync(fd);
-      console.log(`full check of a ${(size / 1e6).toFixed(0)} MB base backup, read from a file in 64 KiB chunks: ${runs.map((r) => r.toFixed(0)).join(', ')} MB/s`);
-    },
-    600_000,
-  );
 });
