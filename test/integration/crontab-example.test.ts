@@ -117,7 +117,7 @@ describe('crontab.example', () => {
     expect(monitor.requests.filter((r) => (JSON.parse(r.body) as { status: string }).status === 'fail')).toEqual([]);
     expect(readdirSync(textfiles).sort()).toEqual([
       'backup_cleanup-pitr.prom', 'backup_cleanup.prom', 'backup_drill.prom', 'backup_freshness.prom', 'backup_postgres-base_control-plane.prom',
-      'backup_postgres_appdb.prom', 'backup_redis.prom', 'backup_sqlite_app.prom', 'backup_wal-verify.prom',
+      'backup_postgres_appdb.prom', 'backup_redis.prom', 'backup_sqlite_app.prom', 'backup_wal-archive.prom', 'backup_wal-verify.prom',
     ]);
     expect(readFileSync(join(textfiles, 'backup_sqlite_app.prom'), 'utf8')).toContain('database_integrity_healthy{type="sqlite",group="app"} 1\n');
     await monitor.close();
