@@ -155,6 +155,12 @@ describe('pg-basebackup and wal-push as archive_command', () => {
     expect(lines[0]!.newest_segment! >= last).toBe(true);
     expect(lines[1]).toMatchObject({ group: sysid, age_seconds: expect.any(Number) });
     expect(backups).toBeTruthy();
+    // Freshness: fine within 10 minutes; stale (exit 3) once the newest file is older than --max-age.
+    expect((await runBin('wal-verify', ['--from', archive, '--quick', '--max-age', '10m'])).exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    const stale = await runBin('wal-verify', ['--from', archive, '--quick', '--max-age', '1s']);
+    expect(stale.exitCode).toBe(3);
+    expect(stale.stderr).toMatch(new RegExp(`^wal-verify: the WAL archive of ${sysid} is stale: the newest file \\([0-9A-F.a-z]+\\) arrived .* ago, over --max-age 1s`));
 
     // The textfile says when the archive last moved.
     const prom = readFileSync(join(textfiles, `wal_archive_${sysid}.prom`), 'utf8');
