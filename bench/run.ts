@@ -4,6 +4,7 @@ import { benchPgBackup } from './pg-backup.js';
 import { benchRedisBackup } from './redis-backup.js';
 import { benchSqlite } from './sqlite.js';
 import { benchStartup } from './startup.js';
+import { benchWal } from './wal.js';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   startup: benchStartup,
@@ -11,6 +12,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   'redis-backup': benchRedisBackup,
   sqlite: benchSqlite,
   cleanup: benchCleanup,
+  wal: benchWal,
 };
 
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.

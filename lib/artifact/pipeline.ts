@@ -41,8 +41,10 @@ export interface ProduceOptions {
   zstdPath: string | undefined;
   sink: ArtifactSink;
   /**
-   * A remote store whose check was left for now (see openOutput): run once the producer has started, it
-   * resolves to the name to upload under (the sink's is provisional); if it fails, the producer is stopped.
+   * A name settled while the producer runs — a remote store whose check was left for now (see openOutput), or
+   * a name that depends on the content (wal-push's sha256): run once the producer has started, it resolves to
+   * the name to publish under (the sink's is provisional); if it fails, the producer is stopped and nothing
+   * is published.
    */
   settleName?: () => Promise<string>;
   /** Where uploads to remote stores are spooled (default: the temp dir). */
@@ -52,6 +54,8 @@ export interface ProduceOptions {
   progress: boolean;
   /** Aborting it stops every stage (as a signal would). */
   stop: AbortController;
+  /** zstd on one thread: for small inputs, where starting its workers costs more than they win. */
+  singleThread?: boolean;
 }
 
 /**
@@ -93,6 +97,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
           ...(fileToZstd !== undefined ? { inputFile: fileToZstd } : {}),
           ...(fileFd !== undefined ? { outputFd: fileFd } : {}),
           ...(passStderr ? { onStderr: passStderr } : {}),
+          ...(options.singleThread ? { singleThread: true } : {}),
         });
 
   // The producer's content check, fed wherever its raw bytes can be seen (see contentChecked below).
@@ -184,7 +189,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const progress = { stderr: io.stderr, label: options.label, enabled: options.progress };
   try {
     if (direct && 'store' in sink) {
-      return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress });
+      return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress, ...(naming ? { finalName: naming } : {}) });
     }
     // Meanwhile the spool takes what the producer writes.
     const named = naming && 'store' in sink ? { ...sink, name: await settledFirst(naming, stagesSucceeded(), signal) } : sink;

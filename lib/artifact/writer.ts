@@ -60,6 +60,8 @@ export interface WriteDirectOptions {
   writer: LocalWriter;
   stagesSucceeded: () => Promise<void>;
   progress: WriteArtifactOptions['progress'];
+  /** The name to publish under, when it was settled only while the stages ran (else `name`). */
+  finalName?: Promise<string>;
 }
 
 /** While the last stage writes, the file is flushed to disk every this many bytes (see writeArtifactDirect). */
@@ -88,7 +90,8 @@ export async function writeArtifactDirect(options: WriteDirectOptions): Promise<
   try {
     const digest = await digestGrowingFile(writer.path, options.stagesSucceeded(), flushNowAndThen);
     await flushing;
-    await writer.commit(); // its own fsync now has only the last few MiB to write
+    const as = options.finalName ? await options.finalName : undefined;
+    await writer.commit(as); // its own fsync now has only the last few MiB to write
     return digest;
   } catch (error) {
     await flushing?.catch(() => {});

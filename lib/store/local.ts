@@ -90,9 +90,9 @@ export class LocalStore implements Store {
       path: temp,
       size: () => fstatSync(handle.fd).size,
       flush: () => handle.sync(),
-      commit: async () => {
+      commit: async (as?: string) => {
         await close();
-        return this.commitTemp(temp, name);
+        return this.commitTemp(temp, as ?? name);
       },
       discard: async () => {
         await close().catch(() => {});

@@ -32,7 +32,8 @@ export interface LocalWriter {
   size(): number;
   /** Makes what was written durable (commit does too; calling it early overlaps the flush with other work). */
   flush(): Promise<void>;
-  commit(): Promise<{ size: number }>;
+  /** Publishes under the name given to openWriter, or under `as` when the final name was known only later. */
+  commit(as?: string): Promise<{ size: number }>;
   discard(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { resolveCompression } from '../../artifact/compress.js';
+import { compressionSuffix } from '../../artifact/compression.js';
 import { produceArtifact } from '../../artifact/pipeline.js';
 import { describeSystemError, IntegrityError, OperationError, UsageError, errnoCode } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
@@ -37,38 +38,55 @@ export async function run(opts: WalPushOptions, args: string[], io: Io): Promise
 }
 
 async function push(config: WalPushConfig, file: WalFile, group: string, clusterId: string | undefined, io: Io): Promise<{ bytes?: number }> {
-  const opening = openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
-  opening.catch(() => {}); // awaited below, after the file is read
-  const { sha256, size } = await readAndProve(config.path, file, clusterId);
-  const store = await opening;
-  const existing = await findArchived(store, file.name);
-  if (existing.some((e) => e.sha256 === sha256)) {
-    io.log.info(`${file.name} is already archived with the same content (${store.locate(existing[0]!.object)})`);
-    return {};
-  }
-  if (existing.length > 0) {
-    throw new OperationError(
-      `${file.name} is already archived with different content (${store.locate(existing[0]!.object)}, this one has sha256 ${sha256}); refusing to overwrite it`,
-      { hint: 'two clusters archiving into one --group, or a restored cluster on the old timeline? give each cluster its own --group and compare the two files' },
-    );
-  }
+  // zstd compresses the file while it is proven and hashed here: the object's name (its sha256) is settled
+  // before anything is published, and a file that fails its proof or is already archived is never published.
+  const proving = readAndProve(config.path, file, clusterId);
+  proving.catch(() => {}); // awaited below
+  const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
+  const existing = findArchived(store, file.name);
+  existing.catch(() => {});
   await store.prepareForWrite();
   const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
-  const object = archivedName(file.name, sha256, compression);
-  const digest = await produceArtifact({
-    producer: { kind: 'file', path: config.path, verified: async () => {} },
-    compression,
-    zstdPath,
-    sink: { store, name: object },
-    spoolDir: config.s3?.spoolDir,
-    io,
-    label: file.name,
-    progress: false,
-    stop: new AbortController(),
-  });
-  io.log.info(`${file.name}: ${size} bytes stored as ${store.locate(object)} (${digest.bytes} bytes)`);
-  return { bytes: digest.bytes };
+  let duplicate: string | undefined;
+  const settleName = async () => {
+    const [{ sha256 }, found] = await Promise.all([proving, existing]);
+    const same = found.find((e) => e.sha256 === sha256);
+    if (same) throw new AlreadyArchived((duplicate = store.locate(same.object)));
+    if (found.length > 0) {
+      throw new OperationError(
+        `${file.name} is already archived with different content (${store.locate(found[0]!.object)}, this one has sha256 ${sha256}); refusing to overwrite it`,
+        { hint: 'two clusters archiving into one --group, or a restored cluster on the old timeline? give each cluster its own --group and compare the two files' },
+      );
+    }
+    return archivedName(file.name, sha256, compression);
+  };
+  try {
+    const digest = await produceArtifact({
+      producer: { kind: 'file', path: config.path, verified: async () => {} },
+      compression,
+      zstdPath,
+      // Provisional: the object is published under settleName's name.
+      sink: { store, name: `${file.name}.pending${compressionSuffix(compression)}` },
+      settleName,
+      spoolDir: config.s3?.spoolDir,
+      io,
+      label: file.name,
+      progress: false,
+      stop: new AbortController(),
+      // One segment is small: a single zstd thread is faster than starting workers for it.
+      singleThread: true,
+    });
+    io.log.info(`${file.name}: ${(await proving).size} bytes stored in ${store.display} (${digest.bytes} bytes)`);
+    return { bytes: digest.bytes };
+  } catch (error) {
+    if (!(error instanceof AlreadyArchived)) throw error;
+    io.log.info(`${file.name} is already archived with the same content (${duplicate})`);
+    return {};
+  }
 }
+
+/** The file is in the archive already, with the same content: a success, and nothing to store. */
+class AlreadyArchived extends Error {}
 
 /**
  * Reads the file once: its head proves what it is, the whole is hashed. A segment of another cluster than
