@@ -14,7 +14,6 @@
  *   once they are older than the orphan grace period.
  */
 import { formatDuration } from '../cli/format.js';
-import { isTempName } from '../catalog/naming.js';
 import type { StoreEntry } from '../store/store.js';
 import type { ArchivedFile } from '../wal/archive.js';
 import { segmentName } from '../wal/names.js';
@@ -44,12 +43,17 @@ export interface WalRetentionPlan {
 
 export function planWalRetention(kept: readonly KeptBaseBackup[], files: readonly ArchivedFile[], other: readonly StoreEntry[], settings: WalRetentionSettings): WalRetentionPlan {
   const now = settings.now.getTime();
-  const debris = other.filter((e) => isTempName(e.name) && now - e.modified.getTime() > settings.orphanGraceMs).map((e) => e.name);
+  const debris = other.filter((e) => isOwnTempName(e.name) && now - e.modified.getTime() > settings.orphanGraceMs).map((e) => e.name);
   const debrisReason = debris.length > 0 ? [`${debris.length} unfinished upload(s) older than --orphan-grace ${formatDuration(settings.orphanGraceMs)}: removed`] : [];
   const keepAll = (why: string): WalRetentionPlan => ({ delete: debris, kept: files.length, reasons: [`all ${files.length} WAL file(s) kept: ${why}`, ...debrisReason] });
   if (kept.length === 0) return keepAll('no base backup is kept');
   const unknown = kept.find((b) => b.start === undefined);
   if (unknown) return keepAll(`${unknown.id} does not say where it starts in the WAL`);
+  // A start beyond everything archived is not a backup of this archive as it stands (a forged manifest, or
+  // one of another cluster): nothing may be pruned on its word.
+  const newest = Math.max(-1, ...files.filter((f) => f.file.type !== 'history').map((f) => (f.file as { segno: number }).segno));
+  const beyond = kept.find((b) => b.start!.startSegno > newest);
+  if (beyond && files.length > 0) return keepAll(`${beyond.id} starts beyond the newest archived WAL file`);
 
   const starts = kept.map((b) => ({ ...b, start: b.start! }));
   let reach = starts;
@@ -76,4 +80,14 @@ export function planWalRetention(kept: readonly KeptBaseBackup[], files: readonl
   }
   reasons.push(`${files.length - gone.length} WAL file(s) kept: from ${boundary} (${from.id})${window} onward, each kept base backup's own range, and the timeline history files`);
   return { delete: [...gone.map((f) => f.object), ...debris], kept: files.length - gone.length, reasons: [...reasons, ...debrisReason] };
+}
+
+/**
+ * The temporary names wal-push itself leaves when it is killed mid-upload: `.<WAL file>-<sha256>.zst.tmp-<pid>-<hex>`
+ * or, while the name is not settled yet, `.<WAL file>.pending.zst.tmp-…` — nothing else in the folder is ours.
+ */
+const OWN_TEMP = /^\.[0-9A-F]{8}(?:[0-9A-F]{16}(?:\.partial|\.[0-9A-F]{8}\.backup)?|\.history)(?:-[0-9a-f]{64}|\.pending)(?:\.zst|\.gz)?\.tmp-\d+-[0-9a-f]{8}$/;
+
+function isOwnTempName(name: string): boolean {
+  return OWN_TEMP.test(name);
 }

@@ -52,13 +52,20 @@ export function openWalArchive(location: string, flag: string, cwd: string, s3: 
   return openStore(location, flag, cwd, s3, walFolder(group));
 }
 
-/** Every copy of one WAL file in the archive (normally none or one). */
-export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[]> {
-  const found: ArchivedFile[] = [];
-  for await (const entry of store.list(`${fileName}-`)) {
+/**
+ * Every copy of one WAL file in the archive (normally none or one), and the objects whose names begin with
+ * it but do not parse (`stray`): a renamed or foreign copy, which a reader must not take for "absent".
+ */
+export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[] & { stray?: string[] }> {
+  const found: ArchivedFile[] & { stray?: string[] } = [];
+  const stray: string[] = [];
+  for await (const entry of store.list(fileName)) {
     const parsed = parseArchived(entry);
-    if (parsed && parsed.file.name === fileName) found.push(parsed);
+    if (parsed?.file.name === fileName) found.push(parsed);
+    // A parsed name of another file is another WAL file that extends this one's name (its .partial, .backup).
+    else if (!parsed) stray.push(entry.name);
   }
+  if (stray.length > 0) found.stray = stray;
   return found;
 }
 

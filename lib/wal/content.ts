@@ -3,8 +3,6 @@
  * first page header (position, size, system identifier), a timeline history file's lines, a backup history
  * file's first line. Read from the first bytes (and, for the small text files, the whole content).
  */
-import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { readSegmentHeader, SEGMENT_HEADER_BYTES, segmentProblem } from './header.js';
 import { isValidSegmentSize, lsnOfSegno, parseHistory, parseWalFileName, type WalFile } from './names.js';
 
@@ -52,20 +50,4 @@ export function checkWalContent(file: WalFile, head: Buffer, size: number): { pr
   }
   if (!text.startsWith('START WAL LOCATION: ')) return { problem: 'not a backup history file (no START WAL LOCATION line)' };
   return { facts: {} };
-}
-
-/** A file's sha256 and size, and its first `headBytes` bytes: one read of the whole file. */
-export async function digestWithHead(handle: FileHandle, headBytes: number): Promise<{ sha256: string; size: number; head: Buffer }> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(Math.max(1 << 20, headBytes));
-  let head: Buffer | undefined;
-  let size = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
-    if (bytesRead === 0) break;
-    head ??= Buffer.from(buffer.subarray(0, Math.min(bytesRead, headBytes)));
-    hash.update(buffer.subarray(0, bytesRead));
-    size += bytesRead;
-  }
-  return { sha256: hash.digest('hex'), size, head: head ?? Buffer.alloc(0) };
 }

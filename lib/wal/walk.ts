@@ -45,12 +45,15 @@ export interface WalkResult {
  */
 export function walkArchive(start: WalkStart, files: ArchivedFile[], histories: Map<number, TimelineSwitch[]>): WalkResult {
   const size = start.segmentSize;
-  const segments = new Map<number, Map<number, ArchivedFile>>();
+  const segments = new Map<number, Map<number, ArchivedFile[]>>();
   const historyFiles = new Map<number, ArchivedFile>();
+  let maxSegno = -1;
   for (const f of files) {
     if (f.file.type === 'segment') {
       if (!segments.has(f.file.timeline)) segments.set(f.file.timeline, new Map());
-      segments.get(f.file.timeline)!.set(f.file.segno, f);
+      const copies = segments.get(f.file.timeline)!;
+      copies.set(f.file.segno, [...(copies.get(f.file.segno) ?? []), f]);
+      maxSegno = Math.max(maxSegno, f.file.segno);
     } else if (f.file.type === 'history') {
       historyFiles.set(f.file.timeline, f);
     }
@@ -68,6 +71,12 @@ export function walkArchive(start: WalkStart, files: ArchivedFile[], histories: 
     return branch !== undefined && branch.switchLsn >= startLsn;
   };
   const target = Math.max(start.timeline, ...[...histories.keys()].filter(descends));
+  // Recovery with recovery_target_timeline = latest (PostgreSQL's default) takes the highest timeline in the
+  // archive, whether or not it descends from this backup: one that forked earlier makes it fail.
+  const highest = Math.max(...histories.keys());
+  if (highest > target) {
+    problems.push(`recovery_target_timeline = latest would pick timeline ${highest}, which does not descend from this backup (a restored copy archiving into this group?); recovery fails unless it names timeline ${target}`);
+  }
 
   // The chain of timelines from the backup's to the target, each with the LSN where it ends.
   const chain: { timeline: number; endsAt: bigint | undefined }[] = [];
@@ -86,14 +95,22 @@ export function walkArchive(start: WalkStart, files: ArchivedFile[], histories: 
   const switches: WalkResult['switches'] = [];
   let segno = start.startSegno;
   for (const [i, link] of chain.entries()) {
-    const onTimeline = segments.get(link.timeline) ?? new Map<number, ArchivedFile>();
+    const onTimeline = segments.get(link.timeline) ?? new Map<number, ArchivedFile[]>();
     // The segment holding the switch comes from the new timeline, whose first segment copies it.
-    const last = link.endsAt !== undefined ? segnoOfLsn(link.endsAt, size) - 1 : Math.max(start.endSegno, ...onTimeline.keys());
+    let last = link.endsAt !== undefined ? segnoOfLsn(link.endsAt, size) - 1 : Math.max(start.endSegno, ...onTimeline.keys());
+    if (link.endsAt !== undefined && last > Math.max(maxSegno, start.endSegno)) {
+      // A history file that places a switch beyond everything archived lies or belongs elsewhere.
+      problems.push(`${historyName(chain[i + 1]!.timeline)} puts the end of timeline ${link.timeline} beyond the newest archived segment`);
+      last = Math.max(maxSegno, start.endSegno);
+    }
     if (last >= segno) path.push({ timeline: link.timeline, from: segno, to: last });
     for (let n = segno; n <= last; n++) {
-      const found = onTimeline.get(n);
-      if (found) needed.push(found);
-      else missing.push(segmentName(link.timeline, n, size));
+      const copies = onTimeline.get(n);
+      if (!copies) missing.push(segmentName(link.timeline, n, size));
+      else {
+        needed.push(...copies);
+        if (new Set(copies.map((c) => c.sha256)).size > 1) problems.push(`${copies[0]!.file.name} is archived ${copies.length} times with different content: wal-fetch refuses to choose`);
+      }
     }
     segno = Math.max(segno, last + 1);
     const next = chain[i + 1];

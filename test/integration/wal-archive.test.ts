@@ -3,7 +3,8 @@
  * pg-basebackup, wal-verify over the result, wal-fetch as restore_command would call it, and what goes
  * wrong: a duplicate push, a conflicting one, a signal mid-push, a store that is down, damage.
  */
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -221,6 +222,27 @@ describe('pg-basebackup and wal-push as archive_command', () => {
     expect(nogroup.exitCode).toBe(2);
     expect(nogroup.stderr).toMatch(/^wal-push: --group: not given/);
     expect(segmentsIn(archived())).not.toContain(next);
+    // A FIFO is refused at once, never opened (an open would block where no signal reaches it).
+    execFileSync('mkfifo', [join(dir, '000000010000000000000042')]);
+    const fifo = await runBin('wal-push', ['--to', archive, '--pgdata', cluster.data, join(dir, '000000010000000000000042')], { timeoutMs: 10_000 });
+    expect(fifo.exitCode).toBe(2);
+    expect(fifo.stderr).toMatch(/is not a regular file/);
+  }, 60_000);
+
+  it('never takes an empty or damaged copy for the file already archived', async () => {
+    const segment = await traffic();
+    await waitArchived(segment);
+    const object = archived().find((n) => n.startsWith(`${segment}-`))!;
+    const content = (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout;
+    const dir = tempDir('wal-empty');
+    writeFileSync(join(dir, segment), content);
+    const other = tempDir('wal-empty-archive');
+    mkdirSync(walDir(other, 'g'), { recursive: true });
+    writeFileSync(join(walDir(other, 'g'), object), '');
+    const push = await runBin('wal-push', ['--to', other, '--group', 'g', '--pgdata', cluster.data, join(dir, segment)]);
+    expect(push.exitCode).toBe(1);
+    expect(push.stderr).toMatch(new RegExp(`^wal-push: ${segment}: the archived copy .* is damaged .*refusing to overwrite it`));
+    expect(readdirSync(walDir(other, 'g'))).toEqual([object]);
   }, 60_000);
 
   it('SIGTERM mid-push leaves no visible object and exits within the retry range', async () => {
@@ -301,6 +323,24 @@ describe('wal-fetch as restore_command', () => {
     expect(wrongPlace.stderr).toMatch(/no WAL archive for group/);
     const usage = await runBin('wal-fetch', ['--from', archive, '--bogus', segment, join(dir, 'x')]);
     expect(usage.exitCode).toBe(126);
+    // %p in a directory that does not exist, or a directory itself: said plainly, recovery stops.
+    const nodir = await runBin('wal-fetch', ['--from', archive, '--pgdata', cluster.data, segment, join(dir, 'none', 'x')]);
+    expect(nodir.exitCode).toBe(126);
+    expect(nodir.stderr).toMatch(/^wal-fetch: argument 2: .*none is not a directory/);
+    expect((await runBin('wal-fetch', ['--from', archive, '--pgdata', cluster.data, segment, dir])).stderr).toMatch(/argument 2: .* is a directory/);
+    // The only copy under a name wal-push never writes: not "absent" (that would end recovery early).
+    const renamed = tempDir('wal-renamed');
+    mkdirSync(walDir(renamed), { recursive: true });
+    copyFileSync(join(walDir(), object), join(walDir(renamed), `${segment}.zst`));
+    const stray = await runBin('wal-fetch', ['--from', renamed, '--pgdata', cluster.data, segment, join(dir, 'x')]);
+    expect(stray.exitCode).toBe(126);
+    expect(stray.stderr).toMatch(/refusing to call it absent/);
+    // Beside a broken copy of the same content, the good one is used.
+    writeFileSync(join(walDir(renamed), `${object.slice(0, -4)}.gz`), 'garbage');
+    copyFileSync(join(walDir(), object), join(walDir(renamed), object));
+    const twin = await runBin('wal-fetch', ['--from', renamed, '--pgdata', cluster.data, segment, join(dir, 'x')]);
+    expect(twin.exitCode).toBe(0);
+    rmSync(join(dir, 'x'));
 
     // A damaged copy in a second archive: fetched, refused, nothing left at %p.
     const damagedArchive = tempDir('wal-damaged');

@@ -34,7 +34,9 @@ export async function cleanWal(lines: readonly PlanLine[], gone: ReadonlySet<str
     // Still there after this run: planned keeps, and (for real) deletes that did not happen; a dry run shows
     // the plan as if its deletes had succeeded.
     const stays = (l: PlanLine) => l.action === 'keep' || (!config.dryRun && !l.entry.files.every((f) => gone.has(f)));
-    const kept = ofGroup.filter((l) => l.entry.status === 'ok' && stays(l)).map((l) => keptBackup(l.entry));
+    // Every base backup that stays counts, a corrupt one too: its tar may be intact, and without a manifest
+    // that says where it starts it keeps all WAL.
+    const kept = ofGroup.filter(stays).map((l) => keptBackup(l.entry));
     const archive = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
     const segmentSize = kept.find((k) => k.start)?.start?.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     const { files, other } = await listArchive(archive, segmentSize);
@@ -68,5 +70,5 @@ export async function cleanWal(lines: readonly PlanLine[], gone: ReadonlySet<str
 }
 
 function keptBackup(entry: CatalogEntry) {
-  return { id: entry.id, time: entry.time, start: baseBackupStart(entry) };
+  return { id: entry.id, time: entry.time, start: entry.status === 'ok' ? baseBackupStart(entry) : undefined };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decompressFile } from '../../artifact/compress.js';
@@ -31,6 +31,9 @@ export async function run(opts: WalFetchOptions, args: string[], io: Io): Promis
   const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
   const found = await findArchived(store, file.name);
   if (found.length === 0) {
+    if (found.stray) {
+      throw new IntegrityError(`${file.name} is not in the archive under a name wal-push writes, but ${found.stray.join(', ')} is: renamed or foreign; refusing to call it absent`);
+    }
     if (!(await hasAny(store.list()))) {
       throw new OperationError(`no WAL archive for group ${group} in ${store.display}`, { hint: 'check --from and --group: they must match what wal-push was given' });
     }
@@ -39,14 +42,29 @@ export async function run(opts: WalFetchOptions, args: string[], io: Io): Promis
   if (new Set(found.map((f) => f.sha256)).size > 1) {
     throw new IntegrityError(`${file.name} is archived twice with different content (${found.map((f) => f.object).join(', ')}); refusing to choose`);
   }
-  try {
-    await fetchInto(store, found[0]!, config, systemIdentifier, io);
-  } catch (error) {
-    // Only a file absent from the archive may say "not found" (exit 1): one that vanished while it was
-    // fetched, or a destination that does not exist, must stop recovery.
-    if (error instanceof NotFoundError) throw new OperationError(error.message, { cause: error });
-    throw error;
+  await refuseDestination(config.path);
+  // Copies with the same content (another compression, say): the first that proves good is used.
+  let failure: unknown;
+  for (const copy of found) {
+    try {
+      await fetchInto(store, copy, config, systemIdentifier, io);
+      return;
+    } catch (error) {
+      // Only a file absent from the archive may say "not found" (exit 1): one that vanished while it was
+      // fetched must stop recovery.
+      failure = error instanceof NotFoundError ? new OperationError(error.message, { cause: error }) : error;
+      if (!(error instanceof IntegrityError) || io.signal.aborted) break;
+    }
   }
+  throw failure;
+}
+
+/** %p must be a path in an existing directory, and not a directory itself: said before anything is fetched. */
+async function refuseDestination(path: string): Promise<void> {
+  const dir = await stat(dirname(path)).catch(() => undefined);
+  if (!dir?.isDirectory()) throw new OperationError(`argument 2: ${dirname(path)} is not a directory`, { hint: "restore_command = 'wal-fetch --from LOCATION %f %p'" });
+  const target = await stat(path).catch(() => undefined);
+  if (target?.isDirectory()) throw new OperationError(`argument 2: ${path} is a directory`, { hint: "restore_command = 'wal-fetch --from LOCATION %f %p'" });
 }
 
 async function fetchInto(store: Store, archived: ArchivedFile, config: WalFetchConfig, clusterId: string | undefined, io: Io): Promise<void> {

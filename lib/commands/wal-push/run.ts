@@ -1,12 +1,15 @@
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
 import { basename } from 'node:path';
 import { resolveCompression } from '../../artifact/compress.js';
 import { compressionSuffix } from '../../artifact/compression.js';
 import { produceArtifact } from '../../artifact/pipeline.js';
 import { describeSystemError, IntegrityError, OperationError, UsageError, errnoCode } from '../../cli/errors.js';
-import type { Io } from '../../cli/io.js';
-import { archivedName, findArchived, openWalArchive } from '../../wal/archive.js';
-import { checkWalContent, digestWithHead, headBytesFor } from '../../wal/content.js';
+import { tempDirOf, type Io } from '../../cli/io.js';
+import { archivedName, findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
+import { checkWalContent, headBytesFor } from '../../wal/content.js';
+import { proveArchived } from '../../wal/read.js';
 import { archiveGroup } from '../../wal/group.js';
 import { parseWalFileName, type WalFile } from '../../wal/names.js';
 import { resolveWalPushConfig, type WalPushConfig, type WalPushOptions } from './options.js';
@@ -38,31 +41,46 @@ export async function run(opts: WalPushOptions, args: string[], io: Io): Promise
 }
 
 async function push(config: WalPushConfig, file: WalFile, group: string, clusterId: string | undefined, io: Io): Promise<{ bytes?: number }> {
-  // zstd compresses the file while it is proven and hashed here: the object's name (its sha256) is settled
-  // before anything is published, and a file that fails its proof or is already archived is never published.
-  const proving = readAndProve(config.path, file, clusterId);
-  proving.catch(() => {}); // awaited below
+  // One read of the file: Node hashes and proves the bytes it feeds zstd, so the object's name (its sha256)
+  // is the hash of exactly what was stored. The name is settled before anything is published; a file that
+  // fails its proof, or is already archived, is never published.
+  const proving = await openProving(config.path, file);
   const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
   const existing = findArchived(store, file.name);
-  existing.catch(() => {});
+  existing.catch(() => {}); // awaited below
   await store.prepareForWrite();
   const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
-  let duplicate: string | undefined;
+  const proveCopy = (copy: ArchivedFile) => proveArchived(store, copy, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), ...(clusterId ? { clusterId } : {}) });
+  let sha256: string | undefined;
   const settleName = async () => {
-    const [{ sha256 }, found] = await Promise.all([proving, existing]);
-    const same = found.find((e) => e.sha256 === sha256);
-    if (same) throw new AlreadyArchived((duplicate = store.locate(same.object)));
-    if (found.length > 0) {
-      throw new OperationError(
-        `${file.name} is already archived with different content (${store.locate(found[0]!.object)}, this one has sha256 ${sha256}); refusing to overwrite it`,
-        { hint: 'two clusters archiving into one --group, or a restored cluster on the old timeline? give each cluster its own --group and compare the two files' },
-      );
+    const proven = await proving.proven;
+    sha256 = proven.sha256;
+    const verdict = checkWalContent(file, proven.head, proven.size);
+    if ('problem' in verdict) throw new IntegrityError(`${file.name}: ${verdict.problem}; not archived`);
+    const sysid = verdict.facts.systemIdentifier;
+    if (sysid !== undefined && clusterId !== undefined && sysid !== clusterId) {
+      throw new IntegrityError(`${file.name} belongs to cluster ${sysid}, the data directory to ${clusterId}; not archived`);
     }
+    const found = await existing;
+    const same = found.find((e) => e.sha256 === sha256);
+    // Its name says the same content; only its bytes can prove it (an empty or damaged object must not let
+    // PostgreSQL recycle the one good copy).
+    if (same) throw new AlreadyArchived(store.locate(same.object), await provenOrDamaged(same));
+    if (found.length > 0) throw conflict(found[0]!, sha256);
     return archivedName(file.name, sha256, compression);
   };
+  const provenOrDamaged = (copy: ArchivedFile) => proveCopy(copy).then(() => undefined, (error: unknown) => {
+    if (error instanceof IntegrityError) return error.message;
+    throw error;
+  });
+  const conflict = (other: ArchivedFile, sha: string) =>
+    new OperationError(`${file.name} is already archived with different content (${store.locate(other.object)}, this one has sha256 ${sha}); refusing to overwrite it`, {
+      hint: 'two clusters archiving into one --group, or a restored cluster on the old timeline? give each cluster its own --group and compare the two files',
+    });
+  let digest;
   try {
-    const digest = await produceArtifact({
-      producer: { kind: 'file', path: config.path, verified: async () => {} },
+    digest = await produceArtifact({
+      producer: { kind: 'stream', stream: proving.stream },
       compression,
       zstdPath,
       // Provisional: the object is published under settleName's name.
@@ -76,45 +94,94 @@ async function push(config: WalPushConfig, file: WalFile, group: string, cluster
       // One segment is small: a single zstd thread is faster than starting workers for it.
       singleThread: true,
     });
-    io.log.info(`${file.name}: ${(await proving).size} bytes stored in ${store.display} (${digest.bytes} bytes)`);
-    return { bytes: digest.bytes };
   } catch (error) {
-    if (!(error instanceof AlreadyArchived)) throw error;
-    io.log.info(`${file.name} is already archived with the same content (${duplicate})`);
-    return {};
+    if (error instanceof AlreadyArchived) {
+      if (error.damage !== undefined) {
+        throw new OperationError(`${file.name}: the archived copy ${error.where} is damaged (${error.damage}); refusing to overwrite it`, {
+          hint: 'move the damaged object aside: PostgreSQL keeps the file and retries',
+        });
+      }
+      io.log.info(`${file.name} is already archived with the same content (${error.where})`);
+      return {};
+    }
+    // Another push of the same file published first (the no-replace publish refused ours): the same content
+    // is a success once its copy proves good.
+    const twin = sha256 === undefined || io.signal.aborted ? undefined : (await findArchived(store, file.name).catch(() => [])).find((e) => e.sha256 === sha256);
+    if (twin && (await provenOrDamaged(twin).catch(() => 'unreadable')) === undefined) return {};
+    throw error;
+  }
+  // Two pushes of one name with different content at once (two clusters on one --group): both may have
+  // checked before either published. Say so now, loudly; wal-fetch refuses to choose between them.
+  const after = await findArchived(store, file.name);
+  const other = after.find((e) => e.sha256 !== sha256);
+  if (other) throw conflict(other, sha256!);
+  io.log.info(`${file.name}: ${digest.bytes} bytes stored in ${store.display}`);
+  return { bytes: digest.bytes };
+}
+
+/** The file is in the archive already: a success if that copy proves good (`damage` undefined). */
+class AlreadyArchived extends Error {
+  constructor(
+    readonly where: string,
+    readonly damage: string | undefined,
+  ) {
+    super(`already archived as ${where}`);
   }
 }
 
-/** The file is in the archive already, with the same content: a success, and nothing to store. */
-class AlreadyArchived extends Error {}
-
 /**
- * Reads the file once: its head proves what it is, the whole is hashed. A segment of another cluster than
- * the data directory's is refused: its WAL would poison this archive.
+ * The file as a stream that hashes what it passes on and keeps its head for the proof. Only a regular file
+ * is opened: a FIFO would block the open itself, where no signal reaches it.
  */
-async function readAndProve(path: string, file: WalFile, clusterId: string | undefined): Promise<{ sha256: string; size: number }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw new UsageError(`argument 1: cannot read ${path}: ${describeSystemError(error)}`, {
+async function openProving(path: string, file: WalFile): Promise<{ stream: Readable; proven: Promise<{ sha256: string; size: number; head: Buffer }> }> {
+  const usage = (error: unknown) =>
+    new UsageError(`argument 1: cannot read ${path}: ${describeSystemError(error)}`, {
       hint: errnoCode(error) === 'ENOENT' ? 'archive_command runs in the data directory: pass %p as it is' : 'check the permissions',
     });
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new UsageError(`argument 1: ${path} is not a regular file`);
-    const { sha256, size, head } = await digestWithHead(handle, headBytesFor(file));
-    const verdict = checkWalContent(file, head, size);
-    if ('problem' in verdict) throw new IntegrityError(`${file.name}: ${verdict.problem}; not archived`);
-    const sysid = verdict.facts.systemIdentifier;
-    if (sysid !== undefined && clusterId !== undefined && sysid !== clusterId) {
-      throw new IntegrityError(`${file.name} belongs to cluster ${sysid}, the data directory to ${clusterId}; not archived`);
-    }
-    return { sha256, size };
-  } finally {
-    await handle.close();
-  }
+  const info = await stat(path).catch((error: unknown) => {
+    throw usage(error);
+  });
+  if (!info.isFile()) throw new UsageError(`argument 1: ${path} is not a regular file`);
+  const handle = await open(path, 'r').catch((error: unknown) => {
+    throw usage(error);
+  });
+  const hash = createHash('sha256');
+  const headBytes = headBytesFor(file);
+  const head: Buffer[] = [];
+  let headLength = 0;
+  let size = 0;
+  let resolveProven!: (value: { sha256: string; size: number; head: Buffer }) => void;
+  let rejectProven!: (error: unknown) => void;
+  const proven = new Promise<{ sha256: string; size: number; head: Buffer }>((resolve, reject) => {
+    resolveProven = resolve;
+    rejectProven = reject;
+  });
+  proven.catch(() => {}); // awaited by settleName; a read error also fails the stream
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      if (headLength < headBytes) {
+        const part = chunk.subarray(0, headBytes - headLength);
+        head.push(Buffer.from(part));
+        headLength += part.length;
+      }
+      callback(null, chunk);
+    },
+    flush(callback) {
+      resolveProven({ sha256: hash.digest('hex'), size, head: Buffer.concat(head) });
+      callback();
+    },
+  });
+  const source = handle.createReadStream({ highWaterMark: 1 << 20 });
+  source.on('error', (error) => {
+    rejectProven(usage(error));
+    stream.destroy(error);
+  });
+  stream.on('error', (error) => rejectProven(error));
+  stream.on('close', () => rejectProven(new Error('the file was not read to its end')));
+  source.pipe(stream);
+  return { stream, proven };
 }
 
 async function record(config: WalPushConfig, outcome: { group: string; ok: boolean; file: string; at: Date; bytes?: number }, io: Io): Promise<void> {

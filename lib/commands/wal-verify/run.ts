@@ -87,10 +87,15 @@ async function verifyGroup(config: WalVerifyConfig, group: string, bases: Catalo
     if (!facts?.text) continue;
     histories.set(file.file.timeline, parseHistory(facts.text));
   }
+  // Recovery reads every history file above its timeline: a damaged one stops it, whatever the walk needs.
+  const damagedHistories = files.filter((f) => f.file.type === 'history' && damaged.has(f.object)).map((f) => `${f.file.name} is damaged: ${damaged.get(f.object)}`);
   const walks: WalkResult[] = [];
   for (const [i, start] of starts.entries()) {
-    if (start) walks.push(walkArchive(start, files, histories));
-    else walks.push({ backup: bases[i]!.id, path: [], needed: [], missing: [], switches: [], newest: undefined, problems: ['its manifest does not say where it starts in the WAL'] });
+    const walk = start
+      ? walkArchive(start, files, histories)
+      : { backup: bases[i]!.id, path: [], needed: [], missing: [], switches: [], newest: undefined, problems: ['its manifest does not say where it starts in the WAL'] };
+    walk.problems.push(...damagedHistories);
+    walks.push(walk);
   }
   if (!config.quick) {
     const queue = [...new Map(walks.flatMap((w) => w.needed).filter((f) => f.file.type !== 'history').map((f) => [f.object, f])).values()];
@@ -102,7 +107,10 @@ async function verifyGroup(config: WalVerifyConfig, group: string, bases: Catalo
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   }
-  const newest = files.reduce<ArchivedFile | undefined>((a, f) => (!a || f.modified > a.modified ? f : a), undefined);
+  // Freshness is that of the WAL recovery would replay: the newest file on a base backup's path, not one of a
+  // timeline nobody follows.
+  const onPaths = walks.flatMap((w) => w.needed);
+  const newest = onPaths.reduce<ArchivedFile | undefined>((a, f) => (!a || f.modified > a.modified ? f : a), undefined);
   return { group, walks, damaged, newest };
 }
 

@@ -48,11 +48,20 @@ describe('planWalRetention', () => {
   it('removes only its own old temporary uploads among foreign names', () => {
     const old = new Date(now.getTime() - 2 * DAY);
     const other = [
-      { name: `.${segmentName(1, 41)}-${sha}.zst.tmp-123-abcd`, size: 1, modified: old },
-      { name: `.${segmentName(1, 42)}-${sha}.zst.tmp-124-abcd`, size: 1, modified: now },
+      { name: `.${segmentName(1, 41)}-${sha}.zst.tmp-123-abcd1234`, size: 1, modified: old },
+      { name: `.${segmentName(1, 43)}.pending.zst.tmp-125-abcd1234`, size: 1, modified: old },
+      { name: `.${segmentName(1, 42)}-${sha}.zst.tmp-124-abcd1234`, size: 1, modified: now },
       { name: 'README', size: 1, modified: old },
+      { name: '.mynotes.tmp-1', size: 1, modified: old },
+      { name: `.${segmentName(1, 44)}-${sha}.zst.tmp-1`, size: 1, modified: old },
     ];
     const plan = planWalRetention([base('b1', 1, 1)], archive, other, settings);
-    expect(plan.delete).toEqual([other[0]!.name]);
+    expect(plan.delete).toEqual([other[0]!.name, other[1]!.name]);
+  });
+
+  it('keeps everything when a kept backup starts beyond the newest archived file (a forged or foreign manifest)', () => {
+    const plan = planWalRetention([base('b2', 1, 500), base('b1', 20, 10)], archive, [], settings);
+    expect(plan.delete).toEqual([]);
+    expect(plan.reasons[0]).toMatch(/b2 starts beyond the newest archived WAL file/);
   });
 });

@@ -50,4 +50,25 @@ describe('walkArchive', () => {
     const walk = walkArchive(start(), [...segments(1, 5, 6), ...segments(2, 7, 8)], histories);
     expect(walk.missing).toEqual([historyName(2)]);
   });
+
+  it('says when recovery_target_timeline = latest would pick a timeline that forked before the backup', () => {
+    const histories = new Map([[2, [{ parent: 1, switchLsn: parseLsn('0/3000000')!, reason: '' }]]]);
+    const walk = walkArchive(start(), [...segments(1, 5, 6), file(historyName(2)), ...segments(2, 3, 4)], histories);
+    expect(walk.path).toEqual([{ timeline: 1, from: 5, to: 6 }]);
+    expect(walk.problems).toEqual([expect.stringMatching(/latest would pick timeline 2, which does not descend from this backup/)]);
+  });
+
+  it('bounds a walk by the archive when a history file places a switch beyond it', () => {
+    const histories = new Map([[2, [{ parent: 1, switchLsn: parseLsn('FFFFFFFF/FFFFFFFF')!, reason: 'lie' }]]]);
+    const walk = walkArchive(start(), [...segments(1, 5, 7), file(historyName(2))], histories);
+    expect(walk.path[0]).toEqual({ timeline: 1, from: 5, to: 7 });
+    expect(walk.problems).toEqual([expect.stringMatching(/00000002\.history puts the end of timeline 1 beyond the newest archived segment/)]);
+  });
+
+  it('flags a segment archived twice with different content', () => {
+    const other = parseArchived({ name: `${segmentName(1, 6)}-${'c'.repeat(64)}.zst`, size: 100, modified: new Date(0) })!;
+    const walk = walkArchive(start(), [...segments(1, 5, 7), other], new Map());
+    expect(walk.problems).toEqual([`${segmentName(1, 6)} is archived 2 times with different content: wal-fetch refuses to choose`]);
+    expect(walk.needed).toContain(other);
+  });
 });
