@@ -48,8 +48,10 @@ async function createS3Client(options: S3Options, overrides: Record<string, unkn
     requestChecksumCalculation: options.checksum,
     responseChecksumValidation: options.checksum,
     retryStrategy: sdkRetryStrategy(options.retry),
-    // A dead endpoint must fail within the retry budget, not hang on one socket.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // A dead endpoint must fail within the retry budget, not hang on one socket: an endpoint that accepts the
+    // connection and then never answers is an error after 2 minutes (by default the SDK only warns, and waits
+    // for ever — an archive_command that never returns, and no alert).
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000, throwOnRequestTimeout: true },
     ...overrides,
   });
   return { sdk, client };
