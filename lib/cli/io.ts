@@ -38,6 +38,8 @@ export interface Io {
    * apply it to every message, report and ping body built from values the tool did not write itself.
    */
   readonly redact: (text: string) => string;
+  /** The arguments the tool was started with (after its name): for a tool that starts a copy of itself. */
+  readonly argv?: readonly string[];
 }
 
 /** Builds the stderr logger used by runCli and by tests: one line per message, secrets and control characters never. */

@@ -123,6 +123,7 @@ export async function runCli<O extends OptionValues>(
       signal: controller.signal,
       log: createLog(tool, proc.stderr, verbose, (text) => redactor.redact(text)),
       redact: (text) => redactor.redact(text),
+      argv: proc.argv.slice(2),
     };
     const run = await load();
     await run(opts, active === program ? program.args : [active.name(), ...active.args], io);

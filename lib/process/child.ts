@@ -90,6 +90,21 @@ const STDERR_DRAIN_MS = 1_000;
 const KILL_AFTER_MS = 2_000;
 
 /**
+ * Starts a process that outlives this one (wal-push's runner that archives ahead): its own session, no
+ * stdio, not waited for. Returns its pid, or undefined when it could not start.
+ */
+export function startDetached(file: string, args: string[], options: { env: Env; cwd: string }): number | undefined {
+  try {
+    const proc = spawn(file, args, { env: options.env as NodeJS.ProcessEnv, cwd: options.cwd, stdio: 'ignore', detached: true });
+    proc.once('error', () => {});
+    proc.unref();
+    return proc.pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The one way the toolbox starts a process: without a shell (arguments never carry secrets — those travel in
  * `env`); stopped on abort with SIGTERM, then SIGKILL after a grace period; with `group`, in a process group of
  * its own, so that stopping it reaches whatever it started too (a shell's `sleep`). The returned {@link Child}

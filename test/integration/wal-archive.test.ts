@@ -4,7 +4,7 @@
  * wrong: a duplicate push, a conflicting one, a signal mid-push, a store that is down, damage.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -293,6 +293,65 @@ describe('pg-basebackup and wal-push as archive_command', () => {
     expect(verify.exitCode).toBe(0);
     expect(verify.stdout).toMatch(/ ok\n/);
   }, 90_000);
+
+  it('with files waiting, a call archives the next ones too; their own calls only confirm them', async () => {
+    const { failed: failedBefore } = await archiverStats();
+    // The archiver fails while four segments complete: they wait, marked ready.
+    await setArchiveCommand('false');
+    const waiting: string[] = [];
+    for (let i = 0; i < 4; i += 1) waiting.push(await traffic(500));
+    await waitFor(async () => (await archiverStats()).failed > failedBefore, 'the archiver to fail', 30_000);
+    await setArchiveCommand(walPushCommand(archive).replace(' %p', ' --parallel 2 --verbose %p'));
+    await waitArchived(waiting.at(-1)!);
+    const segments = segmentsIn(archived());
+    for (const s of waiting) expect(segments.filter((x) => x === s)).toHaveLength(1);
+    // The first call started the runner, which stored the next ones; PostgreSQL's calls for them found them done.
+    expect(cluster.log()).toMatch(new RegExp(`(${waiting.slice(1).join('|')}) was archived ahead`));
+    const aheadDir = join(cluster.data, 'pg_wal', 'wal-push-ahead');
+    await waitFor(() => !existsSync(join(aheadDir, 'runner.claim')), 'the runner to finish', 30_000);
+    // The next call sweeps the markers of files PostgreSQL has marked done; no claim outlives its process.
+    await setArchiveCommand(walPushCommand(archive));
+    await waitArchived(await traffic(100));
+    expect(readdirSync(aheadDir)).toEqual([]);
+    const verify = await runBin('wal-verify', ['--from', archive, '--quick']);
+    expect(verify.exitCode).toBe(0);
+  }, 90_000);
+
+  it('a marker is trusted only while its copy is there and its file unchanged', async () => {
+    // A stalled pg_wal: three real segments waiting, and the cluster's pg_control.
+    const data = tempDir('wal-ahead');
+    mkdirSync(join(data, 'pg_wal', 'archive_status'), { recursive: true });
+    mkdirSync(join(data, 'global'));
+    copyFileSync(join(cluster.data, 'global', 'pg_control'), join(data, 'global', 'pg_control'));
+    const names = segmentsIn(archived()).slice(-3);
+    for (const name of names) {
+      const object = archived().find((n) => n.startsWith(`${name}-`))!;
+      writeFileSync(join(data, 'pg_wal', name), (await execa('zstd', ['-dc', join(walDir(), object)], { encoding: 'buffer' })).stdout);
+      writeFileSync(join(data, 'pg_wal', 'archive_status', `${name}.ready`), '');
+    }
+    const target = tempDir('wal-ahead-archive');
+    const push = async (name: string) => {
+      const result = await runBin('wal-push', ['--verbose', '--to', target, '--parallel', '2', `pg_wal/${name}`], { cwd: data });
+      expect(result.exitCode, result.stderr).toBe(0);
+      renameSync(join(data, 'pg_wal', 'archive_status', `${name}.ready`), join(data, 'pg_wal', 'archive_status', `${name}.done`));
+      return result.stderr;
+    };
+    const [first, second, third] = names as [string, string, string];
+    await push(first);
+    const ahead = join(data, 'pg_wal', 'wal-push-ahead');
+    await waitFor(() => !existsSync(join(ahead, 'runner.claim')), 'the runner to finish', 30_000);
+    expect(readdirSync(ahead).sort()).toEqual([second, third]);
+    expect(segmentsIn(archived(target))).toEqual(names);
+
+    // The copy the marker vouches for was removed: the call archives the file again.
+    rmSync(join(walDir(target), archived(target).find((n) => n.startsWith(`${second}-`))!));
+    expect(await push(second)).toMatch(new RegExp(`${second}: \\d+ bytes stored`));
+    // The file is not the one that was stored (its mtime moved): the call proves it against the archive.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(data, 'pg_wal', third), later, later);
+    expect(await push(third)).toMatch(new RegExp(`${third} is already archived with the same content`));
+    expect(segmentsIn(archived(target))).toEqual(names);
+  }, 60_000);
 });
 
 describe('wal-fetch as restore_command', () => {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { resolveCompression } from '../../artifact/compress.js';
-import { compressionSuffix } from '../../artifact/compression.js';
+import { compressionSuffix, type Compression } from '../../artifact/compression.js';
 import { produceArtifact } from '../../artifact/pipeline.js';
 import { describeSystemError, IntegrityError, OperationError, UsageError, errnoCode } from '../../cli/errors.js';
 import { tempDirOf, type Io } from '../../cli/io.js';
@@ -12,6 +13,10 @@ import { checkWalContent, headBytesFor } from '../../wal/content.js';
 import { proveArchived } from '../../wal/read.js';
 import { archiveGroup } from '../../wal/group.js';
 import { parseWalFileName, type WalFile } from '../../wal/names.js';
+import { startDetached } from '../../process/child.js';
+import { nodeExecutable } from '../../process/self.js';
+import type { Store } from '../../store/store.js';
+import { AHEAD_DIR, archiveDigest, claim, claimHolder, identityOf, makeMarkerDir, readMarker, readyFiles, release, removeMarker, RUNNER, sweepMarkers, writeMarker, type FileIdentity } from './ahead.js';
 import { resolveWalPushConfig, type WalPushConfig, type WalPushOptions } from './options.js';
 
 /**
@@ -27,12 +32,19 @@ export async function run(opts: WalPushOptions, args: string[], io: Io): Promise
   const name = basename(config.path);
   const file = parseWalFileName(name);
   if (!file) throw new UsageError(`argument 1: '${name}' is not a WAL file name (segment, .partial, .history or .backup)`, { hint: "archive_command = 'wal-push --to LOCATION %p'" });
+  if (config.aheadRunner) {
+    // Nobody waits for the runner and nobody reads its output: whatever stops it, PostgreSQL's own calls
+    // archive what it did not.
+    const resolved = await archiveGroup(config.group, config.pgdata).catch(() => undefined);
+    if (resolved) await runAhead(config, resolved.group, resolved.systemIdentifier, io).catch(() => {});
+    return;
+  }
   let group: string | undefined = config.group;
   let outcome: { bytes?: number } = {};
   try {
     const resolved = await archiveGroup(config.group, config.pgdata);
     group = resolved.group;
-    outcome = await push(config, file, resolved.group, resolved.systemIdentifier, io);
+    outcome = await archive(config, file, resolved.group, resolved.systemIdentifier, io);
   } catch (error) {
     if (config.textfile && group !== undefined) await record(config, { group, ok: false, file: name, at: new Date() }, io);
     throw error;
@@ -40,16 +52,165 @@ export async function run(opts: WalPushOptions, args: string[], io: Io): Promise
   if (config.textfile) await record(config, { group, ok: true, file: name, at: new Date(), ...outcome }, io);
 }
 
-async function push(config: WalPushConfig, file: WalFile, group: string, clusterId: string | undefined, io: Io): Promise<{ bytes?: number }> {
+/**
+ * Archives the file PostgreSQL asked for, or confirms it was archived ahead. With --parallel above 1 and
+ * more files waiting, a runner (a copy of this command, detached) archives them in the background; a call
+ * for a file the runner is storing right now waits for it instead of storing it twice. Only the file asked
+ * for decides the exit code.
+ */
+async function archive(config: WalPushConfig, file: WalFile, group: string, clusterId: string | undefined, io: Io): Promise<{ bytes?: number }> {
+  const walDir = dirname(config.path);
+  const digest = archiveDigest(config.location, group);
+  const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
+  const confirm = async (): Promise<{ bytes: number } | undefined> => {
+    const marker = await readMarker(walDir, file.name, digest);
+    if (!marker) return undefined;
+    const copy = (await findArchived(store, file.name)).find((e) => e.sha256 === marker.sha256 && e.storedBytes === marker.storedBytes);
+    if (!copy) {
+      await removeMarker(walDir, file.name); // the copy it vouched for is gone: archive the file again
+      return undefined;
+    }
+    // The marker stays until PostgreSQL has marked the file done (the sweep): until then a runner must not
+    // take the file for one nobody has stored, and a call repeated after a crash is answered the same.
+    io.log.info(`${file.name} was archived ahead (${store.locate(copy.object)})`);
+    return { bytes: copy.storedBytes };
+  };
+  const confirmed = await confirm();
+  if (confirmed) return confirmed;
+  let ahead = config.parallel > 1 && (await isPgWal(walDir));
+  if (ahead) {
+    await makeMarkerDir(walDir).catch((error: unknown) => {
+      io.log.warn(`not archiving ahead: cannot create ${join(walDir, AHEAD_DIR)}: ${describeSystemError(error)}; each file is archived when PostgreSQL asks for it`);
+      ahead = false;
+    });
+  }
+  let claimed = false;
+  let runner = false;
+  if (ahead) {
+    await sweepMarkers(walDir).catch(() => {});
+    if (await waitForClaim(walDir, file.name, io.signal)) {
+      const done = await confirm();
+      if (done) return done;
+    }
+    claimed = await claim(walDir, file.name);
+    runner = (await claimHolder(walDir, RUNNER)) !== undefined;
+    if (!runner && (await readyFiles(walDir, file.name, 1)).length > 0) runner = startRunner(io);
+  }
+  try {
+    await store.prepareForWrite();
+    const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
+    // Alone, the file gets every core; beside a runner, one (the runner's files take the others).
+    const pushed = await push(config, file, store, compression, zstdPath, clusterId, runner, io);
+    return { bytes: pushed.bytes };
+  } finally {
+    if (claimed) await release(walDir, file.name).catch(() => {});
+  }
+}
+
+/** A pg_wal (it has archive_status): only there are there files waiting to be archived ahead. */
+async function isPgWal(walDir: string): Promise<boolean> {
+  return stat(join(walDir, 'archive_status')).then((s) => s.isDirectory(), () => false);
+}
+
+/** How long a call waits for the runner to finish the file it asked for before storing it itself. */
+const CLAIM_WAIT_MS = 10 * 60_000;
+
+/** Waits while another live process stores `name`; true if it waited. */
+async function waitForClaim(walDir: string, name: string, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  let waited = false;
+  while ((await claimHolder(walDir, name)) !== undefined && Date.now() < deadline) {
+    signal.throwIfAborted();
+    waited = true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return waited;
+}
+
+/**
+ * Starts the runner: this command once more, detached, with --ahead-runner (secrets travel in the
+ * environment, never on its command line). False when it cannot (not started from the built command).
+ */
+function startRunner(io: Io): boolean {
+  const bin = join(__dirname, '..', 'bin', 'wal-push.cjs');
+  if (!io.argv || !existsSync(bin)) return false;
+  return startDetached(nodeExecutable(), [bin, ...io.argv, '--ahead-runner'], { env: io.env, cwd: io.cwd }) !== undefined;
+}
+
+/**
+ * The runner: while PostgreSQL has files waiting that nobody stores or has stored, stores them --parallel
+ * at a time, each under its claim, and leaves a marker for each. One runner per pg_wal; it stops at the
+ * first failure (a store that is down fails every file: PostgreSQL's own calls retry and report it).
+ */
+async function runAhead(config: WalPushConfig, group: string, clusterId: string | undefined, io: Io): Promise<void> {
+  const walDir = dirname(config.path);
+  if (config.parallel < 2 || !(await isPgWal(walDir))) return;
+  await makeMarkerDir(walDir);
+  if (!(await claim(walDir, RUNNER))) return;
+  try {
+    const digest = archiveDigest(config.location, group);
+    const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
+    await store.prepareForWrite();
+    const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
+    let failed = false;
+    while (!failed && !io.signal.aborted) {
+      await sweepMarkers(walDir);
+      const batch = await readyFiles(walDir, '', AHEAD_PER_ROUND * config.parallel);
+      if (batch.length === 0) break;
+      await pool(batch, config.parallel, async (name) => {
+        if (failed || io.signal.aborted || !(await claim(walDir, name))) return;
+        try {
+          if (await readMarker(walDir, name, digest)) return; // stored while this batch waited
+          const pushed = await push({ ...config, path: join(walDir, name) }, parseWalFileName(name)!, store, compression, zstdPath, clusterId, true, io);
+          await writeMarker(walDir, { version: 1, file: name, archive: digest, sha256: pushed.sha256, storedBytes: pushed.storedBytes, ...pushed.identity });
+        } catch {
+          failed = true;
+        } finally {
+          await release(walDir, name).catch(() => {});
+        }
+      });
+    }
+  } finally {
+    await release(walDir, RUNNER).catch(() => {});
+  }
+}
+
+/** Files the runner takes per look at archive_status, per parallel slot. */
+const AHEAD_PER_ROUND = 2;
+
+/** Runs `work` over `items`, `width` at a time. */
+async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
+
+interface Pushed {
+  /** Stored bytes of this call's copy (undefined when the file was already archived). */
+  bytes?: number;
+  sha256: string;
+  storedBytes: number;
+  identity: FileIdentity;
+}
+
+async function push(
+  config: WalPushConfig,
+  file: WalFile,
+  store: Store,
+  compression: Compression,
+  zstdPath: string | undefined,
+  clusterId: string | undefined,
+  singleThread: boolean,
+  io: Io,
+): Promise<Pushed> {
   // One read of the file: Node hashes and proves the bytes it feeds zstd, so the object's name (its sha256)
   // is the hash of exactly what was stored. The name is settled before anything is published; a file that
   // fails its proof, or is already archived, is never published.
   const proving = await openProving(config.path, file);
-  const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
   const existing = findArchived(store, file.name);
   existing.catch(() => {}); // awaited below
-  await store.prepareForWrite();
-  const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
   const proveCopy = (copy: ArchivedFile) => proveArchived(store, copy, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), ...(clusterId ? { clusterId } : {}) });
   let sha256: string | undefined;
   const settleName = async () => {
@@ -65,7 +226,7 @@ async function push(config: WalPushConfig, file: WalFile, group: string, cluster
     const same = found.find((e) => e.sha256 === sha256);
     // Its name says the same content; only its bytes can prove it (an empty or damaged object must not let
     // PostgreSQL recycle the one good copy).
-    if (same) throw new AlreadyArchived(store.locate(same.object), await provenOrDamaged(same));
+    if (same) throw new AlreadyArchived(store.locate(same.object), same.storedBytes, await provenOrDamaged(same));
     if (found.length > 0) throw conflict(found[0]!, sha256);
     return archivedName(file.name, sha256, compression);
   };
@@ -91,8 +252,7 @@ async function push(config: WalPushConfig, file: WalFile, group: string, cluster
       label: file.name,
       progress: false,
       stop: new AbortController(),
-      // One segment is small: a single zstd thread is faster than starting workers for it.
-      singleThread: true,
+      singleThread,
     });
   } catch (error) {
     if (error instanceof AlreadyArchived) {
@@ -102,12 +262,12 @@ async function push(config: WalPushConfig, file: WalFile, group: string, cluster
         });
       }
       io.log.info(`${file.name} is already archived with the same content (${error.where})`);
-      return {};
+      return { sha256: sha256!, storedBytes: error.storedBytes, identity: proving.identity };
     }
     // Another push of the same file published first (the no-replace publish refused ours): the same content
     // is a success once its copy proves good.
     const twin = sha256 === undefined || io.signal.aborted ? undefined : (await findArchived(store, file.name).catch(() => [])).find((e) => e.sha256 === sha256);
-    if (twin && (await provenOrDamaged(twin).catch(() => 'unreadable')) === undefined) return {};
+    if (twin && (await provenOrDamaged(twin).catch(() => 'unreadable')) === undefined) return { sha256: sha256!, storedBytes: twin.storedBytes, identity: proving.identity };
     throw error;
   }
   // Two pushes of one name with different content at once (two clusters on one --group): both may have
@@ -116,13 +276,14 @@ async function push(config: WalPushConfig, file: WalFile, group: string, cluster
   const other = after.find((e) => e.sha256 !== sha256);
   if (other) throw conflict(other, sha256!);
   io.log.info(`${file.name}: ${digest.bytes} bytes stored in ${store.display}`);
-  return { bytes: digest.bytes };
+  return { bytes: digest.bytes, sha256: sha256!, storedBytes: digest.bytes, identity: proving.identity };
 }
 
 /** The file is in the archive already: a success if that copy proves good (`damage` undefined). */
 class AlreadyArchived extends Error {
   constructor(
     readonly where: string,
+    readonly storedBytes: number,
     readonly damage: string | undefined,
   ) {
     super(`already archived as ${where}`);
@@ -133,7 +294,7 @@ class AlreadyArchived extends Error {
  * The file as a stream that hashes what it passes on and keeps its head for the proof. Only a regular file
  * is opened: a FIFO would block the open itself, where no signal reaches it.
  */
-async function openProving(path: string, file: WalFile): Promise<{ stream: Readable; proven: Promise<{ sha256: string; size: number; head: Buffer }> }> {
+async function openProving(path: string, file: WalFile): Promise<{ stream: Readable; identity: FileIdentity; proven: Promise<{ sha256: string; size: number; head: Buffer }> }> {
   const usage = (error: unknown) =>
     new UsageError(`argument 1: cannot read ${path}: ${describeSystemError(error)}`, {
       hint: errnoCode(error) === 'ENOENT' ? 'archive_command runs in the data directory: pass %p as it is' : 'check the permissions',
@@ -181,7 +342,7 @@ async function openProving(path: string, file: WalFile): Promise<{ stream: Reada
   stream.on('error', (error) => rejectProven(error));
   stream.on('close', () => rejectProven(new Error('the file was not read to its end')));
   source.pipe(stream);
-  return { stream, proven };
+  return { stream, identity: identityOf(info), proven };
 }
 
 async function record(config: WalPushConfig, outcome: { group: string; ok: boolean; file: string; at: Date; bytes?: number }, io: Io): Promise<void> {
