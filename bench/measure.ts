@@ -1,6 +1,8 @@
 /** Wall time and peak RSS of one command, and small statistics helpers shared by the benchmarks. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PgCluster } from '../test/support/postgres.js';
 
 export interface Measurement {
   wallMs: number;
@@ -23,10 +25,10 @@ function vmHwm(pid: number): number | undefined {
  * Runs a command and measures it. Peak RSS is sampled from /proc every 10 ms; VmHWM only grows, so the last
  * sample before exit is the process's peak up to that moment.
  */
-export function measure(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measurement> {
+export function measure(file: string, args: string[], env: NodeJS.ProcessEnv, where: { cwd?: string; uid?: number; gid?: number } = {}): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'], ...where });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     let peak = 0;
@@ -100,4 +102,19 @@ export function pairedRatio(a: Rounds, b: Rounds): number {
 /** Every contender's median wall time, in seconds, for a report. */
 export function medianWallSeconds(results: Record<string, Rounds>): Record<string, number> {
   return Object.fromEntries(Object.entries(results).map(([name, r]) => [name, +(median(r.wall) / 1000).toFixed(2)]));
+}
+
+/**
+ * The benchmark database the Postgres benchmarks share: pgbench's tables at `scale` and a text table of
+ * `textRows` documents (compressible, as an application's rows are), vacuumed and analysed.
+ */
+export async function buildBenchDatabase(cluster: PgCluster, db: string, scale: number, textRows: number): Promise<void> {
+  await cluster.createDatabase(db);
+  execFileSync(join(cluster.binDir, 'pgbench'), ['-i', '-q', '-s', String(scale), db], { env: { ...process.env, ...cluster.env(db) }, stdio: 'ignore' });
+  await cluster.query(db, `CREATE TABLE docs AS
+      SELECT i AS id, now() - i * interval '1 minute' AS created_at,
+             'Document ' || i || ': ' || repeat('lorem ipsum dolor sit amet ' || (i % 97) || ' ', 3) || md5(i::text) || ' ' ||
+             repeat(md5((i % 1000)::text), 4) AS body
+        FROM generate_series(1, ${textRows}) i`);
+  await cluster.query(db, 'VACUUM ANALYZE');
 }

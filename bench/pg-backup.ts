@@ -19,7 +19,7 @@ import { startS3, listKeys } from '../test/support/s3.js';
 import { startNullS3 } from './null-s3.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
-import { measure, median, medianWallSeconds, mib, pairedRatio, roundRatios, runRounds, type Contender, type Measurement } from './measure.js';
+import { buildBenchDatabase, measure, median, medianWallSeconds, mib, pairedRatio, roundRatios, runRounds, type Contender, type Measurement } from './measure.js';
 
 const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const textRows = Number(process.env.BENCH_TEXT_ROWS ?? 1_500_000);
@@ -30,15 +30,8 @@ export async function benchPgBackup(): Promise<Record<string, unknown>[]> {
   const [cluster, s3, nullS3] = await Promise.all([startPostgres(), startS3(), startNullS3()]);
   try {
     const env = { ...process.env, ...cluster.env('bench') };
-    await cluster.createDatabase('bench');
     console.error(`bench: generating pgbench scale ${scale} + ${textRows} text rows…`);
-    execFileSync(join(cluster.binDir, 'pgbench'), ['-i', '-q', '-s', String(scale), 'bench'], { env, stdio: 'ignore' });
-    await cluster.query('bench', `CREATE TABLE docs AS
-      SELECT i AS id, now() - i * interval '1 minute' AS created_at,
-             'Document ' || i || ': ' || repeat('lorem ipsum dolor sit amet ' || (i % 97) || ' ', 3) || md5(i::text) || ' ' ||
-             repeat(md5((i % 1000)::text), 4) AS body
-        FROM generate_series(1, ${textRows}) i`);
-    await cluster.query('bench', 'VACUUM ANALYZE');
+    await buildBenchDatabase(cluster, 'bench', scale, textRows);
     const size = Number((await cluster.query('bench', 'SELECT pg_database_size(current_database()) AS s')).rows[0].s);
     console.error(`bench: database is ${mib(size)} MiB`);
     const pgDump = join(cluster.binDir, 'pg_dump');

@@ -34,7 +34,7 @@ import pg from 'pg';
 import { startPostgres, type PgCluster } from '../test/support/postgres.js';
 import { binPath } from '../test/support/run-bin.js';
 import { tempDir } from '../test/support/fixtures.js';
-import { measure, median, medianWallSeconds, mib, pairedRatio, roundRatios, runRounds, type Contender, type Measurement } from './measure.js';
+import { buildBenchDatabase, measure, median, medianWallSeconds, mib, pairedRatio, roundRatios, runRounds, type Contender, type Measurement } from './measure.js';
 
 const scale = Number(process.env.BENCH_WAL_SCALE ?? 60);
 const textRows = Number(process.env.BENCH_WAL_TEXT_ROWS ?? 500_000);
@@ -63,42 +63,12 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function vmHwm(pid: number): number | undefined {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * measure() for a command run the way PostgreSQL's archiver runs archive_command: in a directory (the data
  * directory) and as an account (the server's, when the bench runs as root). Same wall clock and VmHWM sampling.
  */
 function measureAs(file: string, args: string[], options: { cwd: string; account: Account; env?: NodeJS.ProcessEnv }): Promise<Measurement> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(file, args, {
-      env: options.env ?? process.env,
-      cwd: options.cwd,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      ...(options.account ? { uid: options.account.uid, gid: options.account.gid } : {}),
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    let peak = 0;
-    const timer = setInterval(() => {
-      const v = child.pid ? vmHwm(child.pid) : undefined;
-      if (v) peak = Math.max(peak, v);
-    }, 10);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const wallMs = performance.now() - started;
-      clearInterval(timer);
-      resolve({ wallMs, peakRssBytes: peak, exitCode: code, stderr });
-    });
-  });
+  return measure(file, args, options.env ?? process.env, { cwd: options.cwd, ...(options.account ? { uid: options.account.uid, gid: options.account.gid } : {}) });
 }
 
 /** A directory the server's account owns (archive locations, pgbackrest's repository and paths). */
@@ -186,16 +156,9 @@ async function benchBaseBackup(): Promise<Record<string, unknown>> {
   const out = tempDir('bench-wal-base');
   try {
     const env = { ...process.env, ...cluster.env('bench') };
-    await cluster.createDatabase('bench');
     console.error(`bench: generating pgbench scale ${scale} + ${textRows} text rows…`);
     const built = performance.now();
-    execFileSync(join(cluster.binDir, 'pgbench'), ['-i', '-q', '-s', String(scale), 'bench'], { env, stdio: 'ignore' });
-    await cluster.query('bench', `CREATE TABLE docs AS
-      SELECT i AS id, now() - i * interval '1 minute' AS created_at,
-             'Document ' || i || ': ' || repeat('lorem ipsum dolor sit amet ' || (i % 97) || ' ', 3) || md5(i::text) || ' ' ||
-             repeat(md5((i % 1000)::text), 4) AS body
-        FROM generate_series(1, ${textRows}) i`);
-    await cluster.query('bench', 'VACUUM ANALYZE');
+    await buildBenchDatabase(cluster, 'bench', scale, textRows);
     await cluster.query('bench', 'CHECKPOINT');
     const sizes = (await cluster.query('bench', `SELECT pg_database_size('bench')::bigint AS db, (SELECT sum(pg_database_size(oid)) FROM pg_database)::bigint AS cluster`)).rows[0] as { db: string; cluster: string };
     const size = Number(sizes.db);

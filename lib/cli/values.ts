@@ -97,3 +97,12 @@ export function textArg(flag: string, message: string): (value: string) => strin
 export function repeatable<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
+
+/** A %-encoded part of a URL given in `source` (a flag or variable); a malformed escape is a usage error naming it. */
+export function decodeUrlPart(text: string, source: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`${source}: the ${what} in the URL has a malformed %-escape`, { hint: 'a literal % is written %25' });
+  }
+}

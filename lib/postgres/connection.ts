@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import type { ClientConfig } from 'pg';
 import { readSecret } from '../cli/secrets.js';
 import { UsageError } from '../cli/errors.js';
+import { decodeUrlPart } from '../cli/values.js';
 import type { Env } from '../cli/io.js';
 
 /**
@@ -54,6 +55,11 @@ export interface ResolveOptions {
   flag?: string;
   /** Whether a Unix socket exists (injectable for tests). */
   socketExists?: (path: string) => boolean;
+  /**
+   * The database when none is given, instead of libpq's (the user's name): for a connection that only
+   * reads cluster-wide facts, where a backup role rarely has a database of its own name.
+   */
+  defaultDatabase?: string;
 }
 
 /**
@@ -85,7 +91,7 @@ export function resolvePgTarget(dbname: string | undefined, env: Env, options: R
   }
   const host = pick('host') ?? SOCKET_DIRS.find((dir) => socketExists(`${dir}/.s.PGSQL.${port}`)) ?? 'localhost';
   const user = pick('user') ?? userInfo().username;
-  const database = pick('dbname') ?? user;
+  const database = pick('dbname') ?? options.defaultDatabase ?? user;
   const extraEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(params)) {
     if (!CORE.has(key)) extraEnv[PARAM_ENV[key]!] = value;
@@ -116,11 +122,11 @@ function parseUrl(text: string, source: string): Record<string, string> {
     if (!(key in PARAM_ENV)) throw new UsageError(`${source}: unsupported connection parameter '${key.slice(0, 40)}'`);
     if (value !== '') params[key] = value;
   };
-  if (url.hostname) put('host', decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')));
+  if (url.hostname) put('host', decodeUrlPart(url.hostname.replace(/^\[|\]$/g, ''), source, 'host'));
   if (url.port) put('port', url.port);
-  if (url.username) put('user', decodeURIComponent(url.username));
-  if (url.password) put('password', decodeURIComponent(url.password));
-  const db = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (url.username) put('user', decodeUrlPart(url.username, source, 'user'));
+  if (url.password) put('password', decodeUrlPart(url.password, source, 'password'));
+  const db = decodeUrlPart(url.pathname.replace(/^\//, ''), source, 'database name');
   if (db) put('dbname', db);
   for (const [key, value] of url.searchParams) put(key, value);
   return params;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { UsageError } from '../cli/errors.js';
+import { decodeUrlPart } from '../cli/values.js';
 import type { Env } from '../cli/io.js';
 import { readSecret } from '../cli/secrets.js';
 import type { RedisEndpoint } from './sync.js';
@@ -38,8 +39,8 @@ export function resolveRedisTarget(url: string | undefined, env: Env, tlsFlags: 
   }
   const port = parsed.port ? Number(parsed.port) : 6379;
   const host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const password = parsed.password ? decodeURIComponent(parsed.password) : readSecret(env, 'REDIS_PASSWORD');
+  const username = parsed.username ? decodeUrlPart(parsed.username, source, 'user') : undefined;
+  const password = parsed.password ? decodeUrlPart(parsed.password, source, 'password') : readSecret(env, 'REDIS_PASSWORD');
   if (parsed.pathname && !/^\/?\d*$/.test(parsed.pathname)) throw new UsageError(`${source}: the path must be a database number`);
   const useTls = parsed.protocol === 'rediss:' || tlsFlags.tlsCa !== undefined || tlsFlags.tlsCert !== undefined;
   const file = (path: string | undefined, flag: string) => {

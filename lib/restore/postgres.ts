@@ -8,13 +8,13 @@
  */
 import { checkTable, type TableCheck } from './table-check.js';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { BackoffPolicy } from '../network/backoff.js';
-import { spawnChild, type Child, type StdioItem } from '../process/child.js';
+import { spawnChild } from '../process/child.js';
 import { decompressFile } from '../artifact/compress.js';
+import { pipeInto } from './pipe-into.js';
 import type { Compression } from '../artifact/compression.js';
 import { OperationError, ToolError } from '../cli/errors.js';
 import type { Env, Log } from '../cli/io.js';
@@ -153,32 +153,6 @@ async function runRestore(o: PgRestoreOptions, toolPath: string, cleanSelected: 
   } finally {
     if (temp) await unlink(temp).catch(() => {});
   }
-}
-
-/**
- * Starts the consumer with the decompressed artifact on its stdin — a kernel pipe from the decompressor, or the
- * file itself — and waits for both; the producer's failure is the cause when both fail.
- */
-async function pipeInto(o: PgRestoreOptions, start: (stdin: StdioItem) => Child): Promise<void> {
-  const producer = decompressFile(o.file, o.compression, { env: o.env, signal: o.signal });
-  let consumer: Child;
-  if (producer) {
-    consumer = start(producer.stdout!);
-    producer.stdout!.destroy(); // the consumer holds the read end now; ours must close, or the producer never sees it go
-  } else {
-    const fd = openSync(o.file, 'r');
-    try {
-      consumer = start(fd);
-    } finally {
-      closeSync(fd); // the child has its own copy
-    }
-  }
-  const [p, c] = await Promise.allSettled([producer?.succeeded(), consumer.succeeded()]);
-  // A consumer that stops reading (a partial restore is done, or it failed) breaks the decompressor's pipe
-  // (a socket pair under Node: "connection reset"):
-  // that is never the cause. Any other producer failure is.
-  if (p.status === 'rejected' && !/broken pipe|EPIPE|SIGPIPE|connection reset by peer/i.test(String(p.reason))) throw p.reason;
-  if (c.status === 'rejected') throw c.reason;
 }
 
 /** The manifest's tables that a partial restore brought back (all of them for a full restore). */

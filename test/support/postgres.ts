@@ -66,11 +66,12 @@ export function serverAccount(): { uid: number; gid: number } | undefined {
  * Starts a cluster on a free port, or on `port` (to bring a server up where a client is already retrying);
  * `settings` are passed as `-c name=value` (archive_mode, archive_command…).
  */
-export async function startPostgres(port?: number, settings: Record<string, string> = {}): Promise<PgCluster> {
+export async function startPostgres(port?: number, settings: Record<string, string> = {}, options: { data?: string } = {}): Promise<PgCluster> {
   const binDir = findPgBinDir();
   const account = serverAccount();
   const dir = mkdtempSync(join(tmpdir(), 'restorable-pg-'));
-  const data = join(dir, 'data');
+  // An existing data directory (a restored one) is started as it is; it is removed with the cluster.
+  const data = options.data ?? join(dir, 'data');
   const pwfile = join(dir, 'pwfile');
   writeFileSync(pwfile, `${PG_PASSWORD}\n`);
   if (account) {
@@ -78,11 +79,13 @@ export async function startPostgres(port?: number, settings: Record<string, stri
     chownSync(pwfile, account.uid, account.gid);
   }
   const as = account ? { uid: account.uid, gid: account.gid } : {};
-  await execa(
-    join(binDir, 'initdb'),
-    ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync', '--locale=C'],
-    { ...as, cwd: dir },
-  );
+  if (!options.data) {
+    await execa(
+      join(binDir, 'initdb'),
+      ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync', '--locale=C'],
+      { ...as, cwd: dir },
+    );
+  }
   port ??= await freePort();
   const server: ChildProcess = spawn(
     join(binDir, 'postgres'),
@@ -130,6 +133,7 @@ export async function startPostgres(port?: number, settings: Record<string, stri
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
+      if (options.data) rmSync(options.data, { recursive: true, force: true });
     },
   };
   const deadline = Date.now() + 30_000;

@@ -37,7 +37,9 @@ export interface PgBasebackupConfig extends WriterConfig {
 }
 
 export function resolvePgBasebackupConfig(opts: PgBasebackupOptions, env: Env): PgBasebackupConfig {
-  const target = resolvePgTarget(opts.dbname, env);
+  // The inspection connection reads only cluster-wide facts; pg_basebackup's replication connection takes
+  // no database at all.
+  const target = resolvePgTarget(opts.dbname, env, { defaultDatabase: 'postgres' });
   return {
     ...resolveWriter(opts, env, 'base backup', SYSTEM_IDENTIFIER_GROUP),
     target,

@@ -13,6 +13,8 @@ import { resolvePgTarget } from '../../postgres/connection.js';
 import { resolveRedisTarget } from '../../redis/connection.js';
 import { addRedisTlsOptions } from '../../redis/tls-options.js';
 import type { CurrentVersion, TargetSpec } from '../../verdict/probe-target.js';
+import { addRecoveryOptions, givenRecoveryFlag, resolveRecovery } from '../../cli/pitr-options.js';
+import type { PitrRequest } from '../../restore/pitr.js';
 
 /** Pre-restore safety copies kept per database. */
 const DEFAULT_SAFETY_KEEP = 5;
@@ -23,6 +25,7 @@ export function restoreBackupProgram() {
     .option('--to-db <url>', 'restore a Postgres backup into this database (it must be empty unless --force)')
     .option('--to-redis <url>', 'load a logical Redis backup into this live server (empty unless --force)')
     .option('--to-redis-dir <dir>', 'install an RDB backup as dump.rdb for the stopped server of this directory', textArg('--to-redis-dir', 'empty'))
+    .option('--to-pgdata <dir>', 'extract a base backup into this new (absent or empty) data directory, set to recover from the WAL archive', textArg('--to-pgdata', 'the path is empty'))
     .option('--to-sqlite <path>', 'restore an SQLite backup over this database file (a safety copy of it is taken first)', textArg('--to-sqlite', 'the path is empty'))
     .option('--safety-dir <dir>', "with --to-sqlite: where safety copies go (default: .restorable/ beside the database)", textArg('--safety-dir', 'the path is empty'))
     .addOption(new Option('--safety-keep <n>', "with --to-sqlite: how many of the database's pre-restore safety copies to keep").argParser(integerArg('--safety-keep', 1, 1000)).default(DEFAULT_SAFETY_KEEP))
@@ -33,7 +36,7 @@ export function restoreBackupProgram() {
     .option('--table <name>', 'restore only this table (repeatable; custom-format dumps)', repeatable(String))
     .option('--schema <name>', 'restore only this schema (repeatable)', repeatable(String))
     .option('--force', 'restore over a non-empty target (cleaning it first), or a TooOld backup');
-  return addSelectOptions(addRestoreOptions(addRedisTlsOptions(addVerdictOptions(program))));
+  return addRecoveryOptions(addSelectOptions(addRestoreOptions(addRedisTlsOptions(addVerdictOptions(program)))));
 }
 
 export type RestoreBackupOptions = ReturnType<ReturnType<typeof restoreBackupProgram>['opts']>;
@@ -51,6 +54,31 @@ export interface RestoreConfig extends SelectConfig {
   pgBinDir: string | undefined;
   /** With --to-sqlite. */
   sqlite: { safety: SafetySettings; afterRestore: { command: string; timeoutMs: number } | undefined } | undefined;
+}
+
+/**
+ * `restore-backup --to-pgdata DIR`: a point-in-time restore; undefined for the other targets (which refuse
+ * the recovery flags).
+ */
+export function resolvePitrRequest(opts: RestoreBackupOptions, env: Env, cwd: string): PitrRequest | undefined {
+  if (opts.toPgdata === undefined) {
+    const flag = givenRecoveryFlag(opts);
+    if (flag) throw new UsageError(`${flag} applies only to --to-pgdata (a point-in-time restore of a base backup)`);
+    return undefined;
+  }
+  const other = (['toDb', 'toRedis', 'toRedisDir', 'toSqlite', 'table', 'schema', 'afterRestore', 'safetyDir', 'rollback', 'force'] as const).find((k) => opts[k] !== undefined);
+  if (other) throw new UsageError(`--${other.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --to-pgdata`);
+  const select = resolveSelectConfig(opts, env);
+  if (select.selector.from === undefined) throw new UsageError('--to-pgdata needs --from LOCATION: the WAL archive is read there too');
+  return {
+    select,
+    dir: resolve(cwd, opts.toPgdata),
+    dirFlag: '--to-pgdata',
+    ...resolveRecovery(opts),
+    workDir: workDirOf(opts, env),
+    pgBinDir: opts.pgBinDir,
+    maxAgeMs: opts.maxAge,
+  };
 }
 
 /** `restore-backup --rollback --to-sqlite PATH`: no backup is selected. */
@@ -80,7 +108,7 @@ export function resolveRestoreConfig(opts: RestoreBackupOptions, env: Env, cwd: 
   const select = resolveSelectConfig(opts, env);
   const given = (['toDb', 'toRedis', 'toRedisDir', 'toSqlite'] as const).filter((k) => opts[k] !== undefined);
   if (given.length !== 1) {
-    throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL, --to-redis-dir DIR or --to-sqlite PATH' : '--to-db, --to-redis, --to-redis-dir and --to-sqlite are exclusive');
+    throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL, --to-redis-dir DIR, --to-sqlite PATH or --to-pgdata DIR' : '--to-db, --to-redis, --to-redis-dir and --to-sqlite are exclusive');
   }
   let target: TargetSpec;
   let sqlite: RestoreConfig['sqlite'];

@@ -1,5 +1,5 @@
 import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
-import { resolveRestoreConfig, resolveRollbackConfig, type RestoreBackupOptions, type RestoreConfig, type RollbackConfig } from './options.js';
+import { resolvePitrRequest, resolveRestoreConfig, resolveRollbackConfig, type RestoreBackupOptions, type RestoreConfig, type RollbackConfig } from './options.js';
 import { OperationError, UsageError, interruptedWith } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
 import { restorePostgresBackup, type PgRestoreResult } from '../../restore/postgres.js';
@@ -24,6 +24,8 @@ import { verdictError } from '../../verdict/verdict-error.js';
 export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): Promise<void> {
   const rollback = resolveRollbackConfig(opts, io.cwd);
   if (rollback) return rollBack(rollback, io);
+  const pitr = resolvePitrRequest(opts, io.env, io.cwd);
+  if (pitr) return (await import('./to-pgdata.js')).restoreToPgdata(pitr, io);
   const config = resolveRestoreConfig(opts, io.env, io.cwd);
   const checks = await checkBackup(
     config,
@@ -154,7 +156,7 @@ function checkFit(config: RestoreConfig, entry: CatalogEntry, format: ArtifactFo
   const target = config.target;
   if (format === 'pg_basebackup-tar') {
     throw new UsageError(`${entry.id} is a physical base backup of a whole cluster: it is not loaded into a server but extracted into a new data directory`, {
-      hint: 'zstd -dc ARTIFACT | tar -xf - -C NEWDIR, then pg_verifybackup NEWDIR (README: point-in-time recovery)',
+      hint: 'restore-backup --to-pgdata NEWDIR [--target-time TIME] (README: point-in-time recovery)',
     });
   }
   if (target.kind === 'sqlite') {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decompressFile } from '../../artifact/compress.js';
 import { checkFile } from '../../artifact/content-feed.js';
 import { IntegrityError, NotFoundError, OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
-import { currentPid } from '../../process/self.js';
+import { currentPid, processIsAlive } from '../../process/self.js';
 import type { Store } from '../../store/store.js';
 import { findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
 import { localCopy } from '../../wal/read.js';
@@ -43,6 +43,7 @@ export async function run(opts: WalFetchOptions, args: string[], io: Io): Promis
     throw new IntegrityError(`${file.name} is archived twice with different content (${found.map((f) => f.object).join(', ')}); refusing to choose`);
   }
   await refuseDestination(config.path);
+  await sweepTemps(config.path);
   // Copies with the same content (another compression, say): the first that proves good is used.
   let failure: unknown;
   for (const copy of found) {
@@ -65,6 +66,20 @@ async function refuseDestination(path: string): Promise<void> {
   if (!dir?.isDirectory()) throw new OperationError(`argument 2: ${dirname(path)} is not a directory`, { hint: "restore_command = 'wal-fetch --from LOCATION %f %p'" });
   const target = await stat(path).catch(() => undefined);
   if (target?.isDirectory()) throw new OperationError(`argument 2: ${path} is a directory`, { hint: "restore_command = 'wal-fetch --from LOCATION %f %p'" });
+}
+
+/**
+ * Removes temporary files an earlier wal-fetch for the same %p left when it was killed (SIGKILL, a crash):
+ * only names this command makes, and only those of processes that are gone.
+ */
+async function sweepTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.tmp-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length));
+    if (m && Number(m[1]) !== currentPid() && !processIsAlive(Number(m[1]))) await unlink(join(dirname(path), name)).catch(() => {});
+  }
 }
 
 async function fetchInto(store: Store, archived: ArchivedFile, config: WalFetchConfig, clusterId: string | undefined, io: Io): Promise<void> {
@@ -97,7 +112,12 @@ async function decompress(source: string, archived: ArchivedFile, temp: string, 
     const child = decompressFile(source, archived.compression, { env: io.env, signal: io.signal, outputFd: handle.fd });
     if (child) {
       await child.succeeded().catch((error: unknown) => {
-        throw new IntegrityError(`${archived.object} does not decompress: ${(error as Error).message}`, { cause: error });
+        const message = (error as Error).message;
+        // zstd's or gzip's failure to write the output is this disk's problem, not the archive's.
+        if (/no space left on device|disk quota exceeded|write error/i.test(message)) {
+          throw new OperationError(`cannot write ${temp}: ${message}`, { cause: error });
+        }
+        throw new IntegrityError(`${archived.object} does not decompress: ${message}`, { cause: error });
       });
     } else {
       await pipeline((await open(source, 'r')).createReadStream(), createWriteStream('', { fd: handle.fd, autoClose: false }));

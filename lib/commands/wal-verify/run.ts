@@ -5,8 +5,9 @@ import { tempDirOf, type Io } from '../../cli/io.js';
 import { openStore } from '../../store/location.js';
 import { listArchive, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
 import { baseBackupStart } from '../../wal/base-backup.js';
-import { DEFAULT_SEGMENT_SIZE, formatLsn, parseHistory, type TimelineSwitch } from '../../wal/names.js';
+import { DEFAULT_SEGMENT_SIZE, formatLsn } from '../../wal/names.js';
 import { proveArchived } from '../../wal/read.js';
+import { readHistories } from '../../wal/reach.js';
 import { walkArchive, type WalkResult } from '../../wal/walk.js';
 import { resolveWalVerifyConfig, type WalVerifyConfig, type WalVerifyOptions } from './options.js';
 
@@ -81,12 +82,7 @@ async function verifyGroup(config: WalVerifyConfig, group: string, bases: Catalo
     }
   };
   // History files are read first: they decide the path.
-  const histories = new Map<number, TimelineSwitch[]>();
-  for (const file of files.filter((f) => f.file.type === 'history')) {
-    const facts = await prove(file);
-    if (!facts?.text) continue;
-    histories.set(file.file.timeline, parseHistory(facts.text));
-  }
+  const histories = await readHistories(archive, files, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), clusterId }, (file, problem) => damaged.set(file.object, problem));
   // Recovery reads every history file above its timeline: a damaged one stops it, whatever the walk needs.
   const damagedHistories = files.filter((f) => f.file.type === 'history' && damaged.has(f.object)).map((f) => `${f.file.name} is damaged: ${damaged.get(f.object)}`);
   const walks: WalkResult[] = [];

@@ -36,6 +36,15 @@ describe('resolvePgTarget', () => {
     expect(() => resolvePgTarget(undefined, { PGPORT: 'abc' }, { socketExists: noSocket })).toThrow(/^PGPORT: 'abc' is not a port number/);
     expect(() => resolvePgTarget('postgres://h/d?bogus=1', {}, { socketExists: noSocket })).toThrow(/^--dbname: unsupported connection parameter 'bogus'/);
     expect(() => resolvePgTarget(undefined, { DATABASE_URL: 'postgres://h/d?bogus=1' }, { socketExists: noSocket })).toThrow(/^DATABASE_URL: /);
+    // A malformed %-escape names the flag and the part, never the value (it may be the password).
+    expect(() => resolvePgTarget('postgres://u:s3cr%zzet@h/d', {}, { socketExists: noSocket })).toThrow(/^--dbname: the password in the URL has a malformed %-escape$/);
+    expect(() => resolvePgTarget('postgres://h/d%E0', {}, { socketExists: noSocket })).toThrow(/^--dbname: the database name /);
+  });
+
+  it('a tool that reads only cluster-wide facts may default the database to postgres, never over one given', () => {
+    expect(resolvePgTarget('postgres://backup@h', {}, { socketExists: noSocket, defaultDatabase: 'postgres' }).database).toBe('postgres');
+    expect(resolvePgTarget('postgres://backup@h', {}, { socketExists: noSocket }).database).toBe('backup');
+    expect(resolvePgTarget(undefined, { PGDATABASE: 'app' }, { socketExists: noSocket, defaultDatabase: 'postgres' }).database).toBe('app');
   });
 
   it('hands children the same target through PG* variables only', () => {

@@ -33,6 +33,7 @@ describe('resolveRedisTarget', () => {
     expect(() => resolveRedisTarget('http://h', {})).toThrow(/^--url: 'http:' is not redis: or rediss:/);
     expect(() => resolveRedisTarget(undefined, { REDIS_URL: '::nope' })).toThrow(/^REDIS_URL: not a valid redis:\/\/ URL/);
     expect(() => resolveRedisTarget('redis://h/abc', {})).toThrow(/database number/);
+    expect(() => resolveRedisTarget('redis://:pa%zz@h', {})).toThrow(/^--url: the password in the URL has a malformed %-escape$/);
   });
 });
 

@@ -1,0 +1,104 @@
+/**
+ * A base backup made into a new data directory, ready to recover: extracted (the tar of pg_basebackup),
+ * checked against its own backup_manifest by pg_verifybackup where the server's tools have it, and given
+ * `recovery.signal` and the recovery settings. No server is started or stopped here: the operator (or a
+ * drill) starts it.
+ */
+import { appendFile, chmod, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Compression } from '../artifact/compression.js';
+import { OperationError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
+import type { Env, Log } from '../cli/io.js';
+import { probeCandidates } from '../postgres/pg-dump.js';
+import { spawnChild } from '../process/child.js';
+import { pipeInto } from './pipe-into.js';
+
+/**
+ * Refuses a data directory that holds anything (exit 2), before any backup is read: a restore never
+ * writes over files it did not make. Returns whether it exists (empty).
+ */
+export async function checkNewDataDir(dir: string, flag: string): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') {
+      const parent = await stat(join(dir, '..')).catch(() => undefined);
+      if (!parent?.isDirectory()) throw new UsageError(`${flag}: the parent of ${dir} is not a directory`);
+      return false;
+    }
+    throw new UsageError(`${flag}: cannot read ${dir}: ${describeSystemError(error)}`);
+  }
+  if (names.length > 0) {
+    throw new UsageError(`${flag}: ${dir} is not empty (${names.length} entries): a restore never writes over a data directory`, {
+      hint: 'give a new or empty directory; move the old data directory aside yourself if it is to be replaced',
+    });
+  }
+  return true;
+}
+
+export interface ExtractOptions {
+  /** The verified artifact (a local file). */
+  file: string;
+  compression: Compression;
+  dir: string;
+  env: Env;
+  signal: AbortSignal;
+}
+
+/**
+ * Extracts the base backup into `dir` (created 0700, or an empty one made 0700). On any failure or signal,
+ * what was extracted is removed again — everything in `dir` is this restore's — and a directory it created
+ * goes too.
+ */
+export async function extractBaseBackup(o: ExtractOptions, existed: boolean): Promise<void> {
+  if (existed) await chmod(o.dir, 0o700);
+  else await mkdir(o.dir, { mode: 0o700 });
+  try {
+    // GNU tar refuses member names with `..` and strips a leading `/`: nothing lands outside `dir`. Run as
+    // root it keeps the files' owner (the server's account where the backup was taken).
+    await pipeInto(o, (stdin) => spawnChild('tar', 'tar', ['-x', '-f', '-', '-C', o.dir, '--delay-directory-restore'], { env: o.env, stdin, stdout: 'ignore', signal: o.signal }));
+  } catch (error) {
+    await emptyOut(o.dir, existed);
+    throw error;
+  }
+}
+
+/** Removes what a failed restore put in `dir` (all of it is the restore's), and `dir` itself if it made it. */
+export async function emptyOut(dir: string, existed: boolean): Promise<void> {
+  if (!existed) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    return;
+  }
+  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+}
+
+/**
+ * Runs pg_verifybackup on the extracted directory (every file's size and checksum against backup_manifest;
+ * the WAL is checked by recovery and wal-fetch, not here). Returns the binary used, or undefined when none
+ * of the server's major (or newer) is installed — said in a warning, as the artifact itself was proven.
+ */
+export async function verifyExtracted(dir: string, serverMajor: number | undefined, o: { env: Env; signal: AbortSignal; binDir: string | undefined; log: Log }): Promise<string | undefined> {
+  const found = (await probeCandidates('pg_verifybackup', o.env, o.binDir)).filter((t) => serverMajor === undefined || t.major >= serverMajor).sort((a, b) => a.major - b.major);
+  const tool = found[0];
+  if (!tool) {
+    o.log.warn(`no pg_verifybackup${serverMajor ? ` of PostgreSQL ${serverMajor} or newer` : ''} found: the extracted files are not checked against backup_manifest (the artifact's checksums were)`);
+    return undefined;
+  }
+  const check = spawnChild('pg_verifybackup', tool.path, ['--no-parse-wal', '--quiet', dir], { env: o.env, stdout: 'ignore', signal: o.signal });
+  await check.succeeded().catch((error: unknown) => {
+    throw new OperationError(`pg_verifybackup rejects the extracted data directory: ${(error as Error).message}`, { cause: error });
+  });
+  return tool.path;
+}
+
+/**
+ * Makes the extracted directory recover: `recovery.signal`, the settings appended to postgresql.auto.conf
+ * (the last setting of a name wins over the copy's own), and no standby.signal (it would wait for a primary
+ * for ever instead of ending recovery).
+ */
+export async function writeRecoverySettings(dir: string, conf: string): Promise<void> {
+  await rm(join(dir, 'standby.signal'), { force: true });
+  await appendFile(join(dir, 'postgresql.auto.conf'), `\n${conf}`, { mode: 0o600 });
+  await writeFile(join(dir, 'recovery.signal'), '', { mode: 0o600 });
+}
