@@ -14,14 +14,24 @@ export function givenRecoveryFlag(flags: TargetFlagValues & { targetInclusive?: 
   return key && `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** --target-time, --target-lsn, --target-xid, --target-name, --target. */
-export function addTargetOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(program: Command<A, O, G>) {
+/** --target-time, --target-lsn, --target-xid, --target-name: a point to recover to. */
+export function addTargetPointOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(program: Command<A, O, G>) {
   return program
     .option('--target-time <time>', 'recover to this moment (ISO 8601 with a time zone: 2026-12-03T07:30:00Z)', textArg('--target-time', 'empty'))
     .option('--target-lsn <lsn>', 'recover to this WAL position (as pg_current_wal_lsn() shows it)', textArg('--target-lsn', 'empty'))
     .option('--target-xid <xid>', 'recover to this transaction id', textArg('--target-xid', 'empty'))
-    .option('--target-name <name>', 'recover to this restore point (pg_create_restore_point)', textArg('--target-name', 'empty'))
-    .option('--target <latest|immediate>', 'latest: everything archived (the default); immediate: the end of the base backup', textArg('--target', 'empty'));
+    .option('--target-name <name>', 'recover to this restore point (pg_create_restore_point)', textArg('--target-name', 'empty'));
+}
+
+/** The target points, and --target latest|immediate. */
+export function addTargetOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(program: Command<A, O, G>) {
+  return addTargetPointOptions(program).option('--target <latest|immediate>', 'latest: everything archived (the default); immediate: the end of the base backup', textArg('--target', 'empty'));
+}
+
+/** The point the flags give, or undefined when none is given. */
+export function givenTargetPoint(flags: TargetFlagValues): RecoveryTarget | undefined {
+  const { targetTime, targetLsn, targetXid, targetName } = flags;
+  return [targetTime, targetLsn, targetXid, targetName].some((v) => v !== undefined) ? resolveRecoveryTarget({ targetTime, targetLsn, targetXid, targetName }) : undefined;
 }
 
 /** --target-action, --target-inclusive / --target-exclusive, --keep-archive-mode. */

@@ -51,7 +51,7 @@ export interface PitrPlan {
  * target after the newest WAL it can replay is refused, exit 3), and the artifact proven (its verdict).
  * The caller releases `checks.verified`.
  */
-export async function planPitr(req: PitrRequest, io: Io): Promise<PitrPlan> {
+export async function planPitr(req: Pick<PitrRequest, 'select' | 'target' | 'maxAgeMs'> & { workDir: string | undefined }, io: Io): Promise<PitrPlan> {
   const { selector, s3 } = req.select;
   const store = await openStore(selector.from!, selector.fromFlag ?? '--from', io.cwd, s3);
   const entries = selectEntries(await readCatalog(store, { signal: io.signal }), { group: selector.group, kind: 'postgres-base' });
@@ -63,7 +63,11 @@ export async function planPitr(req: PitrRequest, io: Io): Promise<PitrPlan> {
   if (reach.firstMissing && req.target.type !== 'time') {
     io.log.warn(`the archive lacks ${reach.firstMissing}: recovery from ${entry.id} ends at ${reach.last ?? 'the backup itself'}, whatever the target`);
   }
-  const checks = await checkBackup({ ...req.select, selector: { ...selector, backup: entry.artifact ?? entry.id, kind: 'postgres-base', group } }, { maxAgeMs: req.maxAgeMs, keepIn: req.workDir }, io);
+  const checks = await checkBackup(
+    { ...req.select, selector: { ...selector, backup: entry.artifact ?? entry.id, kind: 'postgres-base', group } },
+    { maxAgeMs: req.maxAgeMs, ...(req.workDir !== undefined ? { keepIn: req.workDir } : {}) },
+    io,
+  );
   if (checks.verdict.verdict !== 'Ok') {
     await checks.verified?.release();
     throw verdictError(checks.verdict);

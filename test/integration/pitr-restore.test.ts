@@ -115,6 +115,16 @@ describe('restore-backup --to-pgdata', () => {
     expect(tooLate.exitCode).toBe(3);
     expect(tooLate.stderr).toMatch(/is after the newest WAL the archive holds for .*: [0-9A-F]{24}, archived at 20/);
     expect(existsSync(early)).toBe(false);
+    // snapshot-dry-run gives the same verdicts, writing nothing.
+    const dryEarly = await runBin('snapshot-dry-run', ['--from', archive, '--target-time', '2001-01-01T00:00:00Z']);
+    expect(dryEarly.exitCode).toBe(3);
+    expect(dryEarly.stderr).toBe(tooEarly.stderr.replace(/^restore-backup:/, 'snapshot-dry-run:'));
+    expect((await runBin('snapshot-dry-run', ['--from', archive, '--target-time', future])).exitCode).toBe(3);
+    const dry = await runBin('snapshot-dry-run', ['--from', archive, '--target-time', before]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/\nrecovery to time .* from pgbase_\d+_\d{8}T\d{6}Z: the archive reaches [0-9A-F]{24} \(archived at 20/);
+    const json = JSON.parse((await runBin('snapshot-dry-run', ['--from', archive, '--target-time', before, '--json'])).stdout) as { verdict: string; recovery: { archive_reach: { last: string } } };
+    expect(json).toMatchObject({ verdict: 'Ok', recovery: { archive_reach: { last: expect.stringMatching(/^[0-9A-F]{24}$/) } } });
   }, 60_000);
 
   it('never writes into a directory that holds anything (exit 2), and takes only one target', async () => {

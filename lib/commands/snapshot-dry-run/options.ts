@@ -7,6 +7,8 @@ import { addVerdictOptions, resolveCurrentVersion } from '../../cli/restore-opti
 import { resolvePgTarget } from '../../postgres/connection.js';
 import { resolveRedisTarget } from '../../redis/connection.js';
 import type { CurrentVersion, TargetSpec } from '../../verdict/probe-target.js';
+import { addTargetPointOptions, givenTargetPoint } from '../../cli/pitr-options.js';
+import type { RecoveryTarget } from '../../pitr/target.js';
 
 export function snapshotDryRunProgram() {
   const program = createProgram('snapshot-dry-run', 'May this backup be restored here and now? The verdict, without touching anything.')
@@ -15,23 +17,34 @@ export function snapshotDryRunProgram() {
       'after',
       `
 Verdicts: Ok 0, TooOld 3, VersionAhead 4, ChecksumMismatch 5 (the artifact is re-read and its sha256
-compared), Missing 6. Versions compare naturally: 9 < 10, 1.9 < 1.10, migration ids and timestamps as numbers.`,
+compared), Missing 6. Versions compare naturally: 9 < 10, 1.9 < 1.10, migration ids and timestamps as numbers.
+With --target-time (or -lsn, -xid, -name): the base backup a point-in-time restore would use, and whether
+the WAL archive reaches the target (exit 3 when it cannot), as restore-backup --to-pgdata would decide.`,
     );
-  return addSelectOptions(addVerdictOptions(program));
+  return addTargetPointOptions(addSelectOptions(addVerdictOptions(program)));
 }
 
 export type SnapshotDryRunOptions = ReturnType<ReturnType<typeof snapshotDryRunProgram>['opts']>;
 
 export interface DryRunConfig extends SelectConfig {
   maxAgeMs: number | undefined;
+  /** A point-in-time recovery target: the verdict is the one restore-backup --to-pgdata would reach. */
+  recovery: RecoveryTarget | undefined;
   currentVersion: CurrentVersion | undefined;
   target: TargetSpec | undefined;
 }
 
 export function resolveDryRunConfig(opts: SnapshotDryRunOptions, env: Env): DryRunConfig {
+  const recovery = givenTargetPoint(opts);
+  const select = resolveSelectConfig(opts, env);
+  if (recovery) {
+    if (opts.target !== undefined) throw new UsageError('--target (a server) does not apply to a point-in-time verdict: a base backup is restored into a new data directory');
+    if (select.selector.from === undefined) throw new UsageError('a point-in-time verdict needs --from LOCATION: the WAL archive is read there too');
+  }
   return {
-    ...resolveSelectConfig(opts, env),
+    ...select,
     maxAgeMs: opts.maxAge,
+    recovery,
     currentVersion: resolveCurrentVersion(opts, env),
     target: opts.target === undefined ? undefined : targetOf(opts.target, env),
   };

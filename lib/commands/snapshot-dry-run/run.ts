@@ -12,6 +12,7 @@ import { verdictError } from '../../verdict/verdict-error.js';
  */
 export async function run(opts: SnapshotDryRunOptions, _args: string[], io: Io): Promise<void> {
   const config = resolveDryRunConfig(opts, io.env);
+  if (config.recovery) return (await import('./pitr-verdict.js')).pitrVerdict(config, config.recovery, io);
   const result = await checkBackup(config, { maxAgeMs: config.maxAgeMs, currentVersion: config.currentVersion, target: config.target }, io);
   await result.verified?.release();
   io.stdout.write(config.json ? `${JSON.stringify(checkReport(result))}\n` : `${checkLine(result)}\n`);
