@@ -83,6 +83,10 @@ export interface SpawnOptions {
   group?: boolean;
   /** A Node child that talks over an IPC channel (`process.send` on both sides): the SQLite worker. */
   ipc?: boolean;
+  /** Run as this account (root only): a scratch PostgreSQL, which refuses to run as root. */
+  user?: { uid: number; gid: number };
+  /** The child's working directory. */
+  cwd?: string;
 }
 
 const STDERR_TAIL_BYTES = 16 * 1024;
@@ -117,6 +121,8 @@ export function spawnChild(name: string, file: string, args: string[], options: 
     // A process group (and session) of its own is signalled as one; Ctrl-C in a terminal then reaches only
     // this process, which stops the group itself.
     detached: options.group === true,
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const tailBytes = options.stderrTailBytes ?? STDERR_TAIL_BYTES;
   let tail = Buffer.alloc(0);

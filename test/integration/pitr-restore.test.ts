@@ -3,12 +3,13 @@
  * moment noted, the rows deleted, more traffic; restore-backup --to-pgdata to the moment before the delete
  * brings exactly those rows back in a second cluster, and --target latest brings the state after it.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
-import { binPath, runBin } from '../support/run-bin.js';
+import { binPath, runBin, startBin } from '../support/run-bin.js';
 import { waitFor } from '../support/wait.js';
 
 let cluster: PgCluster;
@@ -126,6 +127,54 @@ describe('restore-backup --to-pgdata', () => {
     const json = JSON.parse((await runBin('snapshot-dry-run', ['--from', archive, '--target-time', before, '--json'])).stdout) as { verdict: string; recovery: { archive_reach: { last: string } } };
     expect(json).toMatchObject({ verdict: 'Ok', recovery: { archive_reach: { last: expect.stringMatching(/^[0-9A-F]{24}$/) } } });
   }, 60_000);
+
+  /** A work directory the drill's server account can traverse (the drill puts its data directory there). */
+  function drillWork(): string {
+    const work = tempDir('pitr-drill');
+    chmodSync(work, 0o755);
+    return work;
+  }
+
+  it('restore-drill --pitr replays to the moment, checks the recovered point and the checks, and leaves only its evidence', async () => {
+    const work = drillWork();
+    const evidence = join(restores, 'drill.json');
+    const run = await runBin('restore-drill', [
+      '--from', archive, '--pitr', '--target-time', before,
+      '--expect-table', 'accounts:150',
+      '--check-sql', 'SELECT count(*) = 50 FROM accounts WHERE id > 1000',
+      '--check-sql', "SELECT to_regclass('later') IS NULL",
+      '--report', evidence, '--spool-dir', work,
+    ]);
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const report = JSON.parse(readFileSync(evidence, 'utf8')) as { result: string; phases_ms: Record<string, number>; checks: { name: string; ok: boolean; actual: string }[]; target: { kind: string } };
+    expect(report).toMatchObject({ result: 'pass', target: { kind: 'postgres-pitr' } });
+    expect(report.phases_ms.extract).toBeGreaterThan(0);
+    expect(report.phases_ms.replay).toBeGreaterThan(0);
+    const point = report.checks.find((c) => c.name === 'recovered point')!;
+    expect(point.ok).toBe(true);
+    expect(point.actual).toMatch(/^last transaction 20.*, WAL [0-9A-F]+\/[0-9A-F]+$/);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(readdirSync(work)).toEqual([]);
+
+    // A check that fails fails the drill (exit 1), and still nothing is left.
+    const failing = await runBin('restore-drill', ['--from', archive, '--pitr', '--target', 'latest', '--check-sql', 'SELECT count(*) = 50 FROM accounts WHERE id > 1000', '--spool-dir', work]);
+    expect(failing.exitCode).toBe(1);
+    expect(failing.stdout).toMatch(/^FAIL/);
+    expect(readdirSync(work)).toEqual([]);
+  }, 180_000);
+
+  it('restore-drill --pitr stopped by SIGTERM mid-replay stops its server and removes everything', async () => {
+    const work = drillWork();
+    const child = startBin('restore-drill', ['--from', archive, '--pitr', '--target-time', before, '--spool-dir', work, '--json']);
+    await waitFor(() => readdirSync(work).some((n) => n.startsWith('restorable-pg-sock-')), 'the drill to start its server', 60_000);
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(143);
+    expect(JSON.parse(String(result.stdout))).toMatchObject({ result: 'fail' });
+    expect(readdirSync(work)).toEqual([]);
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(work));
+    expect(left).toEqual([]);
+  }, 120_000);
 
   it('never writes into a directory that holds anything (exit 2), and takes only one target', async () => {
     const dir = join(restores, 'occupied');

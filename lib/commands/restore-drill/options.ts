@@ -7,6 +7,8 @@ import { addSelectOptions, resolveSelectConfig, type SelectConfig } from '../../
 import { addRestoreOptions, workDirOf } from '../../cli/restore-options.js';
 import { durationArg, repeatable, textArg, valueOf } from '../../cli/values.js';
 import { resolvePgTarget, type PgTarget } from '../../postgres/connection.js';
+import { addTargetOptions, givenRecoveryFlag } from '../../cli/pitr-options.js';
+import { resolveRecoveryTarget, type RecoveryTarget } from '../../pitr/target.js';
 
 /** A table the restored backup must hold, with at least this many rows. */
 export interface ExpectTable {
@@ -43,8 +45,10 @@ export function restoreDrillProgram() {
     .addOption(new Option('--check-timeout <duration>', 'each --check-sql and --expect-table query fails after this long').argParser(durationArg('--check-timeout')).default(DEFAULT_CHECK_TIMEOUT_MS, '60s'))
     .option('--report <file>', 'write the evidence as JSON, or Markdown when the name ends in .md', textArg('--report', 'the file name is empty'))
     .option('--keep', 'keep the restored database (it is dropped by default, on failure and signals too)')
+    .option('--pitr', 'rehearse a point-in-time restore: a base backup and the WAL archive, replayed by a throwaway PostgreSQL to the target')
+    .option('--check-db <name>', 'with --pitr: the database --expect-table and --check-sql run in (default: postgres)', textArg('--check-db', 'empty'))
     .addHelpText('after', '\nThe old form `restore-drill --backup PATH --target-db appdb_restore` works as it did, for a database that does not exist yet.');
-  return addSelectOptions(addRestoreOptions(program));
+  return addTargetOptions(addSelectOptions(addRestoreOptions(program)));
 }
 
 export type RestoreDrillOptions = ReturnType<ReturnType<typeof restoreDrillProgram>['opts']>;
@@ -64,12 +68,27 @@ export interface DrillConfig extends SelectConfig {
   jobs: number;
   workDir: string;
   pgBinDir: string | undefined;
+  /** With --pitr: where recovery stops. */
+  pitr: RecoveryTarget | undefined;
+  checkDb: string;
 }
 
 /** restore-drill, including the old script's form `--backup PATH --target-db NAME`. */
 export function resolveDrillConfig(opts: RestoreDrillOptions, env: Env): DrillConfig {
+  const select = resolveSelectConfig(opts, env);
+  let pitr: RecoveryTarget | undefined;
+  if (opts.pitr) {
+    if (opts.targetDb !== undefined) throw new UsageError('--target-db does not apply to --pitr: the drill restores a whole cluster into a temporary data directory');
+    if (select.selector.from === undefined) throw new UsageError('--pitr needs --from LOCATION: the WAL archive is read there too');
+    pitr = resolveRecoveryTarget(opts);
+  } else {
+    const flag = givenRecoveryFlag(opts) ?? (opts.checkDb !== undefined ? '--check-db' : undefined);
+    if (flag) throw new UsageError(`${flag} applies only to --pitr`);
+  }
   return {
-    ...resolveSelectConfig(opts, env),
+    ...select,
+    pitr,
+    checkDb: opts.checkDb ?? 'postgres',
     admin: resolvePgTarget(opts.dbname, env),
     targetDb: opts.targetDb,
     rtoMs: opts.rto,

@@ -10,7 +10,7 @@ export interface DrillCheck {
   ok: boolean;
 }
 
-export const PHASES = ['select', 'fetch', 'verify', 'restore', 'checks', 'total'] as const;
+export const PHASES = ['select', 'fetch', 'verify', 'restore', 'extract', 'replay', 'checks', 'total'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface DrillReport {
@@ -24,7 +24,7 @@ export interface DrillReport {
   rto: { limit_ms: number | null; actual_ms: number; ok: boolean };
   rpo: { limit_ms: number | null; age_ms: number | null; ok: boolean };
   checks: DrillCheck[];
-  target: { kind: 'postgres' | 'redis' | 'sqlite'; where: string; server_version: string | null; kept: boolean } | null;
+  target: { kind: 'postgres' | 'postgres-pitr' | 'redis' | 'sqlite'; where: string; server_version: string | null; kept: boolean } | null;
   tool: string | null;
   host: string;
   started_at: string;

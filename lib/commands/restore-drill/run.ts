@@ -42,28 +42,12 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
   const fail = (failure: ToolError) => failures.push(failure);
   let thrown: unknown;
   try {
-    result = await checkBackup(config, { keepIn: config.workDir, restoreProvesContent: (entry) => entry.kind === 'sqlite' }, io);
-    const { timings } = result;
-    phases.select = timings.selectMs;
-    phases.fetch = timings.remote ? timings.readMs : 0;
-    phases.verify = timings.remote ? 0 : timings.readMs;
-    try {
-      const { verdict, entry, verified } = result;
-      if (verdict.verdict !== 'Ok') {
-        fail(verdictError(verdict));
-      } else if (entry?.kind === 'postgres-base') {
-        fail(new UsageError(`${entry.id} is a physical base backup, which this drill cannot restore (it restores dumps and snapshots)`, { hint: 'pick another backup with --kind or --group' }));
-      } else if (entry && verified?.path) {
-        const restoredAt = performance.now();
-        const drill = entry.kind === 'redis' ? drillRedis : entry.kind === 'sqlite' ? drillSqlite : drillPostgres;
-        const drilled = await drill(config, entry, verified.path, io, checks, phases);
-        target = drilled.target;
-        tool = drilled.tool;
-        phases.restore ??= performance.now() - restoredAt;
-      }
-    } finally {
-      await result.verified?.release();
-    }
+    const settle = (found: { result?: CheckResult; drilled?: Drilled }) => {
+      if (found.result) result = found.result;
+      if (found.drilled) ({ target, tool } = found.drilled);
+    };
+    if (config.pitr) await (await import('./pitr.js')).drillPitr(config, config.pitr, io, checks, phases, settle);
+    else await drillFromDump(config, io, checks, phases, fail, settle);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     thrown = error;
@@ -182,5 +166,38 @@ async function drillRedis(config: DrillConfig, entry: CatalogEntry, file: string
     }
   } finally {
     await server.stop();
+  }
+}
+
+/** The drill of a dump or snapshot: the verdict, then the restore into a scratch target of its engine. */
+async function drillFromDump(
+  config: DrillConfig,
+  io: Io,
+  checks: DrillCheck[],
+  phases: Partial<Record<Phase, number>>,
+  fail: (failure: ToolError) => void,
+  settle: (found: { result?: CheckResult; drilled?: Drilled }) => void,
+): Promise<void> {
+  const result = await checkBackup(config, { keepIn: config.workDir, restoreProvesContent: (entry) => entry.kind === 'sqlite' }, io);
+  settle({ result });
+  const { timings } = result;
+  phases.select = timings.selectMs;
+  phases.fetch = timings.remote ? timings.readMs : 0;
+  phases.verify = timings.remote ? 0 : timings.readMs;
+  try {
+    const { verdict, entry, verified } = result;
+    if (verdict.verdict !== 'Ok') {
+      fail(verdictError(verdict));
+    } else if (entry?.kind === 'postgres-base') {
+      fail(new UsageError(`${entry.id} is a physical base backup: rehearse it with --pitr (a throwaway server replays the WAL archive)`, { hint: 'or pick another backup with --kind or --group' }));
+    } else if (entry && verified?.path) {
+      const restoredAt = performance.now();
+      const drill = entry.kind === 'redis' ? drillRedis : entry.kind === 'sqlite' ? drillSqlite : drillPostgres;
+      const drilled = await drill(config, entry, verified.path, io, checks, phases);
+      settle({ drilled });
+      phases.restore ??= performance.now() - restoredAt;
+    }
+  } finally {
+    await result.verified?.release();
   }
 }
