@@ -112,11 +112,12 @@ describe('crontab.example', () => {
     expect(preDeploy.map((n) => (JSON.parse(readFileSync(join(dir, n), 'utf8')) as { trigger: string }).trigger).sort()).toEqual(['cron', 'pre-deploy']);
     expect(lines.some((l) => l.includes('-- cleanup-backups'))).toBe(true);
     expect(readFileSync(join(dir, 'last-drill.md'), 'utf8')).toMatch(/^# Restore drill: PASS\n/);
+    expect(readFileSync(join(pitr, 'last-pitr-drill.md'), 'utf8')).toMatch(/^# Restore drill: PASS\n/);
     // Every job reported: the monitor heard postgres, redis, sqlite and the drill; each type has its textfile.
     expect(new Set(monitor.requests.map((r) => (JSON.parse(r.body) as { type: string; status: string }).type))).toEqual(new Set(['postgres', 'redis', 'sqlite', 'postgres-base', 'drill']));
     expect(monitor.requests.filter((r) => (JSON.parse(r.body) as { status: string }).status === 'fail')).toEqual([]);
     expect(readdirSync(textfiles).sort()).toEqual([
-      'backup_cleanup-pitr.prom', 'backup_cleanup.prom', 'backup_drill.prom', 'backup_freshness.prom', 'backup_postgres-base_control-plane.prom',
+      'backup_cleanup-pitr.prom', 'backup_cleanup.prom', 'backup_drill.prom', 'backup_drill_pitr.prom', 'backup_freshness.prom', 'backup_postgres-base_control-plane.prom',
       'backup_postgres_appdb.prom', 'backup_redis.prom', 'backup_sqlite_app.prom', 'backup_wal-archive.prom', 'backup_wal-verify.prom',
     ]);
     expect(readFileSync(join(textfiles, 'backup_sqlite_app.prom'), 'utf8')).toContain('database_integrity_healthy{type="sqlite",group="app"} 1\n');
