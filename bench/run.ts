@@ -1,6 +1,7 @@
 /** `npm run bench`: runs every benchmark (or those named as arguments) and prints one JSON line per result. */
 import { benchCleanup } from './cleanup.js';
 import { benchPgBackup } from './pg-backup.js';
+import { benchPitr } from './pitr.js';
 import { benchRedisBackup } from './redis-backup.js';
 import { benchSqlite } from './sqlite.js';
 import { benchStartup } from './startup.js';
@@ -13,6 +14,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   sqlite: benchSqlite,
   cleanup: benchCleanup,
   wal: benchWal,
+  pitr: benchPitr,
 };
 
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.
