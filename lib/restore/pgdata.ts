@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Compression } from '../artifact/compression.js';
 import { OperationError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
 import type { Env, Log } from '../cli/io.js';
-import { probeCandidates } from '../postgres/pg-dump.js';
+import { probeCandidates, type PgTool } from '../postgres/pg-dump.js';
 import { spawnChild } from '../process/child.js';
 import { pipeInto } from './pipe-into.js';
 
@@ -73,14 +73,19 @@ export async function emptyOut(dir: string, existed: boolean): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
 }
 
+/** pg_verifybackup of the server's major or the lowest newer one, if installed. */
+export async function findVerifier(serverMajor: number | undefined, env: Env, binDir: string | undefined): Promise<PgTool | undefined> {
+  const found = (await probeCandidates('pg_verifybackup', env, binDir)).filter((t) => serverMajor === undefined || t.major >= serverMajor).sort((a, b) => a.major - b.major);
+  return found[0];
+}
+
 /**
  * Runs pg_verifybackup on the extracted directory (every file's size and checksum against backup_manifest;
  * the WAL is checked by recovery and wal-fetch, not here). Returns the binary used, or undefined when none
  * of the server's major (or newer) is installed — said in a warning, as the artifact itself was proven.
  */
 export async function verifyExtracted(dir: string, serverMajor: number | undefined, o: { env: Env; signal: AbortSignal; binDir: string | undefined; log: Log }): Promise<string | undefined> {
-  const found = (await probeCandidates('pg_verifybackup', o.env, o.binDir)).filter((t) => serverMajor === undefined || t.major >= serverMajor).sort((a, b) => a.major - b.major);
-  const tool = found[0];
+  const tool = await findVerifier(serverMajor, o.env, o.binDir);
   if (!tool) {
     o.log.warn(`no pg_verifybackup${serverMajor ? ` of PostgreSQL ${serverMajor} or newer` : ''} found: the extracted files are not checked against backup_manifest (the artifact's checksums were)`);
     return undefined;

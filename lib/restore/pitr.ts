@@ -20,7 +20,7 @@ import { checkBackup, type CheckResult } from '../verdict/gather.js';
 import { verdictError } from '../verdict/verdict-error.js';
 import { openWalArchive } from '../wal/archive.js';
 import { archiveReach } from '../wal/reach.js';
-import { checkNewDataDir, emptyOut, extractBaseBackup, verifyExtracted, writeRecoverySettings } from './pgdata.js';
+import { checkNewDataDir, emptyOut, extractBaseBackup, findVerifier, verifyExtracted, writeRecoverySettings } from './pgdata.js';
 
 export interface PitrRequest {
   select: SelectConfig;
@@ -51,7 +51,10 @@ export interface PitrPlan {
  * target after the newest WAL it can replay is refused, exit 3), and the artifact proven (its verdict).
  * The caller releases `checks.verified`.
  */
-export async function planPitr(req: Pick<PitrRequest, 'select' | 'target' | 'maxAgeMs'> & { workDir: string | undefined }, io: Io): Promise<PitrPlan> {
+export async function planPitr(
+  req: Pick<PitrRequest, 'select' | 'target' | 'maxAgeMs'> & { workDir: string | undefined; pgBinDir?: string | undefined; extracting?: boolean },
+  io: Io,
+): Promise<PitrPlan> {
   const { selector, s3 } = req.select;
   const store = await openStore(selector.from!, selector.fromFlag ?? '--from', io.cwd, s3);
   const entries = selectEntries(await readCatalog(store, { signal: io.signal }), { group: selector.group, kind: 'postgres-base' });
@@ -63,17 +66,20 @@ export async function planPitr(req: Pick<PitrRequest, 'select' | 'target' | 'max
   if (reach.firstMissing && req.target.type !== 'time') {
     io.log.warn(`the archive lacks ${reach.firstMissing}: recovery from ${entry.id} ends at ${reach.last ?? 'the backup itself'}, whatever the target`);
   }
+  const num = Number(entry.manifest?.source.server_version_num);
+  const serverMajor = Number.isFinite(num) && num >= 100000 ? Math.floor(num / 10000) : undefined;
+  // A restore that extracts and then runs pg_verifybackup proves every file against the backup's own manifest:
+  // the artifact is then read once for its sha256 only, not decompressed twice.
+  const verifier = req.extracting ? await findVerifier(serverMajor, io.env, req.pgBinDir) : undefined;
   const checks = await checkBackup(
     { ...req.select, selector: { ...selector, backup: entry.artifact ?? entry.id, kind: 'postgres-base', group } },
-    { maxAgeMs: req.maxAgeMs, ...(req.workDir !== undefined ? { keepIn: req.workDir } : {}) },
+    { maxAgeMs: req.maxAgeMs, ...(req.workDir !== undefined ? { keepIn: req.workDir } : {}), restoreProvesContent: () => verifier !== undefined },
     io,
   );
   if (checks.verdict.verdict !== 'Ok') {
     await checks.verified?.release();
     throw verdictError(checks.verdict);
   }
-  const num = Number(entry.manifest?.source.server_version_num);
-  const serverMajor = Number.isFinite(num) && num >= 100000 ? Math.floor(num / 10000) : undefined;
   return { entry, checks, group, reach: { last: reach.last, lastArchivedAt: reach.lastArchivedAt, firstMissing: reach.firstMissing }, serverMajor };
 }
 

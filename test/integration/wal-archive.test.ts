@@ -373,6 +373,47 @@ describe('wal-fetch as restore_command', () => {
     expect(readdirSync(dir)).toEqual(['RECOVERYXLOG']);
   });
 
+  it('prefetches the next segments while recovery replays; its call only renames a proven file', async () => {
+    // Three consecutive archived segments, as recovery would ask for them, from a pg_wal of its own.
+    const names = segmentsIn(archived()).slice(-3);
+    expect(parseInt(names[2]!.slice(16), 16) - parseInt(names[0]!.slice(16), 16)).toBe(2);
+    const wal = join(tempDir('wal-prefetch'), 'pg_wal');
+    mkdirSync(join(wal, 'archive_status'), { recursive: true });
+    const spool = join(wal, 'wal-fetch-prefetch');
+    const fetch = (name: string) => runBin('wal-fetch', ['--verbose', '--from', archive, '--pgdata', cluster.data, name, join(wal, 'RECOVERYXLOG')]);
+    const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+    const first = await fetch(names[0]!);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stderr).not.toMatch(/prefetched/);
+    try {
+      await waitFor(() => existsSync(join(spool, names[2]!)), 'the runner to prefetch two segments', 30_000);
+      for (const name of names.slice(1)) {
+        const next = await fetch(name);
+        expect(next.exitCode, next.stderr).toBe(0);
+        expect(next.stderr).toMatch(new RegExp(`${name}: prefetched, restored to`));
+        expect(sha(join(wal, 'RECOVERYXLOG'))).toBe(archived().find((n) => n.startsWith(`${name}-`))!.slice(25, 89));
+      }
+      // Nothing but the runner's own files in its directory; pg_wal holds only what recovery asked for.
+      expect(readdirSync(wal).sort()).toEqual(['RECOVERYXLOG', 'archive_status', 'wal-fetch-prefetch']);
+      // What recovery has passed goes; only later segments (if the archive has them) stay ready.
+      await waitFor(() => readdirSync(spool).every((n) => n === 'request' || n === 'runner.claim' || (/^[0-9A-F]{24}$/.test(n) && n > names[2]!)), 'what recovery passed to go', 10_000).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}: ${readdirSync(spool).join(', ')}`);
+      });
+      // --prefetch 0: no runner, no directory.
+      const plain = join(tempDir('wal-prefetch-off'), 'pg_wal');
+      mkdirSync(join(plain, 'archive_status'), { recursive: true });
+      const off = await runBin('wal-fetch', ['--prefetch', '0', '--from', archive, '--pgdata', cluster.data, names[0]!, join(plain, 'RECOVERYXLOG')]);
+      expect(off.exitCode).toBe(0);
+      expect(readdirSync(plain).sort()).toEqual(['RECOVERYXLOG', 'archive_status']);
+    } finally {
+      // The runner ends by itself a minute after the last request; a test does not wait for that.
+      const pid = Number(readFileSync(join(spool, 'runner.claim'), 'utf8'));
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+    }
+    await waitFor(() => !existsSync(join(spool, 'runner.claim')), 'the runner to clean up and end', 10_000);
+    expect(readdirSync(spool).filter((n) => /^[0-9A-F]{24}$/.test(n))).toEqual([]);
+  }, 90_000);
+
   it('removes what a killed wal-fetch left for the same %p, and nothing else', async () => {
     const dir = tempDir('wal-fetch-sweep');
     const gone = spawnSync('true').pid!;

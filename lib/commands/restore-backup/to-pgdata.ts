@@ -10,7 +10,7 @@ import { checkReport } from '../../verdict/render.js';
 
 export async function restoreToPgdata(req: PitrRequest, io: Io): Promise<void> {
   const existed = await checkPitrDir(req);
-  const plan = await planPitr(req, io);
+  const plan = await planPitr({ ...req, extracting: true }, io);
   try {
     const restored = await restorePitr(req, plan, existed, io).catch((error: unknown) => {
       if (!io.signal.aborted) throw error;

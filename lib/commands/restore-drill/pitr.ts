@@ -33,7 +33,7 @@ export async function drillPitr(
   let plan: PitrPlan | undefined;
   let server: ScratchServer | undefined;
   try {
-    plan = await planPitr({ select: config, target, maxAgeMs: undefined, workDir: config.workDir }, io);
+    plan = await planPitr({ select: config, target, maxAgeMs: undefined, workDir: config.workDir, pgBinDir: config.pgBinDir, extracting: true }, io);
     settle({ result: plan.checks });
     const { timings } = plan.checks;
     phases.select = timings.selectMs;

@@ -14,7 +14,7 @@ import { localCopy } from '../../wal/read.js';
 import { WalContentCheck } from '../../wal/content-check.js';
 import { archiveGroup } from '../../wal/group.js';
 import { parseWalFileName } from '../../wal/names.js';
-import { resolveWalFetchConfig, type WalFetchConfig, type WalFetchOptions } from './options.js';
+import { resolveWalFetchConfig, type WalFetchOptions } from './options.js';
 
 /**
  * wal-fetch: PostgreSQL's restore_command. Finds the file in the archive, decompresses it beside `%p`,
@@ -27,28 +27,49 @@ export async function run(opts: WalFetchOptions, args: string[], io: Io): Promis
   const config = resolveWalFetchConfig(opts, args, io.env, io.cwd);
   const file = parseWalFileName(config.fileName);
   if (!file) throw new UsageError(`argument 1: '${config.fileName}' is not a WAL file name`, { hint: "restore_command = 'wal-fetch --from LOCATION %f %p'" });
+  if (config.prefetchRunner) {
+    // Nobody waits for the runner or reads its output: whatever stops it, recovery's own calls fetch the rest.
+    const side = await archiveGroup(config.group, config.pgdata).catch(() => undefined);
+    if (side) await (await import('./prefetch.js')).runPrefetch(config, side.group, side.systemIdentifier, io).catch(() => {});
+    return;
+  }
   const { group, systemIdentifier } = await archiveGroup(config.group, config.pgdata);
-  const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
-  const found = await findArchived(store, file.name);
+  const prefetching = config.prefetch > 0 && file.type === 'segment' ? await import('./prefetch.js') : undefined;
+  if (!(prefetching && (await prefetching.takePrefetched(config.path, file.name, io)))) {
+    const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
+    await fetchFile(store, { name: file.name, path: config.path, group, clusterId: systemIdentifier }, io);
+  }
+  // Recovery will want the next segments: a runner keeps them ready beside %p.
+  if (prefetching) await prefetching.requestNext(config.path, file.name, io);
+}
+
+/**
+ * Fetches `name` from the archive into `path`, proven. "Not in the archive" (NotFoundError, exit 1) only when
+ * the archive exists and lacks it; a renamed copy, two differing copies, damage and a vanished object are
+ * errors that stop recovery.
+ */
+export async function fetchFile(store: Store, want: { name: string; path: string; group: string; clusterId: string | undefined }, io: Io): Promise<void> {
+  const { name, path, group, clusterId } = want;
+  const found = await findArchived(store, name);
   if (found.length === 0) {
     if (found.stray) {
-      throw new IntegrityError(`${file.name} is not in the archive under a name wal-push writes, but ${found.stray.join(', ')} is: renamed or foreign; refusing to call it absent`);
+      throw new IntegrityError(`${name} is not in the archive under a name wal-push writes, but ${found.stray.join(', ')} is: renamed or foreign; refusing to call it absent`);
     }
     if (!(await hasAny(store.list()))) {
       throw new OperationError(`no WAL archive for group ${group} in ${store.display}`, { hint: 'check --from and --group: they must match what wal-push was given' });
     }
-    throw new NotFoundError(`${file.name} is not in the archive ${store.display}`);
+    throw new NotFoundError(`${name} is not in the archive ${store.display}`);
   }
   if (new Set(found.map((f) => f.sha256)).size > 1) {
-    throw new IntegrityError(`${file.name} is archived twice with different content (${found.map((f) => f.object).join(', ')}); refusing to choose`);
+    throw new IntegrityError(`${name} is archived twice with different content (${found.map((f) => f.object).join(', ')}); refusing to choose`);
   }
-  await refuseDestination(config.path);
-  await sweepTemps(config.path);
+  await refuseDestination(path);
+  await sweepTemps(path);
   // Copies with the same content (another compression, say): the first that proves good is used.
   let failure: unknown;
   for (const copy of found) {
     try {
-      await fetchInto(store, copy, config, systemIdentifier, io);
+      await fetchInto(store, copy, path, clusterId, io);
       return;
     } catch (error) {
       // Only a file absent from the archive may say "not found" (exit 1): one that vanished while it was
@@ -82,16 +103,16 @@ async function sweepTemps(path: string): Promise<void> {
   }
 }
 
-async function fetchInto(store: Store, archived: ArchivedFile, config: WalFetchConfig, clusterId: string | undefined, io: Io): Promise<void> {
-  const dir = dirname(config.path);
+async function fetchInto(store: Store, archived: ArchivedFile, path: string, clusterId: string | undefined, io: Io): Promise<void> {
+  const dir = dirname(path);
   const unique = `${currentPid()}-${randomBytes(4).toString('hex')}`;
-  const temp = join(dir, `.${basename(config.path)}.tmp-${unique}`);
+  const temp = join(dir, `.${basename(path)}.tmp-${unique}`);
   const copy = await localCopy(store, archived.object, dir, io.signal);
   try {
     await decompress(copy.path, archived, temp, io);
     const facts = await checkFile(temp, new WalContentCheck(archived, store.locate(archived.object), clusterId), 'none', { env: io.env, signal: io.signal, where: store.locate(archived.object) });
-    await rename(temp, config.path);
-    io.log.info(`${archived.file.name}: ${facts.bytes} bytes restored to ${config.path}`);
+    await rename(temp, path);
+    io.log.info(`${archived.file.name}: ${facts.bytes} bytes restored to ${path}`);
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;

@@ -15,8 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { errnoCode } from '../../cli/errors.js';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { claimHolder } from '../../process/claims.js';
 import { join } from 'node:path';
 import { currentPid, processIsAlive } from '../../process/self.js';
 import { parseWalFileName } from '../../wal/names.js';
@@ -132,7 +132,7 @@ export async function sweepMarkers(walDir: string): Promise<void> {
     const claimed = /^(.+)\.claim$/.exec(name);
     const ours = (base: string) => parseWalFileName(base.replace(/\.claim$/, '')) !== undefined || base === `${RUNNER}.claim`;
     if (temp && ours(temp[1]!) && Number(temp[2]) !== currentPid() && !processIsAlive(Number(temp[2]))) await rm(join(dir, name), { force: true }).catch(() => {});
-    else if (claimed && (claimed[1] === RUNNER || parseWalFileName(claimed[1]!))) await claimHolder(walDir, claimed[1]!);
+    else if (claimed && (claimed[1] === RUNNER || parseWalFileName(claimed[1]!))) await claimHolder(dir, claimed[1]!);
     else if (!temp && !claimed && parseWalFileName(name) && !status.has(`${name}.ready`)) await rm(join(dir, name), { force: true }).catch(() => {});
   }
 }
@@ -140,45 +140,7 @@ export async function sweepMarkers(walDir: string): Promise<void> {
 /** The runner's claim: at most one runner per pg_wal. */
 export const RUNNER = 'runner';
 
-/**
- * Claims `name` (a WAL file being stored, or the runner) for this process. False when a live process holds
- * it; a claim whose process is gone is taken over. The claim is a file created exclusively, so two
- * processes never both win a free claim.
- */
-export async function claim(walDir: string, name: string): Promise<boolean> {
-  const path = join(walDir, AHEAD_DIR, `${name}.claim`);
-  // Written whole, then linked into place: a reader never sees a claim without its pid.
-  const temp = `${path}.tmp-${currentPid()}`;
-  await writeFile(temp, String(currentPid()), { mode: 0o600 });
-  try {
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      try {
-        await link(temp, path);
-        return true;
-      } catch (error) {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-        if ((await claimHolder(walDir, name)) !== undefined) return false;
-      }
-    }
-    return false;
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-/** The live pid holding the claim on `name`, or undefined (a dead holder's claim is removed). */
-export async function claimHolder(walDir: string, name: string): Promise<number | undefined> {
-  const path = join(walDir, AHEAD_DIR, `${name}.claim`);
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const pid = /^\d+$/.test(text) ? Number(text) : undefined;
-  if (pid !== undefined && pid > 0 && (pid === currentPid() || processIsAlive(pid))) return pid;
-  await rm(path, { force: true }).catch(() => {});
-  return undefined;
-}
-
-/** Gives up this process's claim on `name`. */
-export async function release(walDir: string, name: string): Promise<void> {
-  const path = join(walDir, AHEAD_DIR, `${name}.claim`);
-  if ((await readFile(path, 'utf8').catch(() => '')) === String(currentPid())) await rm(path, { force: true });
+/** The directory of markers and claims in a pg_wal. */
+export function aheadDir(walDir: string): string {
+  return join(walDir, AHEAD_DIR);
 }

@@ -16,7 +16,8 @@ import { parseWalFileName, type WalFile } from '../../wal/names.js';
 import { startDetached } from '../../process/child.js';
 import { nodeExecutable } from '../../process/self.js';
 import type { Store } from '../../store/store.js';
-import { AHEAD_DIR, archiveDigest, claim, claimHolder, identityOf, makeMarkerDir, readMarker, readyFiles, release, removeMarker, RUNNER, sweepMarkers, writeMarker, type FileIdentity } from './ahead.js';
+import { AHEAD_DIR, aheadDir, archiveDigest, identityOf, makeMarkerDir, readMarker, readyFiles, removeMarker, RUNNER, sweepMarkers, writeMarker, type FileIdentity } from './ahead.js';
+import { claim, claimHolder, release } from '../../process/claims.js';
 import { resolveWalPushConfig, type WalPushConfig, type WalPushOptions } from './options.js';
 
 /**
@@ -92,8 +93,8 @@ async function archive(config: WalPushConfig, file: WalFile, group: string, clus
       const done = await confirm();
       if (done) return done;
     }
-    claimed = await claim(walDir, file.name);
-    runner = (await claimHolder(walDir, RUNNER)) !== undefined;
+    claimed = await claim(aheadDir(walDir), file.name);
+    runner = (await claimHolder(aheadDir(walDir), RUNNER)) !== undefined;
     if (!runner && (await readyFiles(walDir, file.name, 1)).length > 0) runner = startRunner(io);
   }
   try {
@@ -103,7 +104,7 @@ async function archive(config: WalPushConfig, file: WalFile, group: string, clus
     const pushed = await push(config, file, store, compression, zstdPath, clusterId, runner, io);
     return { bytes: pushed.bytes };
   } finally {
-    if (claimed) await release(walDir, file.name).catch(() => {});
+    if (claimed) await release(aheadDir(walDir), file.name).catch(() => {});
   }
 }
 
@@ -119,7 +120,7 @@ const CLAIM_WAIT_MS = 10 * 60_000;
 async function waitForClaim(walDir: string, name: string, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + CLAIM_WAIT_MS;
   let waited = false;
-  while ((await claimHolder(walDir, name)) !== undefined && Date.now() < deadline) {
+  while ((await claimHolder(aheadDir(walDir), name)) !== undefined && Date.now() < deadline) {
     signal.throwIfAborted();
     waited = true;
     await new Promise((r) => setTimeout(r, 10));
@@ -146,7 +147,7 @@ async function runAhead(config: WalPushConfig, group: string, clusterId: string 
   const walDir = dirname(config.path);
   if (config.parallel < 2 || !(await isPgWal(walDir))) return;
   await makeMarkerDir(walDir);
-  if (!(await claim(walDir, RUNNER))) return;
+  if (!(await claim(aheadDir(walDir), RUNNER))) return;
   try {
     const digest = archiveDigest(config.location, group);
     const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
@@ -158,7 +159,7 @@ async function runAhead(config: WalPushConfig, group: string, clusterId: string 
       const batch = await readyFiles(walDir, '', AHEAD_PER_ROUND * config.parallel);
       if (batch.length === 0) break;
       await pool(batch, config.parallel, async (name) => {
-        if (failed || io.signal.aborted || !(await claim(walDir, name))) return;
+        if (failed || io.signal.aborted || !(await claim(aheadDir(walDir), name))) return;
         try {
           if (await readMarker(walDir, name, digest)) return; // stored while this batch waited
           const pushed = await push({ ...config, path: join(walDir, name) }, parseWalFileName(name)!, store, compression, zstdPath, clusterId, true, io);
@@ -166,12 +167,12 @@ async function runAhead(config: WalPushConfig, group: string, clusterId: string 
         } catch {
           failed = true;
         } finally {
-          await release(walDir, name).catch(() => {});
+          await release(aheadDir(walDir), name).catch(() => {});
         }
       });
     }
   } finally {
-    await release(walDir, RUNNER).catch(() => {});
+    await release(aheadDir(walDir), RUNNER).catch(() => {});
   }
 }
 

@@ -2,7 +2,12 @@ import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { AHEAD_DIR, archiveDigest, claim, claimHolder, identityOf, readMarker, readyFiles, release, RUNNER, sweepMarkers, writeMarker, type AheadMarker } from '../../../../lib/commands/wal-push/ahead.js';
+import { AHEAD_DIR, aheadDir, archiveDigest, identityOf, readMarker, readyFiles, RUNNER, sweepMarkers, writeMarker, type AheadMarker } from '../../../../lib/commands/wal-push/ahead.js';
+import { claim as claimIn, claimHolder as holderIn, release as releaseIn } from '../../../../lib/process/claims.js';
+
+const claim = (dir: string, name: string) => claimIn(aheadDir(dir), name);
+const claimHolder = (dir: string, name: string) => holderIn(aheadDir(dir), name);
+const release = (dir: string, name: string) => releaseIn(aheadDir(dir), name);
 import { tempDir } from '../../../support/fixtures.js';
 
 const SEG = (n: number) => `0000000100000000000000${n.toString(16).toUpperCase().padStart(2, '0')}`;
