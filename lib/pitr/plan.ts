@@ -5,13 +5,17 @@
  */
 import type { CatalogEntry } from '../catalog/catalog.js';
 import { StaleError, UsageError } from '../cli/errors.js';
-import { parseLsn } from '../wal/names.js';
+import { formatLsn, parseLsn } from '../wal/names.js';
 import { describeTarget, type RecoveryTarget } from './target.js';
 
-/** Where a base backup ends: the moment its copy finished (conservative) and its end LSN. */
+/**
+ * Where a base backup ends: the moment its copy finished by the server's clock (recorded by pg-basebackup;
+ * for older manifests, by the backup host's) — after the end of its WAL, so conservative — and its end LSN.
+ */
 export function backupEnd(entry: CatalogEntry): { at: Date; lsn: bigint | undefined } {
   const source = entry.manifest?.source;
-  const finished = entry.manifest?.finished_at ? new Date(entry.manifest.finished_at) : entry.time;
+  const server = typeof source?.server_end_time === 'string' ? new Date(source.server_end_time) : undefined;
+  const finished = server && !Number.isNaN(server.getTime()) ? server : entry.manifest?.finished_at ? new Date(entry.manifest.finished_at) : entry.time;
   return { at: finished, lsn: typeof source?.end_lsn === 'string' ? parseLsn(source.end_lsn) : undefined };
 }
 
@@ -64,14 +68,24 @@ export interface ArchiveReach {
   last: string | undefined;
   /** When the store received it: recovery cannot replay a commit made after this moment. */
   lastArchivedAt: Date | undefined;
+  /** Where that segment ends in the WAL: recovery cannot pass this position. */
+  lastEndLsn?: bigint | undefined;
   /** Where the path first lacks a segment, if it does. */
   firstMissing: string | undefined;
 }
 
-/** Refuses a time target after the newest WAL the archive can replay from the chosen backup (exit 3). */
+/** Refuses a time or LSN target after the newest WAL the archive can replay from the chosen backup (exit 3). */
 export function refuseBeyondArchive(target: RecoveryTarget, reach: ArchiveReach, entry: CatalogEntry): void {
-  if (target.type !== 'time') return;
   const gap = reach.firstMissing ? ` (the archive lacks ${reach.firstMissing} after it)` : '';
+  if (target.type === 'lsn') {
+    if (reach.lastEndLsn === undefined || target.lsn > reach.lastEndLsn) {
+      throw new StaleError(`${describeTarget(target)} is beyond the newest WAL the archive holds for ${entry.id}: ${reach.last ? `${reach.last}, which ends at ${formatLsn(reach.lastEndLsn!)}` : 'none'}${gap}`, {
+        hint: 'recovery would end before the target; choose an earlier position, or --target latest for everything archived',
+      });
+    }
+    return;
+  }
+  if (target.type !== 'time') return;
   if (!reach.lastArchivedAt || reach.lastArchivedAt.getTime() < target.at.getTime()) {
     throw new StaleError(
       `${describeTarget(target)} is after the newest WAL the archive holds for ${entry.id}: ${reach.last ? `${reach.last}, archived at ${reach.lastArchivedAt!.toISOString()}` : 'none'}${gap}`,

@@ -2,6 +2,7 @@
  * The few facts about processes that the toolbox's own machinery needs — this process's pid, whether another
  * pid is alive — kept here, beside the child runner, so no other code touches Node's `process`.
  */
+import { readFileSync } from 'node:fs';
 import { errnoCode } from '../cli/errors.js';
 
 /** This process's pid. */
@@ -16,6 +17,20 @@ export function processIsAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return errnoCode(error) === 'EPERM';
+  }
+}
+
+/**
+ * When a process started (Linux: clock ticks since boot, from /proc), or undefined where that cannot be read.
+ * With the pid it names one process: a pid reused by another process has another start time.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,8 @@
  * `recovery.signal` and the recovery settings. No server is started or stopped here: the operator (or a
  * drill) starts it.
  */
-import { appendFile, chmod, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, appendFile, chmod, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compression } from '../artifact/compression.js';
 import { OperationError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
@@ -23,8 +24,12 @@ export async function checkNewDataDir(dir: string, flag: string): Promise<boolea
     names = await readdir(dir);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') {
+      if (await lstat(dir).then(() => true, () => false)) throw new UsageError(`${flag}: ${dir} is a symbolic link to nothing`);
       const parent = await stat(join(dir, '..')).catch(() => undefined);
       if (!parent?.isDirectory()) throw new UsageError(`${flag}: the parent of ${dir} is not a directory`);
+      await access(join(dir, '..'), constants.W_OK).catch((denied: unknown) => {
+        throw new UsageError(`${flag}: cannot create ${dir}: ${describeSystemError(denied)}`);
+      });
       return false;
     }
     throw new UsageError(`${flag}: cannot read ${dir}: ${describeSystemError(error)}`);
@@ -34,6 +39,9 @@ export async function checkNewDataDir(dir: string, flag: string): Promise<boolea
       hint: 'give a new or empty directory; move the old data directory aside yourself if it is to be replaced',
     });
   }
+  await access(dir, constants.W_OK).catch((denied: unknown) => {
+    throw new UsageError(`${flag}: cannot write into ${dir}: ${describeSystemError(denied)}`);
+  });
   return true;
 }
 

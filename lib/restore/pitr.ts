@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { chown, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { artifactCompression, readCatalog, selectEntries, type CatalogEntry } from '../catalog/catalog.js';
+import { StaleError, UsageError } from '../cli/errors.js';
 import { tempDirOf, type Io } from '../cli/io.js';
 import type { SelectConfig } from '../cli/read-options.js';
 import { chooseBase, refuseBeyondArchive } from '../pitr/plan.js';
@@ -20,6 +22,8 @@ import { checkBackup, type CheckResult } from '../verdict/gather.js';
 import { verdictError } from '../verdict/verdict-error.js';
 import { openWalArchive } from '../wal/archive.js';
 import { archiveReach } from '../wal/reach.js';
+import { baseBackupStart } from '../wal/base-backup.js';
+import { parseWalFileName } from '../wal/names.js';
 import { checkNewDataDir, emptyOut, extractBaseBackup, findVerifier, verifyExtracted, writeRecoverySettings } from './pgdata.js';
 
 export interface PitrRequest {
@@ -44,6 +48,10 @@ export interface PitrPlan {
   group: string;
   reach: { last: string | undefined; lastArchivedAt: Date | undefined; firstMissing: string | undefined };
   serverMajor: number | undefined;
+  /** restore_command for the restored cluster. */
+  restoreCommand: string;
+  /** The timeline the walk ends on: recovery is held to it. */
+  timeline: number | 'latest';
 }
 
 /**
@@ -58,14 +66,30 @@ export async function planPitr(
   const { selector, s3 } = req.select;
   const store = await openStore(selector.from!, selector.fromFlag ?? '--from', io.cwd, s3);
   const entries = selectEntries(await readCatalog(store, { signal: io.signal }), { group: selector.group, kind: 'postgres-base' });
+  const groups = [...new Set(entries.map((e) => e.group ?? ''))];
+  if (selector.group === undefined && groups.length > 1) {
+    throw new UsageError(`${store.display} holds base backups of ${groups.length} clusters (groups ${groups.join(', ')}): give --group`, {
+      hint: 'a point-in-time restore replays one cluster\'s WAL; list-backups --kind postgres-base shows the groups',
+    });
+  }
   const entry = chooseBase(entries, req.target, selector.backup);
   const group = entry.group ?? '';
   const archive = await openWalArchive(selector.from!, selector.fromFlag ?? '--from', io.cwd, s3, group);
   const reach = await archiveReach(archive, entry, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env) });
+  if (reach.archived === 0) {
+    throw new StaleError(`${archive.display} holds no WAL for group ${group}: the restored server could not fetch any`, {
+      hint: 'give --from the location wal-push archives into (base backups and WAL belong together), and the same --group',
+    });
+  }
   refuseBeyondArchive(req.target, reach, entry);
-  if (reach.firstMissing && req.target.type !== 'time') {
+  if (reach.firstMissing && req.target.type !== 'time' && req.target.type !== 'lsn') {
     io.log.warn(`the archive lacks ${reach.firstMissing}: recovery from ${entry.id} ends at ${reach.last ?? 'the backup itself'}, whatever the target`);
   }
+  if ((req.target.type === 'xid' || req.target.type === 'name') && (selector.backup === undefined || selector.backup === 'latest') && entries.length > 1) {
+    io.log.warn(`${entry.id}, the newest base backup, is used: if ${describeTarget(req.target)} is older than its end, recovery cannot reach it — give --backup with an older one`);
+  }
+  const restoreCommand = restoreCommandFor(req.select, group, io.cwd);
+  const timeline = (reach.last ? parseWalFileName(reach.last)?.timeline : undefined) ?? baseBackupStart(entry)?.timeline;
   const num = Number(entry.manifest?.source.server_version_num);
   const serverMajor = Number.isFinite(num) && num >= 100000 ? Math.floor(num / 10000) : undefined;
   // A restore that extracts and then runs pg_verifybackup proves every file against the backup's own manifest:
@@ -80,7 +104,7 @@ export async function planPitr(
     await checks.verified?.release();
     throw verdictError(checks.verdict);
   }
-  return { entry, checks, group, reach: { last: reach.last, lastArchivedAt: reach.lastArchivedAt, firstMissing: reach.firstMissing }, serverMajor };
+  return { entry, checks, group, reach: { last: reach.last, lastArchivedAt: reach.lastArchivedAt, firstMissing: reach.firstMissing }, serverMajor, restoreCommand, timeline: timeline ?? 'latest' };
 }
 
 export interface PitrRestored {
@@ -104,9 +128,10 @@ export async function restorePitr(req: PitrRequest, plan: PitrPlan, existed: boo
   try {
     const owner = await ownLikeItsFiles(req.dir);
     const verifiedBy = await verifyExtracted(req.dir, plan.serverMajor, { env: io.env, signal: io.signal, binDir: req.pgBinDir, log: io.log });
-    const restoreCommand = restoreCommandFor(req, plan.group);
+    const restoreCommand = plan.restoreCommand;
     const conf = recoveryConf({
       restoreCommand,
+      timeline: plan.timeline,
       target: req.target,
       action: req.action,
       inclusive: req.inclusive,
@@ -131,9 +156,12 @@ export function checkPitrDir(req: PitrRequest): Promise<boolean> {
  * restore_command for the restored cluster: this toolbox's wal-fetch on the same location and group, by
  * absolute paths (PostgreSQL runs it in the data directory), with the S3 settings the restore used.
  */
-export function restoreCommandFor(req: PitrRequest, group: string): string {
-  const { selector, s3 } = req.select;
-  const from = /^s3:\/\//i.test(selector.from!) ? selector.from! : resolve(selector.from!.replace(/^file:\/\//i, ''));
+export function restoreCommandFor(select: SelectConfig, group: string, cwd: string): string {
+  const { selector, s3 } = select;
+  const given = selector.from!;
+  // A newline in postgresql.auto.conf would end the setting: such a location cannot be written there.
+  if (/[\u0000-\u001f\u007f]/.test(given)) throw new UsageError(`${selector.fromFlag ?? '--from'}: holds control characters, which a restore_command cannot carry`);
+  const from = /^s3:\/\//i.test(given) ? given : /^file:/i.test(given) ? fileURLToPath(given) : resolve(cwd, given);
   const bin = join(__dirname, '..', 'bin', 'wal-fetch.cjs');
   const words = existsSync(bin) ? [commandWord(nodeExecutable()), commandWord(bin)] : ['wal-fetch'];
   words.push('--from', commandWord(from), '--group', commandWord(group));

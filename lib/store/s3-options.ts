@@ -102,6 +102,10 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint)) {
     throw new UsageError(`${endpointFlag}: not an http(s):// URL`);
   }
+  // The SDK never uses them, and the endpoint is shown and handed on (a restore_command): credentials there leak.
+  if (endpoint !== undefined && /^https?:\/\/[^/]*@/i.test(endpoint)) {
+    throw new UsageError(`${endpointFlag}: holds credentials; give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile), never in the URL`);
+  }
   const checksumFlag = flags.s3Checksum !== undefined ? '--s3-checksum' : 'AWS_REQUEST_CHECKSUM_CALCULATION';
   const checksumText = flags.s3Checksum ?? env.AWS_REQUEST_CHECKSUM_CALCULATION ?? (endpoint ? 'when-required' : 'when-supported');
   const checksum = checksumText.toUpperCase().replace('-', '_');

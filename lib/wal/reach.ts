@@ -10,7 +10,7 @@ import type { ArchiveReach } from '../pitr/plan.js';
 import type { Store } from '../store/store.js';
 import { listArchive, type ArchivedFile } from './archive.js';
 import { baseBackupStart } from './base-backup.js';
-import { parseHistory, parseWalFileName, type TimelineSwitch } from './names.js';
+import { lsnOfSegno, parseHistory, parseWalFileName, type TimelineSwitch } from './names.js';
 import { proveArchived } from './read.js';
 import { walkArchive, type WalkResult } from './walk.js';
 
@@ -38,7 +38,7 @@ export async function readHistories(
 }
 
 /** Walks the archive from `entry` (a base backup) and says how far recovery can go without a gap. */
-export async function archiveReach(archive: Store, entry: CatalogEntry, options: { env: Env; signal: AbortSignal; tempDir: string }): Promise<ArchiveReach & { walk: WalkResult }> {
+export async function archiveReach(archive: Store, entry: CatalogEntry, options: { env: Env; signal: AbortSignal; tempDir: string }): Promise<ArchiveReach & { walk: WalkResult; archived: number }> {
   const start = baseBackupStart(entry);
   if (!start) throw new IntegrityError(`${entry.id}: its manifest does not say where it starts in the WAL`);
   const { files } = await listArchive(archive, start.segmentSize);
@@ -57,5 +57,6 @@ export async function archiveReach(archive: Store, entry: CatalogEntry, options:
   const reachable = walk.needed.filter((f) => f.file.type === 'segment' && f.file.segno < gapSegno);
   const last = reachable.reduce<ArchivedFile | undefined>((a, f) => (!a || (f.file.type === 'segment' && a.file.type === 'segment' && f.file.segno > a.file.segno) ? f : a), undefined);
   const lastArchivedAt = reachable.reduce<Date | undefined>((a, f) => (!a || f.modified > a ? f.modified : a), undefined);
-  return { last: last?.file.name, lastArchivedAt, firstMissing: gap, walk };
+  const lastEndLsn = last?.file.type === 'segment' ? lsnOfSegno(last.file.segno + 1, start.segmentSize) : undefined;
+  return { last: last?.file.name, lastArchivedAt, lastEndLsn, firstMissing: gap, walk, archived: files.length };
 }

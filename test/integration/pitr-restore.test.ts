@@ -4,7 +4,7 @@
  * brings exactly those rows back in a second cluster, and --target latest brings the state after it.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
@@ -84,7 +84,9 @@ describe('restore-backup --to-pgdata', () => {
     expect(run.stdout).toContain('pg_ctl -D');
     expect(existsSync(join(dir, 'recovery.signal'))).toBe(true);
     const conf = readFileSync(join(dir, 'postgresql.auto.conf'), 'utf8');
-    expect(conf).toContain(`recovery_target_time = '${before.replace('T', ' ').replace('Z', '+00')}'`);
+    expect(conf).toContain(`recovery_target_time = '${before.replace('T', ' ').replace('Z', '000+00')}'`);
+    expect(conf).toMatch(/recovery_target_name = ''\nrecovery_target_action = 'pause'\n/);
+    expect(conf).toContain("recovery_target_timeline = '1'");
     expect(conf).toMatch(/restore_command = '.*wal-fetch.cjs'' --from ''.*'' --group ''\d+'' %f %p'/);
     expect(conf).toMatch(/archive_mode = 'off'\n$/);
     const restored = await startRestored(dir, 'paused');
@@ -184,6 +186,10 @@ describe('restore-backup --to-pgdata', () => {
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/^restore-backup: --to-pgdata: .* is not empty/);
     expect(readdirSync(dir)).toEqual(['notes']);
+    symlinkSync(join(restores, 'nowhere'), join(restores, 'dangling'));
+    const dangling = await runBin('restore-backup', ['--from', archive, '--to-pgdata', join(restores, 'dangling')]);
+    expect(dangling.exitCode).toBe(2);
+    expect(dangling.stderr).toMatch(/^restore-backup: --to-pgdata: .*dangling is a symbolic link to nothing/);
     const two = await runBin('restore-backup', ['--from', archive, '--to-pgdata', join(restores, 'x'), '--target', 'latest', '--target-time', before]);
     expect(two.exitCode).toBe(2);
     expect(two.stderr).toMatch(/--target-time and --target are exclusive/);

@@ -351,6 +351,17 @@ describe('pg-basebackup and wal-push as archive_command', () => {
     utimesSync(join(data, 'pg_wal', third), later, later);
     expect(await push(third)).toMatch(new RegExp(`${third} is already archived with the same content`));
     expect(segmentsIn(archived(target))).toEqual(names);
+
+    // A marker directory that cannot be used (here a file in its place; as root-owned 0700 it is the same)
+    // never stops archiving: the file is archived, with a warning.
+    const blocked = tempDir('wal-ahead-blocked');
+    rmSync(join(data, 'pg_wal', 'wal-push-ahead'), { recursive: true, force: true });
+    writeFileSync(join(data, 'pg_wal', 'wal-push-ahead'), 'in the way');
+    for (const name of names) renameSync(join(data, 'pg_wal', 'archive_status', `${name}.done`), join(data, 'pg_wal', 'archive_status', `${name}.ready`));
+    const run = await runBin('wal-push', ['--to', blocked, '--parallel', '2', `pg_wal/${first}`], { cwd: data });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^wal-push: warning: not archiving ahead: .*wal-push-ahead: /);
+    expect(segmentsIn(archived(blocked))).toEqual([first]);
   }, 60_000);
 });
 

@@ -9,6 +9,7 @@ import type { Manifest } from '../../catalog/manifest.js';
 import { seriesKey } from '../../catalog/naming.js';
 import { spawnChild } from '../../process/child.js';
 import { clusterInfo, type ClusterInfo } from '../../postgres/cluster.js';
+import type { Client } from 'pg';
 import { childEnv } from '../../postgres/connection.js';
 import { connect, serverInfo, sessionError, type ServerInfo } from '../../postgres/inspect.js';
 import { findPgTool, probeCandidates, type PgTool } from '../../postgres/pg-dump.js';
@@ -33,7 +34,7 @@ export async function run(opts: PgBasebackupOptions, _args: string[], io: Io): P
   const client = await connect(config.target, io.env, config.retry, io.log);
   let lock: Lock | undefined;
   try {
-    const [server, cluster] = await Promise.all([serverInfo(client), clusterInfo(client)]);
+    const [server, cluster, skewMs] = await Promise.all([serverInfo(client), clusterInfo(client), clockSkew(client)]);
     await client.end().catch(() => {}); // nothing more to ask: the backup runs on pg_basebackup's own connection
     refuseTablespaces(cluster);
     if (cluster.archiveMode === 'off') {
@@ -69,9 +70,11 @@ export async function run(opts: PgBasebackupOptions, _args: string[], io: Io): P
       },
     };
     const backup = await produceBackup(plan, producer, io);
+    // The end by the server's clock: a point-in-time restore compares it with a time on that clock.
+    const serverEnd = new Date(Date.now() + skewMs);
     let manifest: Manifest;
     try {
-      manifest = backupManifest(backup, 'pg_basebackup-tar', sourceFacts(config, server, cluster, tool, walRange(stderr, cluster)));
+      manifest = backupManifest(backup, 'pg_basebackup-tar', { ...sourceFacts(config, server, cluster, tool, walRange(stderr, cluster)), server_end_time: serverEnd.toISOString(), server_clock_skew_ms: Math.round(skewMs) });
     } catch (error) {
       // Without its WAL range the backup cannot be placed in the archive: it is not a backup.
       if (backup.output.store) await backup.output.store.deleteMany([backup.name]).catch(() => {});
@@ -84,6 +87,14 @@ export async function run(opts: PgBasebackupOptions, _args: string[], io: Io): P
     await lock?.release();
     await client.end().catch(() => {});
   }
+}
+
+/** How far the server's clock is ahead of this host's (negative: behind), measured around one query. */
+async function clockSkew(client: Client): Promise<number> {
+  const before = Date.now();
+  const { rows } = await client.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+  const after = Date.now();
+  return rows[0]!.t.getTime() - (before + after) / 2;
 }
 
 function refuseTablespaces(cluster: ClusterInfo): void {

@@ -39,7 +39,7 @@ function howToStart(restored: PitrRestored, major: string | undefined, req: Pitr
     `restored ${restored.backup} into ${restored.dir}: recovery to ${restored.target}${restored.verifiedBy ? ', files checked by pg_verifybackup' : ''}`,
     '',
     `Start it (PostgreSQL ${major ?? 'of the backup'}, as the account that owns ${restored.dir}; another port if the original runs here):`,
-    `  ${bin}pg_ctl -D '${restored.dir}' -o '-p 5433' -l '${restored.dir}/recovery.log' start`,
+    `  ${bin}pg_ctl -D ${shellWord(restored.dir)} -o '-p 5433' -l ${shellWord(`${restored.dir}/recovery.log`)} start`,
     `It fetches WAL with: ${restored.restoreCommand}`,
     '(the server needs the same S3 credentials in its environment, if the archive is on S3)',
   ];
@@ -54,4 +54,9 @@ function howToStart(restored: PitrRestored, major: string | undefined, req: Pitr
   }
   if (!req.keepArchiveMode) lines.push("archive_mode is off in the copy; to make it the new primary, set it back (and archive to its own --group) before it takes writes.");
   return `${lines.join('\n')}\n`;
+}
+
+/** A path as one word for a shell the operator pastes into. */
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
 }

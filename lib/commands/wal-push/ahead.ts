@@ -9,7 +9,7 @@
  *
  * Everything lives in `pg_wal/wal-push-ahead/`, which pg_basebackup does not copy: markers (`<file>`),
  * claims (`<file>.claim`, the pid storing it) and the runner's own claim (`runner.claim`). A marker records
- * what it vouches for: the file's identity (device, inode, size, mtime), the sha256 its copy is named by,
+ * what it vouches for: the file's identity (device, inode, size, mtime, ctime), the sha256 its copy is named by,
  * and a digest of the location and group (not the location itself: it may carry credentials). Anything that
  * does not match makes the call archive the file as usual.
  */
@@ -34,13 +34,15 @@ export interface AheadMarker {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** The inode's change time: touch can put an mtime back, nothing but the kernel sets ctime. */
+  ctimeMs: number;
 }
 
 /** The file's identity as a marker records it. */
-export type FileIdentity = Pick<AheadMarker, 'dev' | 'ino' | 'size' | 'mtimeMs'>;
+export type FileIdentity = Pick<AheadMarker, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'>;
 
 export function identityOf(info: Stats): FileIdentity {
-  return { dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
+  return { dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs };
 }
 
 export function archiveDigest(location: string, group: string): string {
@@ -78,7 +80,7 @@ export async function readMarker(walDir: string, file: string, archive: string):
 }
 
 function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 export async function removeMarker(walDir: string, file: string): Promise<void> {

@@ -78,24 +78,25 @@ async function archive(config: WalPushConfig, file: WalFile, group: string, clus
   };
   const confirmed = await confirm();
   if (confirmed) return confirmed;
-  let ahead = config.parallel > 1 && (await isPgWal(walDir));
-  if (ahead) {
-    await makeMarkerDir(walDir).catch((error: unknown) => {
-      io.log.warn(`not archiving ahead: cannot create ${join(walDir, AHEAD_DIR)}: ${describeSystemError(error)}; each file is archived when PostgreSQL asks for it`);
-      ahead = false;
-    });
-  }
   let claimed = false;
   let runner = false;
-  if (ahead) {
-    await sweepMarkers(walDir).catch(() => {});
-    if (await waitForClaim(walDir, file.name, io.signal)) {
-      const done = await confirm();
-      if (done) return done;
+  if (config.parallel > 1 && (await isPgWal(walDir))) {
+    try {
+      await makeMarkerDir(walDir);
+      await sweepMarkers(walDir);
+      if (await waitForClaim(walDir, file.name, io.signal)) {
+        const done = await confirm();
+        if (done) return done;
+      }
+      claimed = await claim(aheadDir(walDir), file.name);
+      runner = (await claimHolder(aheadDir(walDir), RUNNER)) !== undefined;
+      if (!runner && (await readyFiles(walDir, file.name, 1)).length > 0) runner = startRunner(io);
+    } catch (error) {
+      if (io.signal.aborted) throw error;
+      // Archiving ahead only saves time: whatever stops it (a directory the server cannot write, left by a
+      // run as root), the file itself is archived.
+      io.log.warn(`not archiving ahead: ${join(walDir, AHEAD_DIR)}: ${describeSystemError(error)}; each file is archived when PostgreSQL asks for it`);
     }
-    claimed = await claim(aheadDir(walDir), file.name);
-    runner = (await claimHolder(aheadDir(walDir), RUNNER)) !== undefined;
-    if (!runner && (await readyFiles(walDir, file.name, 1)).length > 0) runner = startRunner(io);
   }
   try {
     await store.prepareForWrite();
@@ -154,7 +155,10 @@ async function runAhead(config: WalPushConfig, group: string, clusterId: string 
     await store.prepareForWrite();
     const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
     let failed = false;
-    while (!failed && !io.signal.aborted) {
+    // A server that stops (or fails over) ends the runner too: nothing holds its data directory after it.
+    const postmaster = join(config.pgdata, 'postmaster.pid');
+    const serverWatched = existsSync(postmaster);
+    while (!failed && !io.signal.aborted && (!serverWatched || existsSync(postmaster))) {
       await sweepMarkers(walDir);
       const batch = await readyFiles(walDir, '', AHEAD_PER_ROUND * config.parallel);
       if (batch.length === 0) break;

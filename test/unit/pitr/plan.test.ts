@@ -18,7 +18,7 @@ const base = (id: string, finished: string, endLsn: string, status: CatalogEntry
   }) as CatalogEntry;
 
 const bases = [base('b1', '2026-12-01T00:10:00Z', '0/5000000'), base('b2', '2026-12-02T00:10:00Z', '0/9000000'), base('b3', '2026-12-03T00:10:00Z', '0/D000000')];
-const time = (iso: string) => ({ type: 'time' as const, at: new Date(iso) });
+const time = (iso: string) => ({ type: 'time' as const, at: new Date(iso), micros: 0 });
 
 describe('choosing the base backup', () => {
   it('takes the newest that ends before the target', () => {
@@ -52,5 +52,17 @@ describe('the archive reach', () => {
     );
     expect(() => refuseBeyondArchive(time('2026-12-03T00:30:00Z'), reach, bases[2]!)).not.toThrow();
     expect(() => refuseBeyondArchive({ type: 'latest' }, { last: undefined, lastArchivedAt: undefined, firstMissing: undefined }, bases[2]!)).not.toThrow();
+  });
+
+  it('refuses a position past the end of the newest segment recovery can read', () => {
+    const reach = { last: '000000010000000000000009', lastArchivedAt: new Date(), lastEndLsn: 0xa000000n, firstMissing: undefined };
+    expect(() => refuseBeyondArchive({ type: 'lsn', lsn: 0xa000000n }, reach, bases[2]!)).not.toThrow();
+    expect(() => refuseBeyondArchive({ type: 'lsn', lsn: 0xa000001n }, reach, bases[2]!)).toThrow(/^LSN 0\/A000001 is beyond the newest WAL the archive holds for b3: 000000010000000000000009, which ends at 0\/A000000/);
+  });
+
+  it("the server's clock decides where a backup ends, when the manifest has it", () => {
+    const skewed = base('s1', '2026-12-01T00:00:00Z', '0/5000000');
+    (skewed.manifest!.source as Record<string, unknown>).server_end_time = '2026-12-01T00:10:00Z';
+    expect(() => chooseBase([skewed], time('2026-12-01T00:05:00Z'))).toThrow(/before the end of the oldest base backup \(s1, which ends at 2026-12-01T00:10:00.000Z/);
   });
 });

@@ -197,6 +197,16 @@ describe('S3 options', () => {
     expect(resolveS3Options('/local/dir', {}, {})).toBeUndefined();
   });
 
+  it('refuses credentials in the endpoint URL, without repeating them', () => {
+    expect(() => resolveS3Options('s3://b/p', {}, { AWS_ENDPOINT_URL_S3: 'http://minio:S3cret@127.0.0.1:9000' })).toThrow(/^AWS_ENDPOINT_URL_S3: holds credentials; /);
+    expect(() => resolveS3Options('s3://b/p', { s3Endpoint: 'https://k:S3cret@host' }, {})).toThrow(/^--s3-endpoint: holds credentials/);
+    try {
+      resolveS3Options('s3://b/p', { s3Endpoint: 'https://k:S3cret@host' }, {});
+    } catch (error) {
+      expect((error as Error).message).not.toContain('S3cret');
+    }
+  });
+
   it('implies aws:kms from a KMS key and refuses contradictions', () => {
     expect(s3OptionsFrom('s3://b/p', { sseKmsKeyId: 'k' }, {})).toMatchObject({ sse: 'aws:kms', sseKmsKeyId: 'k' });
     expect(() => s3OptionsFrom('s3://b/p', { sse: 'AES256', sseKmsKeyId: 'k' }, {})).toThrow(/^--sse-kms-key-id needs --sse aws:kms/);

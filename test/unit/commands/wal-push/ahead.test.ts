@@ -1,9 +1,9 @@
-import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { AHEAD_DIR, aheadDir, archiveDigest, identityOf, readMarker, readyFiles, RUNNER, sweepMarkers, writeMarker, type AheadMarker } from '../../../../lib/commands/wal-push/ahead.js';
-import { claim as claimIn, claimHolder as holderIn, release as releaseIn } from '../../../../lib/process/claims.js';
+import { claim as claimIn, claimHolder as holderIn, claimText, release as releaseIn } from '../../../../lib/process/claims.js';
 
 const claim = (dir: string, name: string) => claimIn(aheadDir(dir), name);
 const claimHolder = (dir: string, name: string) => holderIn(aheadDir(dir), name);
@@ -98,6 +98,7 @@ describe('archiving ahead: claims', () => {
     const dir = walDir([SEG(1)], [SEG(1)]);
     expect(await claim(dir, SEG(1))).toBe(true);
     expect(await claimHolder(dir, SEG(1))).toBe(process.pid);
+    expect(readFileSync(join(dir, AHEAD_DIR, `${SEG(1)}.claim`), 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+$`));
     // Held already (by this process): a second claim is refused.
     expect(await claim(dir, SEG(1))).toBe(false);
     await release(dir, SEG(1));
@@ -106,7 +107,7 @@ describe('archiving ahead: claims', () => {
     // Another live process's claim stands; once it is gone, the claim is taken over.
     const other = spawn('sleep', ['30']);
     try {
-      writeFileSync(join(dir, AHEAD_DIR, `${RUNNER}.claim`), String(other.pid));
+      writeFileSync(join(dir, AHEAD_DIR, `${RUNNER}.claim`), claimText(other.pid!));
       expect(await claim(dir, RUNNER)).toBe(false);
       expect(await claimHolder(dir, RUNNER)).toBe(other.pid);
       // release() gives up only this process's own claim.
@@ -121,6 +122,12 @@ describe('archiving ahead: claims', () => {
     expect(await claimHolder(dir, SEG(1))).toBeUndefined();
     writeFileSync(join(dir, AHEAD_DIR, `${SEG(1)}.claim`), String(other.pid));
     expect(await claim(dir, SEG(1))).toBe(true);
+    // A pid that now belongs to another process (reused after a crash) holds nothing: pid 1 is alive, but
+    // did not write this claim.
+    writeFileSync(join(dir, AHEAD_DIR, `${RUNNER}.claim`), '1 12345');
+    expect(await claimHolder(dir, RUNNER)).toBeUndefined();
+    writeFileSync(join(dir, AHEAD_DIR, `${RUNNER}.claim`), '1');
+    expect(await claimHolder(dir, RUNNER)).toBeUndefined();
     // A torn or forged claim holds nothing.
     writeFileSync(join(dir, AHEAD_DIR, `${RUNNER}.claim`), '');
     expect(await claim(dir, RUNNER)).toBe(true);
