@@ -137,7 +137,10 @@ export function recoveryConf(settings: RecoverySettings): string {
   // Every target setting is written, the unused ones empty: the copy may carry another from its own past (a
   // restored, promoted cluster keeps its recovery settings), and two targets stop PostgreSQL from starting.
   const lines = [`# ${settings.header.replace(/[\r\n]/g, ' ')}`, `restore_command = ${confString(settings.restoreCommand)}`];
-  for (const [name, value] of Object.entries(chosen)) lines.push(`${name} = ${confString(value)}`);
+  // PostgreSQL applies them in the order of the file and refuses a second target while one is set: the
+  // empty ones first, the chosen one last.
+  const ordered = Object.entries(chosen).sort(([, a], [, b]) => (a === '' ? 0 : 1) - (b === '' ? 0 : 1));
+  for (const [name, value] of ordered) lines.push(`${name} = ${confString(value)}`);
   lines.push(`recovery_target_action = ${confString(t.type === 'latest' ? 'pause' : settings.action)}`);
   lines.push(`recovery_target_inclusive = ${settings.inclusive || t.type === 'immediate' || t.type === 'name' || t.type === 'latest' ? 'on' : 'off'}`);
   lines.push(`recovery_target_timeline = ${confString(String(settings.timeline))}`);

@@ -51,8 +51,12 @@ describe('restore-backup --to-pgdata', () => {
   let precious: string;
 
   beforeAll(async () => {
+    // What a cluster that was itself restored and promoted carries: a recovery target of its own past. The
+    // restores below must not inherit it (two targets stop PostgreSQL from starting).
+    await cluster.query('postgres', "ALTER SYSTEM SET recovery_target_name = 'from-an-earlier-restore'");
     const base = await runBin('pg-basebackup', ['--dbname', cluster.url('postgres'), '--to', archive]);
     expect(base.exitCode, base.stderr).toBe(0);
+    await cluster.query('postgres', 'ALTER SYSTEM RESET recovery_target_name');
     await cluster.query('postgres', "INSERT INTO accounts SELECT i, 'precious ' || i, i * 3.5 FROM generate_series(1001, 1050) i");
     precious = (await cluster.query('postgres', CONTENT)).rows[0].rows as string;
     await new Promise((r) => setTimeout(r, 1100));
@@ -85,7 +89,7 @@ describe('restore-backup --to-pgdata', () => {
     expect(existsSync(join(dir, 'recovery.signal'))).toBe(true);
     const conf = readFileSync(join(dir, 'postgresql.auto.conf'), 'utf8');
     expect(conf).toContain(`recovery_target_time = '${before.replace('T', ' ').replace('Z', '000+00')}'`);
-    expect(conf).toMatch(/recovery_target_name = ''\nrecovery_target_action = 'pause'\n/);
+    expect(conf).toMatch(/recovery_target_name = ''\nrecovery_target_time = '.*'\nrecovery_target_action = 'pause'\n/);
     expect(conf).toContain("recovery_target_timeline = '1'");
     expect(conf).toMatch(/restore_command = '.*wal-fetch.cjs'' --from ''.*'' --group ''\d+'' %f %p'/);
     expect(conf).toMatch(/archive_mode = 'off'\n$/);

@@ -418,7 +418,7 @@ describe('wal-fetch as restore_command', () => {
       expect(readdirSync(plain).sort()).toEqual(['RECOVERYXLOG', 'archive_status']);
     } finally {
       // The runner ends by itself a minute after the last request; a test does not wait for that.
-      const pid = Number(readFileSync(join(spool, 'runner.claim'), 'utf8'));
+      const pid = Number(readFileSync(join(spool, 'runner.claim'), 'utf8').split(' ')[0]);
       if (pid > 0) process.kill(pid, 'SIGTERM');
     }
     await waitFor(() => !existsSync(join(spool, 'runner.claim')), 'the runner to clean up and end', 10_000);

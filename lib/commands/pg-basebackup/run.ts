@@ -34,7 +34,8 @@ export async function run(opts: PgBasebackupOptions, _args: string[], io: Io): P
   const client = await connect(config.target, io.env, config.retry, io.log);
   let lock: Lock | undefined;
   try {
-    const [server, cluster, skewMs] = await Promise.all([serverInfo(client), clusterInfo(client), clockSkew(client)]);
+    const [server, cluster] = await Promise.all([serverInfo(client), clusterInfo(client)]);
+    const skewMs = await clockSkew(client); // alone on the connection: its timing must not include the others'
     await client.end().catch(() => {}); // nothing more to ask: the backup runs on pg_basebackup's own connection
     refuseTablespaces(cluster);
     if (cluster.archiveMode === 'off') {

@@ -52,10 +52,10 @@ describe('recovery settings', () => {
       '# written by restore-backup restore_command = evil',
       "restore_command = '''/usr/bin/node'' ''/opt/wal-fetch.cjs'' --from ''/backups'' --group ''7'' %f %p'",
       "recovery_target = ''",
-      "recovery_target_time = '2026-12-03 07:30:00.000005+00'",
       "recovery_target_lsn = ''",
       "recovery_target_xid = ''",
       "recovery_target_name = ''",
+      "recovery_target_time = '2026-12-03 07:30:00.000005+00'",
       "recovery_target_action = 'pause'",
       'recovery_target_inclusive = off',
       "recovery_target_timeline = '1'",
@@ -68,6 +68,7 @@ describe('recovery settings', () => {
     expect(latest).not.toMatch(/archive_mode/);
     const named = recoveryConf({ restoreCommand: 'x', target: { type: 'name', name: "o'k" }, action: 'promote', inclusive: true, keepArchiveMode: true, timeline: 2, header: 'h' });
     expect(named).toContain("recovery_target_name = 'o''k'\nrecovery_target_action = 'promote'\n");
+    expect(named).toMatch(/recovery_target_time = ''\n[^]*recovery_target_name = 'o''k'/);
     expect(recoveryConf({ restoreCommand: 'x', target: { type: 'immediate' }, action: 'pause', inclusive: true, keepArchiveMode: true, timeline: 1, header: 'h' })).toContain("recovery_target = 'immediate'\n");
   });
 });
