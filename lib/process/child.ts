@@ -22,6 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Stream } from 'node:stream';
 import { ExitCode, OperationError, errnoCode } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';
+import { nodeExecutable, toolBin } from './self.js';
 import { setLongTimeout, type LongTimer } from './timers.js';
 
 /** How a child ended: an exit code, or the signal that killed it. */
@@ -94,17 +95,20 @@ const STDERR_DRAIN_MS = 1_000;
 const KILL_AFTER_MS = 2_000;
 
 /**
- * Starts a process that outlives this one (wal-push's runner that archives ahead): its own session, no
- * stdio, not waited for. Returns its pid, or undefined when it could not start.
+ * Starts this command once more, with `flag` added, as a process that outlives this one (the runners of
+ * wal-push and wal-fetch): its own session, no stdio, not waited for. Secrets travel in the environment, never
+ * on its command line. False when it could not start (not run from the build, or the spawn failed).
  */
-export function startDetached(file: string, args: string[], options: { env: Env; cwd: string }): number | undefined {
+export function startCopyOfSelf(self: { tool: string; argv?: readonly string[] | undefined; env: Env; cwd: string }, flag: string): boolean {
+  const bin = toolBin(self.tool);
+  if (!bin || !self.argv) return false;
   try {
-    const proc = spawn(file, args, { env: options.env as NodeJS.ProcessEnv, cwd: options.cwd, stdio: 'ignore', detached: true });
+    const proc = spawn(nodeExecutable(), [bin, ...self.argv, flag], { env: self.env as NodeJS.ProcessEnv, cwd: self.cwd, stdio: 'ignore', detached: true });
     proc.once('error', () => {});
     proc.unref();
-    return proc.pid;
+    return proc.pid !== undefined;
   } catch {
-    return undefined;
+    return false;
   }
 }
 

@@ -58,3 +58,18 @@ export function isDeadClaimTemp(name: string): boolean {
   const m = /\.claim\.tmp-(\d+)$/.exec(name);
   return m !== null && Number(m[1]) !== currentPid() && !processIsAlive(Number(m[1]));
 }
+
+/**
+ * Waits while another live process holds the claim on `name`, at most `maxMs`; true if it waited. The
+ * caller then finds that process's work done, or does it itself.
+ */
+export async function waitWhileClaimed(dir: string, name: string, signal: AbortSignal, maxMs: number): Promise<boolean> {
+  const deadline = Date.now() + maxMs;
+  let waited = false;
+  while ((await claimHolder(dir, name)) !== undefined && Date.now() < deadline) {
+    signal.throwIfAborted();
+    waited = true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return waited;
+}

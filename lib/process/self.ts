@@ -2,7 +2,8 @@
  * The few facts about processes that the toolbox's own machinery needs — this process's pid, whether another
  * pid is alive — kept here, beside the child runner, so no other code touches Node's `process`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { errnoCode } from '../cli/errors.js';
 
 /** This process's pid. */
@@ -37,4 +38,13 @@ export function processStartTime(pid: number): string | undefined {
 /** The Node binary running this process: what a worker process of the toolbox runs on. */
 export function nodeExecutable(): string {
   return process.execPath;
+}
+
+/**
+ * The built command of one of the toolbox's tools (dist/bin/<tool>.cjs, beside this bundle's dist/tools), or
+ * undefined when this code does not run from the build.
+ */
+export function toolBin(tool: string): string | undefined {
+  const bin = join(__dirname, '..', 'bin', `${tool}.cjs`);
+  return existsSync(bin) ? bin : undefined;
 }

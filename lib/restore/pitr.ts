@@ -4,7 +4,6 @@
  * recovery settings — restore_command calling wal-fetch on the same location. Shared by restore-backup
  * --to-pgdata (which prints how to start the server) and restore-drill --pitr (which starts one).
  */
-import { existsSync } from 'node:fs';
 import { chown, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +14,7 @@ import { tempDirOf, type Io } from '../cli/io.js';
 import type { SelectConfig } from '../cli/read-options.js';
 import { chooseBase, refuseBeyondArchive } from '../pitr/plan.js';
 import { commandWord, describeTarget, recoveryConf, type RecoveryTarget, type TargetAction } from '../pitr/target.js';
-import { nodeExecutable } from '../process/self.js';
+import { nodeExecutable, toolBin } from '../process/self.js';
 import { openStore } from '../store/location.js';
 import type { S3Options } from '../store/s3.js';
 import { checkBackup, type CheckResult } from '../verdict/gather.js';
@@ -126,7 +125,6 @@ export async function restorePitr(req: PitrRequest, plan: PitrPlan, existed: boo
   if (!file) throw new Error('a verified artifact is missing after an Ok verdict');
   await extractBaseBackup({ file, compression: artifactCompression(plan.entry), dir: req.dir, env: io.env, signal: io.signal }, existed);
   try {
-    const owner = await ownLikeItsFiles(req.dir);
     const verifiedBy = await verifyExtracted(req.dir, plan.serverMajor, { env: io.env, signal: io.signal, binDir: req.pgBinDir, log: io.log });
     const restoreCommand = plan.restoreCommand;
     const conf = recoveryConf({
@@ -139,7 +137,8 @@ export async function restorePitr(req: PitrRequest, plan: PitrPlan, existed: boo
       header: `recovery settings written by restore-backup for ${plan.entry.id} (${describeTarget(req.target)}) at ${new Date().toISOString()}`,
     });
     await writeRecoverySettings(req.dir, conf);
-    if (owner !== undefined) await ownLikeItsFiles(req.dir);
+    // Last: the directory and the files written here go to the account that owns what was extracted.
+    const owner = await ownLikeItsFiles(req.dir);
     return { dir: req.dir, backup: plan.entry.id, target: describeTarget(req.target), restoreCommand, verifiedBy, owner };
   } catch (error) {
     await emptyOut(req.dir, existed);
@@ -162,8 +161,8 @@ export function restoreCommandFor(select: SelectConfig, group: string, cwd: stri
   // A newline in postgresql.auto.conf would end the setting: such a location cannot be written there.
   if (/[\u0000-\u001f\u007f]/.test(given)) throw new UsageError(`${selector.fromFlag ?? '--from'}: holds control characters, which a restore_command cannot carry`);
   const from = /^s3:\/\//i.test(given) ? given : /^file:/i.test(given) ? fileURLToPath(given) : resolve(cwd, given);
-  const bin = join(__dirname, '..', 'bin', 'wal-fetch.cjs');
-  const words = existsSync(bin) ? [commandWord(nodeExecutable()), commandWord(bin)] : ['wal-fetch'];
+  const bin = toolBin('wal-fetch');
+  const words = bin ? [commandWord(nodeExecutable()), commandWord(bin)] : ['wal-fetch'];
   words.push('--from', commandWord(from), '--group', commandWord(group));
   if (s3) words.push(...s3Words(s3));
   words.push('%f', '%p');

@@ -15,11 +15,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Io } from '../../cli/io.js';
-import { claim, claimHolder, isDeadClaimTemp, release } from '../../process/claims.js';
-import { startDetached } from '../../process/child.js';
-import { currentPid, nodeExecutable } from '../../process/self.js';
+import { claim, claimHolder, isDeadClaimTemp, release, waitWhileClaimed } from '../../process/claims.js';
+import { startCopyOfSelf } from '../../process/child.js';
+import { currentPid } from '../../process/self.js';
 import { openWalArchive } from '../../wal/archive.js';
 import { parseWalFileName, segmentName } from '../../wal/names.js';
+import { isPgWal } from '../../wal/pg-wal.js';
 import type { WalFetchConfig } from './options.js';
 import { fetchFile } from './run.js';
 
@@ -34,11 +35,6 @@ function spoolOf(path: string): string {
   return join(dirname(path), PREFETCH_DIR);
 }
 
-/** Only in a pg_wal (it has archive_status) is there recovery to prefetch for. */
-async function isPgWal(dir: string): Promise<boolean> {
-  return stat(join(dir, 'archive_status')).then((s) => s.isDirectory(), () => false);
-}
-
 /**
  * Puts a prefetched `name` at `path` (a rename: it was proven when fetched); false when there is none. If
  * the runner is fetching it right now, waits for it.
@@ -46,11 +42,7 @@ async function isPgWal(dir: string): Promise<boolean> {
 export async function takePrefetched(path: string, name: string, io: Io): Promise<boolean> {
   const spool = spoolOf(path);
   if (!existsSync(spool)) return false;
-  const deadline = Date.now() + CLAIM_WAIT_MS;
-  while ((await claimHolder(spool, name)) !== undefined && Date.now() < deadline) {
-    io.signal.throwIfAborted();
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitWhileClaimed(spool, name, io.signal, CLAIM_WAIT_MS);
   try {
     await rename(join(spool, name), path);
   } catch {
@@ -70,9 +62,7 @@ export async function requestNext(path: string, name: string, io: Io): Promise<v
     const temp = join(spool, `request.tmp-${currentPid()}`);
     await writeFile(temp, `${name} ${size}\n`, { mode: 0o600 });
     await rename(temp, join(spool, 'request'));
-    if ((await claimHolder(spool, RUNNER)) !== undefined) return;
-    const bin = join(__dirname, '..', 'bin', 'wal-fetch.cjs');
-    if (io.argv && existsSync(bin)) startDetached(nodeExecutable(), [bin, ...io.argv, '--prefetch-runner'], { env: io.env, cwd: io.cwd });
+    if ((await claimHolder(spool, RUNNER)) === undefined) startCopyOfSelf(io, '--prefetch-runner');
   } catch (error) {
     // Prefetching only saves time: the segment itself was served.
     io.log.warn(`not prefetching: ${(error as Error).message}`);

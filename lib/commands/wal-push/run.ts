@@ -13,11 +13,11 @@ import { checkWalContent, headBytesFor } from '../../wal/content.js';
 import { proveArchived } from '../../wal/read.js';
 import { archiveGroup } from '../../wal/group.js';
 import { parseWalFileName, type WalFile } from '../../wal/names.js';
-import { startDetached } from '../../process/child.js';
-import { nodeExecutable } from '../../process/self.js';
+import { startCopyOfSelf } from '../../process/child.js';
 import type { Store } from '../../store/store.js';
 import { AHEAD_DIR, aheadDir, archiveDigest, identityOf, makeMarkerDir, readMarker, readyFiles, removeMarker, RUNNER, sweepMarkers, writeMarker, type FileIdentity } from './ahead.js';
-import { claim, claimHolder, release } from '../../process/claims.js';
+import { claim, claimHolder, release, waitWhileClaimed } from '../../process/claims.js';
+import { isPgWal } from '../../wal/pg-wal.js';
 import { resolveWalPushConfig, type WalPushConfig, type WalPushOptions } from './options.js';
 
 /**
@@ -84,13 +84,13 @@ async function archive(config: WalPushConfig, file: WalFile, group: string, clus
     try {
       await makeMarkerDir(walDir);
       await sweepMarkers(walDir);
-      if (await waitForClaim(walDir, file.name, io.signal)) {
+      if (await waitWhileClaimed(aheadDir(walDir), file.name, io.signal, CLAIM_WAIT_MS)) {
         const done = await confirm();
         if (done) return done;
       }
       claimed = await claim(aheadDir(walDir), file.name);
       runner = (await claimHolder(aheadDir(walDir), RUNNER)) !== undefined;
-      if (!runner && (await readyFiles(walDir, file.name, 1)).length > 0) runner = startRunner(io);
+      if (!runner && (await readyFiles(walDir, file.name, 1)).length > 0) runner = startCopyOfSelf(io, '--ahead-runner');
     } catch (error) {
       if (io.signal.aborted) throw error;
       // Archiving ahead only saves time: whatever stops it (a directory the server cannot write, left by a
@@ -109,35 +109,8 @@ async function archive(config: WalPushConfig, file: WalFile, group: string, clus
   }
 }
 
-/** A pg_wal (it has archive_status): only there are there files waiting to be archived ahead. */
-async function isPgWal(walDir: string): Promise<boolean> {
-  return stat(join(walDir, 'archive_status')).then((s) => s.isDirectory(), () => false);
-}
-
 /** How long a call waits for the runner to finish the file it asked for before storing it itself. */
 const CLAIM_WAIT_MS = 10 * 60_000;
-
-/** Waits while another live process stores `name`; true if it waited. */
-async function waitForClaim(walDir: string, name: string, signal: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + CLAIM_WAIT_MS;
-  let waited = false;
-  while ((await claimHolder(aheadDir(walDir), name)) !== undefined && Date.now() < deadline) {
-    signal.throwIfAborted();
-    waited = true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return waited;
-}
-
-/**
- * Starts the runner: this command once more, detached, with --ahead-runner (secrets travel in the
- * environment, never on its command line). False when it cannot (not started from the built command).
- */
-function startRunner(io: Io): boolean {
-  const bin = join(__dirname, '..', 'bin', 'wal-push.cjs');
-  if (!io.argv || !existsSync(bin)) return false;
-  return startDetached(nodeExecutable(), [bin, ...io.argv, '--ahead-runner'], { env: io.env, cwd: io.cwd }) !== undefined;
-}
 
 /**
  * The runner: while PostgreSQL has files waiting that nobody stores or has stored, stores them --parallel
