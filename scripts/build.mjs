@@ -32,10 +32,30 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * The age library (and the @noble cryptography under it) is needed only by runs that encrypt or decrypt: it is
+ * built once as dist/tools/age.cjs, and every tool's import of it becomes a require of that file on first use,
+ * so the tools' own bundles and code caches stay the size they were (it would double them).
+ */
+const ageApart = {
+  name: 'age-library-apart',
+  setup(b) {
+    b.onResolve({ filter: /^age-encryption$/ }, (args) => (args.kind === 'entry-point' ? undefined : { path: 'age-encryption', namespace: 'age-apart' }));
+    b.onLoad({ filter: /.*/, namespace: 'age-apart' }, () => ({
+      contents: "module.exports = require(require('node:path').join(__dirname, 'age.cjs'));",
+      loader: 'js',
+    }));
+  },
+};
+
 await rm(`${root}dist`, { recursive: true, force: true });
 await build({
   // The SQLite worker thread runs its own bundle (see lib/sqlite/engine.ts).
-  entryPoints: [...tools.map((tool) => ({ in: `${root}bin/${tool}.ts`, out: tool })), { in: `${root}lib/sqlite/worker.ts`, out: 'sqlite-worker' }],
+  entryPoints: [
+    ...tools.map((tool) => ({ in: `${root}bin/${tool}.ts`, out: tool })),
+    { in: `${root}lib/sqlite/worker.ts`, out: 'sqlite-worker' },
+    { in: 'age-encryption', out: 'age' },
+  ],
   outdir: `${root}dist/tools`,
   bundle: true,
   platform: 'node',
@@ -48,7 +68,7 @@ await build({
   // hash-wasm's CommonJS entry holds every algorithm; its ES build lets the bundle keep only CRC-64.
   alias: { 'hash-wasm': 'hash-wasm/dist/index.esm.js' },
   define: { RESTORABLE_VERSION: JSON.stringify(version) },
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, ageApart],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',

@@ -27,6 +27,8 @@ const wanted = [
   ['zstd', () => onPath('zstd')],
   // The stock CLI the tests open every SQLite artifact with (the toolbox itself needs no sqlite3).
   ['sqlite3', () => onPath('sqlite3')],
+  // The stock age CLI: encrypted artifacts must open with it, and what it encrypts must restore.
+  ['age', () => onPath('age')],
   ['procps', () => onPath('pgrep')],
   ['mount', () => onPath('mount')],
   ['prometheus', () => onPath('promtool')],

@@ -11,6 +11,8 @@ import { buildManifest, serializeManifest, type Manifest } from '../catalog/mani
 import { buildArtifactName, manifestNameFor, parseArtifactName, type Kind } from '../catalog/naming.js';
 import { openStore } from '../store/location.js';
 import type { Store } from '../store/store.js';
+import type { EncryptConfig } from '../cli/encryption-options.js';
+import { startAgeFile } from '../crypto/age-file.js';
 
 export interface Output {
   /** Undefined with --stdout. */
@@ -19,6 +21,8 @@ export interface Output {
   zstdPath: string | undefined;
   /** A remote store left unchecked by openOutput: produceBackup checks it once the producer runs. */
   unchecked: boolean;
+  /** The age recipients, when the artifact is encrypted. */
+  encryption?: EncryptConfig | undefined;
 }
 
 /** Part of validation: `--stdout` never writes binary data to a terminal. */
@@ -36,11 +40,13 @@ export function refuseTerminal(config: OutputConfig, io: Io, what: string): void
  * reached the location. Tools whose producer is costly to start (Redis forks for SYNC) check first.
  */
 export async function openOutput(config: OutputConfig & { compression: Compression }, io: Io, checkRemoteLater = false): Promise<Output> {
+  // The recipients are proven (checksums, key lengths) before the location is touched or a source read.
+  if (config.encryption) await startAgeFile(config.encryption.recipients, config.encryption.source);
   const store = config.location ? await openStore(config.location, config.locationFlag, io.cwd, config.s3) : undefined;
   const unchecked = checkRemoteLater && store !== undefined && !store.openWriter;
   if (!unchecked) await store?.prepareForWrite();
   const { compression, zstdPath } = await resolveCompression(config.compression, io.env, io.log);
-  return { store, compression, zstdPath, unchecked };
+  return { store, compression, zstdPath, unchecked, encryption: config.encryption };
 }
 
 /**
@@ -101,7 +107,9 @@ export interface Backup extends BackupPlan {
  * while the producer runs.
  */
 export async function produceBackup(plan: BackupPlan, producer: Producer, io: Io, stop: AbortController = new AbortController()): Promise<Backup> {
-  const { output, kind, group, startedAt, ext } = plan;
+  const { output, kind, group, startedAt } = plan;
+  // Compression first, then encryption: the name says so (`.dump.zst.age`), as `age -d | zstd -d` reads it.
+  const ext = output.encryption ? `${plan.ext}.age` : plan.ext;
   const { store } = output;
   const freeName = () => freeArtifactName(store, kind, group, startedAt, ext);
   let name = output.unchecked ? buildArtifactName(kind, group, startedAt, ext) : await freeName();
@@ -116,6 +124,7 @@ export async function produceBackup(plan: BackupPlan, producer: Producer, io: Io
     sink: store ? { store, name, tags: tagsOf(plan) } : { stdout: io.stdout },
     ...(output.unchecked ? { settleName } : {}),
     spoolDir: plan.config.s3?.spoolDir,
+    encryption: output.encryption,
     io,
     label: name,
     progress: plan.config.progress !== false,
@@ -136,6 +145,7 @@ export function backupManifest(backup: Backup, format: string, source: Manifest[
     finished_at: new Date().toISOString(),
     artifact: { name: backup.name, size_bytes: digest.bytes, sha256: digest.sha256, compression: backup.output.compression, format },
     source,
+    ...(backup.output.encryption ? { encryption: { scheme: 'age', recipients: backup.output.encryption.recipients } } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { diskFullAsStoreError, writeArtifact, writeArtifactDirect, type ArtifactSink } from './writer.js';
 import type { Digest } from './checksum.js';
@@ -11,6 +11,7 @@ import { checkFile, ContentTee, feedCompressed, pushUntilDone } from './content-
 import { IntegrityError, OperationError } from '../cli/errors.js';
 import { tempDirOf, type Io } from '../cli/io.js';
 import { openSpool } from './spool.js';
+import { sealingStream, startAgeFile } from '../crypto/age-file.js';
 
 /**
  * Where an artifact's raw bytes come from: a child process that can be handed its stdout (pg_dump), a
@@ -56,6 +57,8 @@ export interface ProduceOptions {
   stop: AbortController;
   /** zstd on one thread: for small inputs, where starting its workers costs more than they win. */
   singleThread?: boolean;
+  /** Encrypt what the compressor wrote to these age recipients (`source` names the flag for errors). */
+  encryption?: { recipients: string[]; source: string } | undefined;
 }
 
 /**
@@ -74,8 +77,10 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const passStderr = io.log.verbose ? (chunk: Buffer) => void io.stderr.write(chunk) : undefined;
   // zstd can write the artifact into a file itself; gzip (Node's zlib) and uncompressed output go through
   // Node. (An uncompressed pg_dump is never handed a file: on a seekable output it goes back and rewrites its
-  // table of contents after the data, behind the back of whatever already read or hashed the start.)
-  const childWrites = options.compression === 'zstd';
+  // table of contents after the data, behind the back of whatever already read or hashed the start.) An
+  // encrypted artifact passes through Node, which seals it: nothing in plaintext is ever written to a file.
+  const sealing = options.encryption ? await startAgeFile(options.encryption.recipients, options.encryption.source) : undefined;
+  const childWrites = options.compression === 'zstd' && !sealing;
   const byFile = 'store' in sink && childWrites;
   const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
   // A remote store (no local writer) is always fed from a spool file, so a slow or retrying upload never
@@ -160,6 +165,9 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const unseen = check !== undefined && producer.kind === 'child' && compressor?.inputIsPipe === true;
   const feed = unseen && fileFd === undefined ? feedCompressed(check, options.compression, feedOptions) : undefined;
   const compressed = compressor?.output && feed ? teeInto(compressor.output, new ContentTee((chunk) => feed.write(chunk))) : compressor?.output;
+  // What is stored: the compressed bytes (or the raw ones), sealed when encrypting.
+  const plain = compressed ?? raw;
+  const stored = sealing && plain ? throughInto(plain, sealingStream(sealing)) : plain;
   const contentChecked = async () => {
     if (!check) return;
     if (checkFailure !== undefined) throw checkFailure;
@@ -168,7 +176,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     else check.end();
   };
   // Node's own output (gzip, or an uncompressed stream) is written into the spool by Node.
-  const spooling = spool && fileFd === undefined ? pipeline((compressed ?? raw)!, createWriteStream('', { fd: spool.fd, autoClose: false })) : undefined;
+  const spooling = spool && fileFd === undefined ? pipeline(stored!, createWriteStream('', { fd: spool.fd, autoClose: false })) : undefined;
   spooling?.catch(() => {}); // reported through stagesSucceeded
   let stages: Promise<void> | undefined;
   const stagesSucceeded = () =>
@@ -193,7 +201,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     }
     // Meanwhile the spool takes what the producer writes.
     const named = naming && 'store' in sink ? { ...sink, name: await settledFirst(naming, stagesSucceeded(), signal) } : sink;
-    const body = spool ? spool.tail(stagesSucceeded()) : (compressed ?? raw);
+    const body = spool ? spool.tail(stagesSucceeded()) : stored;
     return await writeArtifact({ sink: named, body: body!, stagesSucceeded, signal, progress });
   } catch (error) {
     // The store failed or a stage did (the gate reported which): stop whatever still runs, then report.
@@ -207,8 +215,13 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
 
 /** `source` piped into `tee`, its failure the tee's. */
 function teeInto(source: Readable, tee: ContentTee): Readable {
-  source.on('error', (error) => tee.destroy(error));
-  return source.pipe(tee);
+  return throughInto(source, tee);
+}
+
+/** `source` piped into a transform, its failure the transform's. */
+function throughInto(source: Readable, transform: Transform): Readable {
+  source.on('error', (error) => transform.destroy(error));
+  return source.pipe(transform);
 }
 
 /** A producer that exited 0 but wrote no complete artifact: the run failed (exit 1), nothing is published. */

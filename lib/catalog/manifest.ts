@@ -54,6 +54,13 @@ export interface Manifest {
     [key: string]: unknown;
   };
   tool: { name: 'restorable'; version: string; hostname: string };
+  /** Set when the artifact is encrypted: the scheme and the public keys that open it (sha256 is of the stored bytes). */
+  encryption?: ManifestEncryption;
+}
+
+export interface ManifestEncryption {
+  scheme: 'age';
+  recipients: string[];
 }
 
 /** Fills in the fields every manifest shares (format, tool, duration) around the caller's facts. */
@@ -71,6 +78,7 @@ export function buildManifest(fields: Omit<Manifest, 'format' | 'tool' | 'durati
     artifact: fields.artifact,
     source: fields.source,
     tool: { name: 'restorable', version: toolVersion(), hostname: hostname() },
+    ...(fields.encryption ? { encryption: fields.encryption } : {}),
   };
 }
 
@@ -122,6 +130,17 @@ export function validateManifest(value: unknown): string[] {
     str(source, 'server_version', 'source.');
     str(source, 'tool_version', 'source.');
     if ('password' in source) problems.push('source must never carry a password');
+  }
+  if ('encryption' in m) {
+    const e = m.encryption as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) problems.push('encryption must be an object');
+    else {
+      if (e.scheme !== 'age') problems.push('encryption.scheme must be "age"');
+      const r = e.recipients;
+      if (!Array.isArray(r) || r.length === 0 || !r.every((x) => typeof x === 'string' && /^age1[0-9a-z]+$/.test(x))) {
+        problems.push('encryption.recipients must list age public keys (age1…)');
+      }
+    }
   }
   const tool = obj('tool');
   if (tool) {

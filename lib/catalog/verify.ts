@@ -16,14 +16,17 @@ import { contentCheckFor } from '../artifact/checks.js';
 import { artifactCompression, artifactFormat, type CatalogEntry } from './catalog.js';
 import { verified } from '../artifact/checksum.js';
 import { feedCompressed } from '../artifact/content-feed.js';
-import { IntegrityError } from '../cli/errors.js';
+import { IntegrityError, UsageError } from '../cli/errors.js';
+import { AgeOpener, type AgeIdentities } from '../crypto/age-file.js';
 import type { Env } from '../cli/io.js';
 import type { Store } from '../store/store.js';
 
 export interface VerifiedArtifact {
   /** How it was proven: against the manifest's sha256 (and its content), or by its content alone. */
   method: 'sha256' | 'format';
-  /** A local file holding exactly the verified bytes, when asked for. */
+  /** For an encrypted artifact: whether it was decrypted (and its content checked), or only its header read. */
+  decrypted?: boolean;
+  /** A local file holding exactly the verified bytes (decrypted, when encrypted), when asked for. */
   path?: string;
   /** Removes the local copy (never the store's own file). */
   release(): Promise<void>;
@@ -35,6 +38,8 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Where zstd is found (PATH). */
   env: Env;
+  /** Keys to decrypt an encrypted artifact with; without them only its sha256 and its age header are checked. */
+  identities?: AgeIdentities | undefined;
   /**
    * False: the manifest's sha256 only, for a restore that proves the content itself before it writes anything
    * (an SQLite restore runs integrity_check on what it decompressed): one decompression instead of two.
@@ -58,10 +63,17 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   } catch (error) {
     throw new IntegrityError(`${where}: ${(error as Error).message}`);
   }
-  const checkContent = options.content !== false || !manifest;
+  // An encrypted artifact is opened as it is read; without keys only its header can be checked, not its content.
+  const encryption = manifest?.encryption;
+  const opener = encryption ? new AgeOpener({ identities: options.identities, expected: encryption.recipients, where }) : undefined;
+  const readable = !encryption || options.identities !== undefined;
+  const checkContent = readable && (options.content !== false || !manifest);
   const check = checkContent ? await contentCheckFor(format, 'full', where) : undefined;
-  const inPlace = store.localPath?.(name);
-  const copyTo = options.keepIn !== undefined && !inPlace ? join(options.keepIn, `.restorable-verify-${randomBytes(6).toString('hex')}-${name}`) : undefined;
+  // The copy a restore uses holds the decrypted (still compressed) bytes; the stored file is never used in place then.
+  const inPlace = encryption ? undefined : store.localPath?.(name);
+  const keepIn = options.keepIn;
+  if (keepIn !== undefined && !readable) throw new UsageError(`${where} is encrypted; give --identity FILE (or AGE_IDENTITY_FILE) with the key of one of ${encryption!.recipients.join(', ')}`);
+  const copyTo = keepIn !== undefined && !inPlace ? join(keepIn, `.restorable-verify-${randomBytes(6).toString('hex')}-${name}`) : undefined;
   const release = async () => {
     if (copyTo) await unlink(copyTo).catch(() => {});
   };
@@ -72,10 +84,15 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
     // they differ.
     const bytes = manifest ? verified(source, manifest.artifact, where) : source;
     const copy = copyTo ? createWriteStream(copyTo, { mode: 0o600, flags: 'wx' }) : undefined;
-    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+    const take = async (chunk: Buffer) => {
       await feed?.write(chunk);
       if (copy && !copy.write(chunk)) await once(copy, 'drain');
+    };
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      if (!opener) await take(chunk);
+      else for (const plain of await opener.push(chunk)) await take(plain);
     }
+    for (const plain of opener?.end() ?? []) await take(plain);
     if (copy) {
       copy.end();
       await finished(copy);
@@ -88,5 +105,10 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
     await release();
     throw error;
   }
-  return { method: manifest ? 'sha256' : 'format', ...(copyTo ? { path: copyTo } : inPlace ? { path: inPlace } : {}), release };
+  return {
+    method: manifest ? 'sha256' : 'format',
+    ...(encryption ? { decrypted: readable } : {}),
+    ...(copyTo ? { path: copyTo } : inPlace ? { path: inPlace } : {}),
+    release,
+  };
 }

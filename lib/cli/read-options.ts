@@ -9,6 +9,7 @@ import type { BackoffPolicy } from '../network/backoff.js';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { addNetworkOptions, retryPolicy } from './network-options.js';
+import { addIdentityOptions, resolveIdentities, type IdentityConfig } from './encryption-options.js';
 import { choiceArg, textArg, valueOf } from './values.js';
 import { addS3ReadOptions, resolveS3Options, s3ReadFlags, type S3ReadFlags } from '../store/s3-options.js';
 import type { S3Options } from '../store/s3.js';
@@ -38,7 +39,7 @@ export function addSelectOptions<A extends unknown[], O extends OptionValues, G 
     .option('--group <name>', 'with latest: the newest of this retention group', groupArg)
     .option('--kind <kind>', 'with latest: the newest backup of this kind (postgres, redis, sqlite, postgres-base)', choiceArg('--kind', KINDS))
     .option('--json', 'print the result as one JSON line');
-  return addNetworkOptions(addS3ReadOptions(select));
+  return addNetworkOptions(addS3ReadOptions(addIdentityOptions(select)));
 }
 
 /** The reader flags as parsed. */
@@ -74,6 +75,7 @@ export function resolveReadConfig(flags: ReadFlags, env: Env): ReadConfig {
 /** The selection flags as parsed. */
 export interface SelectFlags extends ReadFlags {
   backup: string;
+  identity?: string[];
 }
 
 /** One backup to act on, and how its location is reached. */
@@ -82,6 +84,8 @@ export interface SelectConfig {
   s3: S3Options | undefined;
   json: boolean;
   retry: BackoffPolicy;
+  /** The keys to open encrypted backups with (`--identity`, AGE_IDENTITY_FILE). */
+  identities?: IdentityConfig | undefined;
 }
 
 /** `--backup` with --from (optional when --backup is a path). */
@@ -98,5 +102,6 @@ export function resolveSelectConfig(flags: SelectFlags, env: Env): SelectConfig 
     s3: read.s3,
     json: read.json,
     retry: retryPolicy(flags.retryBudget),
+    identities: resolveIdentities(flags, env),
   };
 }

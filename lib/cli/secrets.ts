@@ -116,8 +116,12 @@ const URL_PARAM = /[?&]([A-Za-z0-9_.-]+)=([^&\s#]*)/g;
 // password=VALUE, password = 'quoted value' (an unterminated quote runs to the end)
 const CONNINFO_PASSWORD = /\bpassword\s*=\s*('(?:\\.|[^'\\])*'?|[^\s']+)/gi;
 
+// An age private key, wherever it shows up (a key file read by mistake as something else, a pasted value).
+const AGE_SECRET_KEY = /AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+/gi;
+
 function redactShapes(text: string): string {
   return text
+    .replace(AGE_SECRET_KEY, 'AGE-SECRET-KEY-***')
     .replace(URL_USERINFO, '$1***@')
     .replace(URL_PARAM, (whole, name: string, value: string) => (SECRET_PARAMS.test(name) && value !== '' ? whole.replace(`=${value}`, '=***') : whole))
     .replace(CONNINFO_PASSWORD, (whole, value: string) => whole.replace(value, '***'));

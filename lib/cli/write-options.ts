@@ -8,6 +8,7 @@ import { isValidGroup, sanitizeGroup } from '../catalog/naming.js';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { addNetworkOptions } from './network-options.js';
+import { addEncryptOptions, resolveEncryption, type EncryptConfig } from './encryption-options.js';
 import { choiceArg, DEFAULT_TRIGGER, parseTrigger, valueOf } from './values.js';
 import { addS3WriteOptions, resolveS3Options, type S3Flags } from '../store/s3-options.js';
 import type { S3Options } from '../store/s3.js';
@@ -29,7 +30,7 @@ export function addWriterOptions<A extends unknown[], O extends OptionValues, G 
     .option('--json', 'print the manifest as one JSON line instead of the artifact location')
     .option('--no-progress', 'no progress line on stderr even when it is a terminal')
     .addHelpText('after', '\nPrints the artifact location (or the manifest with --json) on stdout; silent otherwise.');
-  return addNetworkOptions(addS3WriteOptions(writer));
+  return addNetworkOptions(addS3WriteOptions(addEncryptOptions(writer)));
 }
 
 /** The group of a backup: --group as given, else derived from the source (the database, host-port). */
@@ -61,10 +62,16 @@ export interface OutputConfig {
   s3: S3Options | undefined;
   toStdout: boolean;
   json: boolean;
+  /** Set when the artifact is encrypted (age). */
+  encryption?: EncryptConfig | undefined;
 }
 
 /** `--to`/`--outdir`/BACKUP_S3_BUCKET, `--stdout`, `--json` and the S3 flags, checked against each other. */
-export function resolveOutput(flags: { to?: string; outdir?: string; stdout?: boolean; json?: boolean } & S3Flags, env: Env, what: string): OutputConfig {
+export function resolveOutput(
+  flags: { to?: string; outdir?: string; stdout?: boolean; json?: boolean; encryptTo?: string[]; encryptToFile?: string[] } & S3Flags,
+  env: Env,
+  what: string,
+): OutputConfig {
   const toStdout = Boolean(flags.stdout);
   // BACKUP_S3_BUCKET is only a default for runs that write to a location.
   const chosen = resolveWriteLocation(flags, toStdout ? {} : env);
@@ -78,7 +85,8 @@ export function resolveOutput(flags: { to?: string; outdir?: string; stdout?: bo
   if (!toStdout && location === undefined) {
     throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET); or --stdout' });
   }
-  return { location, locationFlag: chosen?.flag ?? '--to', s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json) };
+  const encryption = resolveEncryption(flags, env);
+  return { location, locationFlag: chosen?.flag ?? '--to', s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json), encryption };
 }
 
 /** What every backup writer's configuration holds besides its source: the output, and how the backup is named and shown. */

@@ -21,6 +21,7 @@ import { checkBackup, type CheckResult } from '../verdict/gather.js';
 import { verdictError } from '../verdict/verdict-error.js';
 import { openWalArchive } from '../wal/archive.js';
 import { archiveReach } from '../wal/reach.js';
+import { identitiesOf } from '../crypto/age-file.js';
 import { baseBackupStart } from '../wal/base-backup.js';
 import { parseWalFileName } from '../wal/names.js';
 import { checkNewDataDir, emptyOut, extractBaseBackup, findVerifier, verifyExtracted, writeRecoverySettings } from './pgdata.js';
@@ -74,7 +75,8 @@ export async function planPitr(
   const entry = chooseBase(entries, req.target, selector.backup);
   const group = entry.group ?? '';
   const archive = await openWalArchive(selector.from!, selector.fromFlag ?? '--from', io.cwd, s3, group);
-  const reach = await archiveReach(archive, entry, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env) });
+  const keys = req.select.identities ? await identitiesOf(req.select.identities.secrets, req.select.identities.source) : undefined;
+  const reach = await archiveReach(archive, entry, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), identities: keys });
   if (reach.archived === 0) {
     throw new StaleError(`${archive.display} holds no WAL for group ${group}: the restored server could not fetch any`, {
       hint: 'give --from the location wal-push archives into (base backups and WAL belong together), and the same --group',
@@ -165,6 +167,8 @@ export function restoreCommandFor(select: SelectConfig, group: string, cwd: stri
   const words = bin ? [commandWord(nodeExecutable()), commandWord(bin)] : ['wal-fetch'];
   words.push('--from', commandWord(from), '--group', commandWord(group));
   if (s3) words.push(...s3Words(s3));
+  // The key files' paths (never the keys): the server's account must be able to read them.
+  for (const file of select.identities?.files ?? []) words.push('--identity', commandWord(resolve(cwd, file)));
   words.push('%f', '%p');
   return words.join(' ');
 }

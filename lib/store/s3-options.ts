@@ -6,10 +6,11 @@
 import { Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { UsageError } from '../cli/errors.js';
 import { tempDirOf, type Env } from '../cli/io.js';
+import { parseDuration } from '../cli/duration.js';
 import { choiceArg, integerArg, parseSize, valueOf } from '../cli/values.js';
 import { retryPolicy } from '../cli/network-options.js';
 import { defaultLockDir } from './lock-dir.js';
-import type { S3Options } from './s3.js';
+import type { ObjectLockMode, S3Options } from './s3.js';
 
 export const STORAGE_CLASSES = [
   'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING',
@@ -17,6 +18,16 @@ export const STORAGE_CLASSES = [
 ] as const;
 
 const SSE_MODES = ['AES256', 'aws:kms'] as const;
+
+/** What --object-lock-mode takes (docs/object-lock.md). */
+export const OBJECT_LOCK_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const satisfies readonly ObjectLockMode[];
+
+const DAY_MS = 86_400_000;
+/**
+ * At least a day: in the toolbox's units `m` is minutes, so `6m` meant as six months would lock for six
+ * minutes; at most 100 years, S3's own limit being far beyond any backup's life.
+ */
+const OBJECT_LOCK_RETAIN_BOUNDS = { min: DAY_MS, max: 36_525 * DAY_MS };
 
 /** Parts of 16 MiB: few enough requests for big dumps, little memory (queue size × part size). */
 const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
@@ -40,8 +51,19 @@ export function addS3WriteOptions<A extends unknown[], O extends OptionValues, G
     .addOption(new Option('--storage-class <class>', 'e.g. STANDARD_IA, GLACIER_IR').argParser(choiceArg('--storage-class', STORAGE_CLASSES)))
     .addOption(new Option('--s3-part-size <size>', 'multipart part size, 5MiB–5GiB (default 16MiB)').argParser(partSizeArg))
     .addOption(new Option('--s3-queue-size <n>', 'parts uploaded in parallel (default 4)').argParser(integerArg('--s3-queue-size', 1, 64)))
-    .addOption(new Option('--spool-dir <dir>', 'where uploads are spooled while they stream (default: TMPDIR)'));
+    .addOption(new Option('--spool-dir <dir>', 'where uploads are spooled while they stream (default: TMPDIR)'))
+    .addOption(new Option('--object-lock-mode <mode>', 'S3 Object Lock on every object written: GOVERNANCE or COMPLIANCE (with --object-lock-retain)').argParser(objectLockModeArg))
+    .addOption(new Option('--object-lock-retain <duration>', 'lock every object written for this long from its upload, 1d–100y, e.g. 30d, 12w (with --object-lock-mode)').argParser(objectLockRetainArg));
 }
+
+/** The mode in any case (`governance` too): S3 itself takes only upper case, which is what is sent. */
+const objectLockModeArg = valueOf('--object-lock-mode', (value): ObjectLockMode => {
+  const mode = value.trim().toUpperCase();
+  if (!(OBJECT_LOCK_MODES as readonly string[]).includes(mode)) throw new UsageError(`--object-lock-mode: '${value.slice(0, 40)}' is not one of ${OBJECT_LOCK_MODES.join(', ')}`);
+  return mode as ObjectLockMode;
+});
+
+const objectLockRetainArg = valueOf('--object-lock-retain', (value) => parseDuration(value, '--object-lock-retain', OBJECT_LOCK_RETAIN_BOUNDS));
 
 const partSizeArg = valueOf('--s3-part-size', (value) => {
   const bytes = parseSize(value, '--s3-part-size');
@@ -61,6 +83,9 @@ export interface S3Flags {
   s3PartSize?: number;
   s3QueueSize?: number;
   spoolDir?: string;
+  objectLockMode?: ObjectLockMode;
+  /** --object-lock-retain in ms. */
+  objectLockRetain?: number;
   /** --retry-budget in ms (cli/network-options.ts). */
   retryBudget?: number;
 }
@@ -85,11 +110,14 @@ const S3_FLAG_NAMES: Record<Exclude<keyof S3Flags, 'retryBudget'>, string> = {
   s3PartSize: '--s3-part-size',
   s3QueueSize: '--s3-queue-size',
   spoolDir: '--spool-dir',
+  objectLockMode: '--object-lock-mode',
+  objectLockRetain: '--object-lock-retain',
 };
 
 /**
  * Resolves the S3 settings of a location. Custom endpoints get path-style addressing and WHEN_REQUIRED
  * checksums by default. Returns undefined for a non-S3 location, where any S3 flag is a usage error.
+ * --object-lock-mode and --object-lock-retain come together or not at all (a UsageError naming the one given).
  */
 export function resolveS3Options(location: string | undefined, flags: S3Flags, env: Env): S3Options | undefined {
   if (!location || !/^s3:\/\//i.test(location)) {
@@ -117,6 +145,9 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
     if (sse === 'AES256') throw new UsageError('--sse-kms-key-id needs --sse aws:kms, not AES256');
     sse = 'aws:kms';
   }
+  // A mode without a period (or the reverse) is a lock the operator only half asked for: never guess the rest.
+  if (flags.objectLockMode !== undefined && flags.objectLockRetain === undefined) throw new UsageError('--object-lock-mode needs --object-lock-retain (how long each object stays locked, e.g. 30d)');
+  if (flags.objectLockRetain !== undefined && flags.objectLockMode === undefined) throw new UsageError('--object-lock-retain needs --object-lock-mode GOVERNANCE or COMPLIANCE');
   return {
     region: flags.s3Region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
     endpoint,
@@ -131,5 +162,6 @@ export function resolveS3Options(location: string | undefined, flags: S3Flags, e
     lockDir: defaultLockDir(env),
     lockDirEnv: { RESTORABLE_LOCK_DIR: env.RESTORABLE_LOCK_DIR },
     spoolDir: flags.spoolDir ?? tempDirOf(env),
+    ...(flags.objectLockMode !== undefined && flags.objectLockRetain !== undefined ? { objectLock: { mode: flags.objectLockMode, retainMs: flags.objectLockRetain } } : {}),
   };
 }

@@ -11,7 +11,10 @@ import { NotFoundError, StoreError, describeSystemError, isSystemError } from '.
 import type { Env } from '../cli/io.js';
 import { ensureLockDir } from './lock-dir.js';
 import { sdkRetryStrategy } from './s3-retry.js';
-import type { DeleteResult, PutOptions, Store, StoreEntry } from './store.js';
+import type { DeleteResult, ObjectRetention, PutOptions, Store, StoreEntry } from './store.js';
+
+/** S3 Object Lock's retention modes: GOVERNANCE can be lifted by a user allowed to bypass it, COMPLIANCE by no one. */
+export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
 
 /** Everything configurable about an S3 location (see `resolveS3Options` in s3-options.ts). */
 export interface S3Options {
@@ -33,6 +36,8 @@ export interface S3Options {
   lockDirEnv?: Env;
   /** Where artifacts are spooled while they upload. */
   spoolDir: string;
+  /** S3 Object Lock on every object put: the mode, and how long from its upload (docs/object-lock.md). */
+  objectLock?: { mode: ObjectLockMode; retainMs: number };
 }
 
 /** The SDK module, loaded on a store's first request. */
@@ -120,6 +125,7 @@ export class S3Store implements Store {
         ...(this.options.sseKmsKeyId ? { SSEKMSKeyId: this.options.sseKmsKeyId } : {}),
         ...(this.options.storageClass ? { StorageClass: this.options.storageClass as never } : {}),
         ...(options.tags ? { Tagging: new URLSearchParams(options.tags).toString() } : {}),
+        ...this.lockParams(),
       },
       partSize: this.options.partSizeBytes,
       queueSize: this.options.queueSize,
@@ -144,6 +150,19 @@ export class S3Store implements Store {
     const stored = await this.stat(name);
     if (!stored) throw new StoreError(`${this.locate(name)} was uploaded but is not there`);
     return { size: stored.size };
+  }
+
+  /**
+   * The Object Lock parameters of one upload, retained from now: lib-storage passes them on PutObject (small
+   * bodies) and CreateMultipartUpload. S3 refuses a lock-carrying request without an integrity checksum
+   * (Content-MD5 or x-amz-checksum-*), on PutObject and on every UploadPart; with WHEN_REQUIRED (the default
+   * for custom endpoints) the SDK would send none, so the algorithm is asked for explicitly: PutObject and
+   * each part then carry x-amz-checksum-crc32, and CreateMultipartUpload announces CRC32.
+   */
+  private lockParams(): { ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date; ChecksumAlgorithm?: 'CRC32' } {
+    const lock = this.options.objectLock;
+    if (!lock) return {};
+    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: new Date(Date.now() + lock.retainMs), ChecksumAlgorithm: 'CRC32' };
   }
 
   /** Best effort: a failed abort must not hide the failure that caused it (S3 lifecycle rules clean up the rest). */
@@ -176,6 +195,27 @@ export class S3Store implements Store {
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw this.error(`cannot stat ${this.locate(name)}`, error);
+    }
+  }
+
+  /**
+   * The Object Lock on `name`, from HeadObject. S3 returns the lock headers only to a caller with
+   * s3:GetObjectRetention and s3:GetObjectLegalHold; without them the object looks unlocked (docs/object-lock.md).
+   * A missing object has no lock (`{}`); a denied HEAD is undefined (cannot tell); anything else rejects.
+   */
+  async retention(name: string): Promise<ObjectRetention | undefined> {
+    try {
+      const { sdk, client } = await this.connect();
+      const head = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+      return {
+        ...(head.ObjectLockMode ? { mode: head.ObjectLockMode } : {}),
+        ...(head.ObjectLockRetainUntilDate ? { retainUntil: head.ObjectLockRetainUntilDate } : {}),
+        ...(head.ObjectLockLegalHoldStatus ? { legalHold: head.ObjectLockLegalHoldStatus === 'ON' } : {}),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return {};
+      if (isAccessDenied(error)) return undefined;
+      throw this.error(`cannot read the object lock of ${this.locate(name)}`, error);
     }
   }
 
@@ -252,6 +292,11 @@ export class S3Store implements Store {
     }
     return new StoreError(`${what}: ${why}`, { ...(hint ? { hint } : {}), cause: error });
   }
+}
+
+function isAccessDenied(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'AccessDenied' || e.name === 'Forbidden' || e.$metadata?.httpStatusCode === 403;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -13,6 +13,16 @@ export interface PutOptions {
   tags?: Record<string, string>;
 }
 
+/**
+ * An object's S3 Object Lock state, as far as the store may read it: a retention mode and the date it holds
+ * until, and whether a legal hold is on. Every field is absent for an object that carries no lock.
+ */
+export interface ObjectRetention {
+  mode?: string;
+  retainUntil?: Date;
+  legalHold?: boolean;
+}
+
 /** The outcome of a batch delete: what went, and what could not go and why. */
 export interface DeleteResult {
   deleted: string[];
@@ -58,6 +68,11 @@ export interface Store {
   /** Every object in the location, or only those whose name starts with `namePrefix`. */
   list(namePrefix?: string): AsyncIterable<StoreEntry>;
   deleteMany(names: string[]): Promise<DeleteResult>;
+  /**
+   * Only stores with object locks (S3): the lock on `name`, `{}` when it has none or is gone, undefined when
+   * the store may not read it (access denied), so the caller cannot tell. Rejects on any other failure.
+   */
+  retention?(name: string): Promise<ObjectRetention | undefined>;
   /** Where an artifact lives, for the result line: a path or an s3:// URL. */
   locate(name: string): string;
   /** Only stores on a local file system: the object's file, which readers may use in place. */

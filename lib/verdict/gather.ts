@@ -7,6 +7,7 @@ import type { CatalogEntry } from '../catalog/catalog.js';
 import { selectBackup, type Selected } from '../catalog/select.js';
 import { verifyArtifact, type VerifiedArtifact } from '../catalog/verify.js';
 import { IntegrityError } from '../cli/errors.js';
+import { identitiesFor } from '../crypto/age-file.js';
 import type { Io } from '../cli/io.js';
 import type { SelectConfig } from '../cli/read-options.js';
 import { parseToolVersion } from '../postgres/pg-dump.js';
@@ -60,9 +61,13 @@ export async function checkBackup(selection: SelectConfig, request: CheckRequest
   if (entry?.status === 'corrupt') {
     findings.integrityProblem = `${entry.id} is corrupt: ${entry.problem}`;
   } else if (entry) {
+    const encryption = entry.manifest?.encryption;
+    // Keys are checked against the manifest's recipients before anything is downloaded.
+    const identities = encryption ? await identitiesFor(encryption.recipients, selection.identities, request.keepIn !== undefined, entry.id) : undefined;
     clock = performance.now();
     try {
       verified = await verifyArtifact(selected.store, entry, {
+        identities,
         ...(request.keepIn ? { keepIn: request.keepIn } : {}),
         signal: io.signal,
         env: io.env,

@@ -20,9 +20,17 @@ export function checkReport(result: CheckResult): Record<string, unknown> {
     size_bytes: entry?.size ?? null,
     sha256: entry?.manifest?.artifact.sha256 ?? null,
     verified: verified?.method ?? false,
+    encrypted: entry?.manifest?.encryption ? { recipients: entry.manifest.encryption.recipients, decrypted: verified?.decrypted ?? false } : null,
     target: findings.target ?? null,
     reasons: verdict.reasons,
   };
+}
+
+/** How the artifact was proven, in words. */
+export function verifiedText(verified: CheckResult['verified']): string {
+  if (verified?.decrypted === false) return 'encrypted: sha256 and age header verified (no --identity: content not read)';
+  const decrypted = verified?.decrypted ? ', decrypted' : '';
+  return verified?.method === 'sha256' ? `sha256${decrypted} and content verified` : verified?.method === 'format' ? 'no manifest: content checked' : 'not verified';
 }
 
 /** One human line with the facts and the verdict. */
@@ -35,7 +43,7 @@ export function checkLine(result: CheckResult): string {
       parts.push(`schema ${findings.snapshotVersion ?? '-'}${findings.currentVersion !== undefined ? ` (current ${findings.currentVersion})` : ''}`);
     }
     parts.push(formatBytes(entry.size));
-    parts.push(verified?.method === 'sha256' ? 'sha256 and content verified' : verified?.method === 'format' ? 'no manifest: content checked' : 'not verified');
+    parts.push(verifiedText(verified));
   }
   if (findings.target) parts.push(`target ${findings.target.kind} ${findings.target.serverVersion}`);
   // Reasons quote what was read (a manifest's claims, a server's answer): one line, never raw control bytes.

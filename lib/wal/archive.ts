@@ -19,17 +19,19 @@ export interface ArchivedFile {
   /** sha256 of the uncompressed content (what PostgreSQL wrote and gets back). */
   sha256: string;
   compression: Compression;
+  /** Encrypted with age after compression (`.zst.age`). */
+  encrypted: boolean;
   /** Stored (compressed) bytes. */
   storedBytes: number;
   /** When the store received it: the archive time. */
   modified: Date;
 }
 
-const OBJECT = /^(.+)-([0-9a-f]{64})(\.zst|\.gz)?$/;
+const OBJECT = /^(.+)-([0-9a-f]{64})(\.zst|\.gz)?(\.age)?$/;
 
-/** The object name of a WAL file with this content hash and compression. */
-export function archivedName(fileName: string, sha256: string, compression: Compression): string {
-  return `${fileName}-${sha256}${compressionSuffix(compression)}`;
+/** The object name of a WAL file with this content hash, compression and encryption. */
+export function archivedName(fileName: string, sha256: string, compression: Compression, encrypted = false): string {
+  return `${fileName}-${sha256}${compressionSuffix(compression)}${encrypted ? '.age' : ''}`;
 }
 
 /** Parses an archive object; undefined for anything else (temporary uploads, stray files). */
@@ -39,7 +41,7 @@ export function parseArchived(entry: StoreEntry, segmentSize = DEFAULT_SEGMENT_S
   const file = parseWalFileName(m[1]!, segmentSize);
   if (!file) return undefined;
   const compression: Compression = m[3] === '.zst' ? 'zstd' : m[3] === '.gz' ? 'gzip' : 'none';
-  return { file, object: entry.name, sha256: m[2]!, compression, storedBytes: entry.size, modified: entry.modified };
+  return { file, object: entry.name, sha256: m[2]!, compression, encrypted: m[4] !== undefined, storedBytes: entry.size, modified: entry.modified };
 }
 
 /** The folder of a group's WAL inside a location. */

@@ -12,6 +12,7 @@ import { listArchive, type ArchivedFile } from './archive.js';
 import { baseBackupStart } from './base-backup.js';
 import { lsnOfSegno, parseHistory, parseWalFileName, type TimelineSwitch } from './names.js';
 import { proveArchived } from './read.js';
+import type { AgeIdentities } from '../crypto/age-file.js';
 import { walkArchive, type WalkResult } from './walk.js';
 
 /**
@@ -21,13 +22,19 @@ import { walkArchive, type WalkResult } from './walk.js';
 export async function readHistories(
   archive: Store,
   files: ArchivedFile[],
-  options: { env: Env; signal: AbortSignal; tempDir: string; clusterId?: string | undefined },
+  options: { env: Env; signal: AbortSignal; tempDir: string; clusterId?: string | undefined; identities?: AgeIdentities | undefined },
   onDamage: (file: ArchivedFile, problem: string) => void,
 ): Promise<Map<number, TimelineSwitch[]>> {
   const histories = new Map<number, TimelineSwitch[]>();
   for (const file of files.filter((f) => f.file.type === 'history')) {
     try {
-      const facts = await proveArchived(archive, file, { env: options.env, signal: options.signal, tempDir: options.tempDir, ...(options.clusterId ? { clusterId: options.clusterId } : {}) });
+      const facts = await proveArchived(archive, file, {
+        env: options.env,
+        signal: options.signal,
+        tempDir: options.tempDir,
+        identities: options.identities,
+        ...(options.clusterId ? { clusterId: options.clusterId } : {}),
+      });
       if (facts.text) histories.set(file.file.timeline, parseHistory(facts.text));
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
@@ -38,7 +45,11 @@ export async function readHistories(
 }
 
 /** Walks the archive from `entry` (a base backup) and says how far recovery can go without a gap. */
-export async function archiveReach(archive: Store, entry: CatalogEntry, options: { env: Env; signal: AbortSignal; tempDir: string }): Promise<ArchiveReach & { walk: WalkResult; archived: number }> {
+export async function archiveReach(
+  archive: Store,
+  entry: CatalogEntry,
+  options: { env: Env; signal: AbortSignal; tempDir: string; identities?: AgeIdentities | undefined },
+): Promise<ArchiveReach & { walk: WalkResult; archived: number }> {
   const start = baseBackupStart(entry);
   if (!start) throw new IntegrityError(`${entry.id}: its manifest does not say where it starts in the WAL`);
   const { files } = await listArchive(archive, start.segmentSize);

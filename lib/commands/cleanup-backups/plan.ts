@@ -33,6 +33,8 @@ export interface PlanLine {
   series: string;
   action: 'keep' | 'delete';
   reasons: string[];
+  /** Set when the plan deleted it but an S3 Object Lock still holds one of its files (object-lock.ts). */
+  objectLocked?: boolean;
 }
 
 export interface CleanupPlan {

@@ -2,6 +2,7 @@ import { readCatalog, selectEntries } from '../../catalog/catalog.js';
 import { deletionBatches, planCleanup, type CleanupPlan, type PlanLine } from './plan.js';
 import { resolveCleanupConfig, type CleanupBackupsOptions, type CleanupConfig } from './options.js';
 import { cleanWal, type WalCleanupResult } from './wal.js';
+import { deniedNames, holdLockedLines, readRetention } from './object-lock.js';
 import { LockedError, NotFoundError, OperationError, StaleError, interruptedWith } from '../../cli/errors.js';
 import { formatBytes, formatDuration } from '../../cli/format.js';
 import { printable, type Io } from '../../cli/io.js';
@@ -10,9 +11,10 @@ import { openStore } from '../../store/location.js';
 import type { Store } from '../../store/store.js';
 
 /**
- * cleanup-backups: plan (retention + safety rules, see plan.ts), print the plan, take the locks of
- * the groups that lose backups, then delete — manifests before artifacts, so an interrupted run leaves only
- * artifacts without manifest, which are not backups and are removed as orphans later.
+ * cleanup-backups: plan (retention + safety rules, see plan.ts), take the locks of the groups that lose
+ * backups, keep what an S3 Object Lock still holds (object-lock.ts), print the plan, then delete — manifests
+ * before artifacts, so an interrupted run leaves only artifacts without manifest, which are not backups and
+ * are removed as orphans later.
  */
 export async function run(opts: CleanupBackupsOptions, args: string[], io: Io): Promise<void> {
   const config = resolveCleanupConfig(opts, args, io.env);
@@ -25,7 +27,8 @@ export async function run(opts: CleanupBackupsOptions, args: string[], io: Io): 
   const locks: Lock[] = [];
   try {
     const locked = config.dryRun ? [] : await lockGroups(store, plan, locks, io);
-    const lines = plan.lines.map((line) => (locked.includes(line.series) && line.action === 'delete' && line.entry.status !== 'orphan' ? skipLocked(line) : line));
+    const planned = plan.lines.map((line) => (locked.includes(line.series) && line.action === 'delete' && line.entry.status !== 'orphan' ? skipLocked(line) : line));
+    const lines = await holdObjectLocked(store, planned, io);
     if (config.json || config.dryRun) printPlan(lines, config, io);
     const result = config.dryRun || plan.overCap ? { deleted: [], failed: [] } : await execute(store, lines, io);
     if (!config.json && !config.dryRun) printDeleted(lines, result.deleted, io);
@@ -70,6 +73,20 @@ async function lockGroups(store: Store, plan: CleanupPlan, locks: Lock[], io: Io
   return held;
 }
 
+/**
+ * The Object Lock step, after the plan is settled: asks the store (S3 only) the lock of every file about to
+ * be deleted, and keeps the backups a lock holds. Files whose lock may not be read are deleted as before.
+ */
+async function holdObjectLocked(store: Store, lines: PlanLine[], io: Io): Promise<PlanLine[]> {
+  const retention = await readRetention(store, lines.filter((l) => l.action === 'delete').flatMap((l) => l.entry.files), io.signal);
+  if (!retention) return lines;
+  const denied = deniedNames(retention);
+  if (denied.length > 0) {
+    io.log.warn(`cannot read the object lock of ${denied.length} file(s), e.g. ${denied[0]}: access denied; deleting them unchecked (a locked one gets only a delete marker)`);
+  }
+  return holdLockedLines(lines, retention, new Date());
+}
+
 function skipLocked(line: PlanLine): PlanLine {
   return { ...line, action: 'keep', reasons: [...line.reasons, 'its group is locked by a running backup: not deleted this time'] };
 }
@@ -86,11 +103,15 @@ function printPlan(lines: PlanLine[], config: CleanupConfig, io: Io): void {
   }
 }
 
-/** Without --json: the ids of the backups (and orphans) that are gone, one per line. */
+/**
+ * Without --json: the ids of the backups (and orphans) that are gone, one per line, and those the policy
+ * would have deleted but an object lock keeps (`kept`, with the lock among the reasons).
+ */
 function printDeleted(lines: PlanLine[], deletedNames: string[], io: Io): void {
   const gone = new Set(deletedNames);
   for (const line of lines) {
     if (line.action === 'delete' && line.entry.files.every((f) => gone.has(f))) io.stdout.write(`deleted\t${line.entry.id}\t${printable(line.reasons.join('; '))}\n`);
+    else if (line.objectLocked) io.stdout.write(`kept\t${line.entry.id}\t${printable(line.reasons.join('; '))}\n`);
   }
 }
 
@@ -128,8 +149,10 @@ function summary(lines: PlanLine[], deletedNames: string[], config: CleanupConfi
   const orphans = removed.length - removedBackups.length;
   const bytes = removedBackups.reduce((sum, l) => sum + l.entry.size, 0);
   const groups = new Set(backups.map((l) => l.series)).size;
+  const objectLocked = backups.filter((l) => l.objectLocked).length;
   return (
     `${backups.length} backups in ${groups} group(s): ${config.dryRun ? 'would delete' : 'deleted'} ${removedBackups.length} (${formatBytes(bytes)}), ` +
-    `kept ${backups.length - removedBackups.length}${orphans ? `; ${orphans} orphan(s) ${config.dryRun ? 'would be ' : ''}removed` : ''}`
+    `kept ${backups.length - removedBackups.length}${objectLocked ? ` (${objectLocked} under object lock)` : ''}` +
+    `${orphans ? `; ${orphans} orphan(s) ${config.dryRun ? 'would be ' : ''}removed` : ''}`
   );
 }

@@ -1,7 +1,8 @@
 /**
  * cleanup-backups' second step for base backups: the WAL archive of each group, pruned to what the kept base
  * backups need (retention/wal-retention.ts). It runs after the backups' own deletions, and only where those
- * could run: a group that is locked, stale or over --max-delete loses no WAL either.
+ * could run: a group that is locked, stale or over --max-delete loses no WAL either. On S3, WAL files an
+ * Object Lock still holds are kept (object-lock.ts): keeping more WAL never breaks a restore.
  */
 import type { CatalogEntry } from '../../catalog/catalog.js';
 import { formatBytes } from '../../cli/format.js';
@@ -13,6 +14,7 @@ import { baseBackupStart } from '../../wal/base-backup.js';
 import { DEFAULT_SEGMENT_SIZE } from '../../wal/names.js';
 import type { CleanupConfig } from './options.js';
 import type { PlanLine } from './plan.js';
+import { deniedNames, holdLockedNames, readRetention } from './object-lock.js';
 
 export interface WalCleanupResult {
   deleted: number;
@@ -41,9 +43,14 @@ export async function cleanWal(lines: readonly PlanLine[], gone: ReadonlySet<str
     const segmentSize = kept.find((k) => k.start)?.start?.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     const { files, other } = await listArchive(archive, segmentSize);
     if (files.length === 0 && other.length === 0) continue;
-    const plan = blocked.has(series)
+    const decided = blocked.has(series)
       ? { delete: [], kept: files.length, reasons: [`all ${files.length} WAL file(s) kept: ${series} loses nothing this time (locked, stale or over --max-delete)`] }
       : planWalRetention(kept, files, other, { now: new Date(), keepWalWithinMs: config.keepWalWithinMs, orphanGraceMs: config.orphanGraceMs });
+    const locks = await readRetention(archive, decided.delete, io.signal);
+    const denied = deniedNames(locks);
+    if (denied.length > 0) io.log.warn(`cannot read the object lock of ${denied.length} WAL file(s) of ${group}, e.g. ${denied[0]}: access denied; deleting them unchecked`);
+    const held = locks ? holdLockedNames(decided.delete, locks, new Date()) : undefined;
+    const plan = held?.reason ? { delete: held.free, kept: decided.kept + held.held.length, reasons: [...decided.reasons, held.reason] } : decided;
     const sizes = new Map([...files.map((f) => [f.object, f.storedBytes] as const), ...other.map((e) => [e.name, e.size] as const)]);
     const bytes = plan.delete.reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0);
     const action = plan.delete.length > 0 ? 'delete' : 'keep';
@@ -52,6 +59,7 @@ export async function cleanWal(lines: readonly PlanLine[], gone: ReadonlySet<str
     } else if (config.dryRun) {
       io.stdout.write(`${action === 'delete' ? 'would delete' : 'keep'}\tWAL of ${group}\t${printable(plan.reasons.join('; '))}\n`);
     }
+    if (held?.reason && !config.json && !config.dryRun) io.stdout.write(`kept\tWAL of ${group}\t${printable(held.reason)}\n`);
     if (config.dryRun || plan.delete.length === 0) {
       if (config.dryRun) {
         result.deleted += plan.delete.length;

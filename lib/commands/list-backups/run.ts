@@ -6,6 +6,7 @@ import type { Io } from '../../cli/io.js';
 import { openStore } from '../../store/location.js';
 import type { Store } from '../../store/store.js';
 import { verifyArtifact } from '../../catalog/verify.js';
+import { identitiesOf } from '../../crypto/age-file.js';
 
 /**
  * list-backups: every backup in a location with its status, newest first — a table, or NDJSON with --json
@@ -14,8 +15,16 @@ import { verifyArtifact } from '../../catalog/verify.js';
 export async function run(opts: ListBackupsOptions, _args: string[], io: Io): Promise<void> {
   const config = resolveListConfig(opts, io.env);
   const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
-  // --verify proves each backup as a restore would: sha256 against the manifest, and the whole content.
-  const verify = config.verify ? (s: Store, entry: CatalogEntry) => verifyArtifact(s, entry, { env: io.env, signal: io.signal }).then((v) => v.release()) : undefined;
+  // --verify proves each backup as a restore would: sha256 against the manifest, and the whole content — of an
+  // encrypted one when --identity holds one of its keys; otherwise its sha256 and age header.
+  const identities = config.identities ? await identitiesOf(config.identities.secrets, config.identities.source) : undefined;
+  const keysFor = (entry: CatalogEntry) => {
+    const recipients = entry.manifest?.encryption?.recipients;
+    return recipients && identities?.recipients.some((r) => recipients.includes(r)) ? identities : undefined;
+  };
+  const verify = config.verify
+    ? (s: Store, entry: CatalogEntry) => verifyArtifact(s, entry, { env: io.env, signal: io.signal, identities: keysFor(entry) }).then((v) => v.release())
+    : undefined;
   const entries = selectEntries(await readCatalog(store, { ...(verify ? { verify } : {}), signal: io.signal }), config);
   const now = new Date();
   if (config.json) {

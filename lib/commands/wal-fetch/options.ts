@@ -8,6 +8,7 @@ import { addNetworkOptions } from '../../cli/network-options.js';
 import { createProgram } from '../../cli/program.js';
 import { resolveReadConfig, type ReadConfig } from '../../cli/read-options.js';
 import { integerArg } from '../../cli/values.js';
+import { addIdentityOptions, resolveIdentities, type IdentityConfig } from '../../cli/encryption-options.js';
 import { addS3ReadOptions } from '../../store/s3-options.js';
 
 /** Segments kept ready ahead of recovery unless --prefetch says otherwise (64 MiB of 16 MiB segments). */
@@ -38,7 +39,7 @@ so recovery stops instead of ending early on a gap.
 With --prefetch (4 by default), a call starts one background runner that keeps the following segments
 fetched, proven and ready in pg_wal/wal-fetch-prefetch/; recovery's call for one of them only renames it.`,
     );
-  return addNetworkOptions(addS3ReadOptions(addArchiveOptions(program, 'restore_command')));
+  return addNetworkOptions(addS3ReadOptions(addIdentityOptions(addArchiveOptions(program, 'restore_command'))));
 }
 
 export type WalFetchOptions = ReturnType<ReturnType<typeof walFetchProgram>['opts']>;
@@ -51,6 +52,8 @@ export interface WalFetchConfig extends ArchiveSide, Pick<ReadConfig, 'location'
   prefetch: number;
   /** This process is the runner that prefetches. */
   prefetchRunner: boolean;
+  /** Keys for an encrypted archive (`--identity`, AGE_IDENTITY_FILE). */
+  identities: IdentityConfig | undefined;
 }
 
 export function resolveWalFetchConfig(opts: WalFetchOptions, args: string[], env: Env, cwd: string): WalFetchConfig {
@@ -66,5 +69,6 @@ export function resolveWalFetchConfig(opts: WalFetchOptions, args: string[], env
     ...resolveArchiveSide(opts, env, cwd),
     prefetch: opts.prefetch,
     prefetchRunner: opts.prefetchRunner === true,
+    identities: resolveIdentities({ ...(opts.identity ? { identity: opts.identity.map((f) => resolve(cwd, f)) } : {}) }, env),
   };
 }

@@ -105,7 +105,7 @@ export async function runPrefetch(config: WalFetchConfig, group: string, cluster
         if (!(await claim(spool, next))) continue;
         try {
           if (existsSync(join(spool, next))) continue;
-          await fetchFile(store, { name: next, path: join(spool, next), group, clusterId }, { ...io, log: { ...io.log, info: () => {} } });
+          await fetchFile(store, { name: next, path: join(spool, next), group, clusterId, identities: config.identities }, { ...io, log: { ...io.log, info: () => {} } });
           fetched = true;
         } catch (error) {
           if ((error as Error).name === 'NotFoundError') break; // not archived yet: look again later

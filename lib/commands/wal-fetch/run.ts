@@ -10,7 +10,9 @@ import type { Io } from '../../cli/io.js';
 import { currentPid, processIsAlive } from '../../process/self.js';
 import type { Store } from '../../store/store.js';
 import { findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
-import { localCopy } from '../../wal/read.js';
+import { archivedOpener, localCopy } from '../../wal/read.js';
+import { identitiesOf, type AgeIdentities } from '../../crypto/age-file.js';
+import type { IdentityConfig } from '../../cli/encryption-options.js';
 import { WalContentCheck } from '../../wal/content-check.js';
 import { archiveGroup } from '../../wal/group.js';
 import { parseWalFileName } from '../../wal/names.js';
@@ -37,7 +39,7 @@ export async function run(opts: WalFetchOptions, args: string[], io: Io): Promis
   const prefetching = config.prefetch > 0 && file.type === 'segment' ? await import('./prefetch.js') : undefined;
   if (!(prefetching && (await prefetching.takePrefetched(config.path, file.name, io)))) {
     const store = await openWalArchive(config.location, config.locationFlag, io.cwd, config.s3, group);
-    await fetchFile(store, { name: file.name, path: config.path, group, clusterId: systemIdentifier }, io);
+    await fetchFile(store, { name: file.name, path: config.path, group, clusterId: systemIdentifier, identities: config.identities }, io);
   }
   // Recovery will want the next segments: a runner keeps them ready beside %p.
   if (prefetching) await prefetching.requestNext(config.path, file.name, io);
@@ -48,7 +50,11 @@ export async function run(opts: WalFetchOptions, args: string[], io: Io): Promis
  * the archive exists and lacks it; a renamed copy, two differing copies, damage and a vanished object are
  * errors that stop recovery.
  */
-export async function fetchFile(store: Store, want: { name: string; path: string; group: string; clusterId: string | undefined }, io: Io): Promise<void> {
+export async function fetchFile(
+  store: Store,
+  want: { name: string; path: string; group: string; clusterId: string | undefined; identities: IdentityConfig | undefined },
+  io: Io,
+): Promise<void> {
   const { name, path, group, clusterId } = want;
   const found = await findArchived(store, name);
   if (found.length === 0) {
@@ -65,11 +71,12 @@ export async function fetchFile(store: Store, want: { name: string; path: string
   }
   await refuseDestination(path);
   await sweepTemps(path);
+  const keys = want.identities && found.some((f) => f.encrypted) ? await identitiesOf(want.identities.secrets, want.identities.source) : undefined;
   // Copies with the same content (another compression, say): the first that proves good is used.
   let failure: unknown;
   for (const copy of found) {
     try {
-      await fetchInto(store, copy, path, clusterId, io);
+      await fetchInto(store, copy, path, clusterId, keys, io);
       return;
     } catch (error) {
       // Only a file absent from the archive may say "not found" (exit 1): one that vanished while it was
@@ -103,11 +110,11 @@ async function sweepTemps(path: string): Promise<void> {
   }
 }
 
-async function fetchInto(store: Store, archived: ArchivedFile, path: string, clusterId: string | undefined, io: Io): Promise<void> {
+async function fetchInto(store: Store, archived: ArchivedFile, path: string, clusterId: string | undefined, keys: AgeIdentities | undefined, io: Io): Promise<void> {
   const dir = dirname(path);
   const unique = `${currentPid()}-${randomBytes(4).toString('hex')}`;
   const temp = join(dir, `.${basename(path)}.tmp-${unique}`);
-  const copy = await localCopy(store, archived.object, dir, io.signal);
+  const copy = await localCopy(store, archived.object, dir, io.signal, archivedOpener(archived, store.locate(archived.object), keys));
   try {
     await decompress(copy.path, archived, temp, io);
     const facts = await checkFile(temp, new WalContentCheck(archived, store.locate(archived.object), clusterId), 'none', { env: io.env, signal: io.signal, where: store.locate(archived.object) });

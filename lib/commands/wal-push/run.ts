@@ -10,7 +10,7 @@ import { describeSystemError, IntegrityError, OperationError, UsageError, errnoC
 import { tempDirOf, type Io } from '../../cli/io.js';
 import { archivedName, findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
 import { checkWalContent, headBytesFor } from '../../wal/content.js';
-import { proveArchived } from '../../wal/read.js';
+import { checkArchivedHeader, proveArchived } from '../../wal/read.js';
 import { archiveGroup } from '../../wal/group.js';
 import { parseWalFileName, type WalFile } from '../../wal/names.js';
 import { startCopyOfSelf } from '../../process/child.js';
@@ -189,7 +189,9 @@ async function push(
   const proving = await openProving(config.path, file);
   const existing = findArchived(store, file.name);
   existing.catch(() => {}); // awaited below
-  const proveCopy = (copy: ArchivedFile) => proveArchived(store, copy, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), ...(clusterId ? { clusterId } : {}) });
+  // An encrypted copy cannot be read back without its key, which wal-push never holds: its header is checked.
+  const proveCopy = (copy: ArchivedFile) =>
+    copy.encrypted ? checkArchivedHeader(store, copy, io.signal) : proveArchived(store, copy, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), ...(clusterId ? { clusterId } : {}) });
   let sha256: string | undefined;
   const settleName = async () => {
     const proven = await proving.proven;
@@ -206,7 +208,7 @@ async function push(
     // PostgreSQL recycle the one good copy).
     if (same) throw new AlreadyArchived(store.locate(same.object), same.storedBytes, await provenOrDamaged(same));
     if (found.length > 0) throw conflict(found[0]!, sha256);
-    return archivedName(file.name, sha256, compression);
+    return archivedName(file.name, sha256, compression, config.encryption !== undefined);
   };
   const provenOrDamaged = (copy: ArchivedFile) => proveCopy(copy).then(() => undefined, (error: unknown) => {
     if (error instanceof IntegrityError) return error.message;
@@ -226,6 +228,7 @@ async function push(
       sink: { store, name: `${file.name}.pending${compressionSuffix(compression)}` },
       settleName,
       spoolDir: config.s3?.spoolDir,
+      encryption: config.encryption,
       io,
       label: file.name,
       progress: false,

@@ -7,6 +7,7 @@ import { listArchive, openWalArchive, type ArchivedFile } from '../../wal/archiv
 import { baseBackupStart } from '../../wal/base-backup.js';
 import { DEFAULT_SEGMENT_SIZE, formatLsn } from '../../wal/names.js';
 import { proveArchived } from '../../wal/read.js';
+import { identitiesOf } from '../../crypto/age-file.js';
 import { readHistories } from '../../wal/reach.js';
 import { walkArchive, type WalkResult } from '../../wal/walk.js';
 import { resolveWalVerifyConfig, type WalVerifyConfig, type WalVerifyOptions } from './options.js';
@@ -72,9 +73,10 @@ async function verifyGroup(config: WalVerifyConfig, group: string, bases: Catalo
   const { files } = await listArchive(archive, segmentSize);
   const clusterId = bases.map((b) => b.manifest?.source.system_identifier).find((s): s is string => typeof s === 'string');
   const damaged = new Map<string, string>();
+  const keys = config.identities && files.some((f) => f.encrypted) ? await identitiesOf(config.identities.secrets, config.identities.source) : undefined;
   const prove = async (file: ArchivedFile) => {
     try {
-      return await proveArchived(archive, file, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), ...(clusterId ? { clusterId } : {}) });
+      return await proveArchived(archive, file, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), identities: keys, ...(clusterId ? { clusterId } : {}) });
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       damaged.set(file.object, error.message);
@@ -82,7 +84,9 @@ async function verifyGroup(config: WalVerifyConfig, group: string, bases: Catalo
     }
   };
   // History files are read first: they decide the path.
-  const histories = await readHistories(archive, files, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), clusterId }, (file, problem) => damaged.set(file.object, problem));
+  const histories = await readHistories(archive, files, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), clusterId, identities: keys }, (file, problem) =>
+    damaged.set(file.object, problem),
+  );
   // Recovery reads every history file above its timeline: a damaged one stops it, whatever the walk needs.
   const damagedHistories = files.filter((f) => f.file.type === 'history' && damaged.has(f.object)).map((f) => `${f.file.name} is damaged: ${damaged.get(f.object)}`);
   const walks: WalkResult[] = [];

@@ -51,6 +51,7 @@ describe('checkReport', () => {
       size_bytes: 1234,
       sha256: 'ab'.repeat(32),
       verified: 'sha256',
+      encrypted: null,
       target: null,
       reasons: ['the backup is 1d13h old, more than --max-age 1d12h'],
     });

@@ -1,0 +1,68 @@
+/**
+ * age keys as the toolbox takes them: recipients (public keys, `age1…`) to encrypt to, and identities (private
+ * keys, `AGE-SECRET-KEY-1…`) to decrypt with, from flags, files and variables. A private key is never echoed:
+ * a bad line is named by its number only.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError, describeSystemError } from '../cli/errors.js';
+
+/** A native X25519 recipient or a post-quantum hybrid one, in Bech32 (lowercase only, as age writes them). */
+const RECIPIENT = /^age1(pq1)?[02-9ac-hj-np-z]{20,}$/;
+/** The private keys the age-encryption library reads. */
+const IDENTITY = /^AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]{20,}$/;
+
+/** A recipient as given, checked for its shape (the library proves its checksum when it encrypts). */
+export function checkRecipient(value: string, where: string): string {
+  const recipient = value.trim();
+  if (RECIPIENT.test(recipient)) return recipient;
+  if (recipient.startsWith('ssh-')) throw new UsageError(`${where}: SSH public keys are not supported; give an age recipient (age1…), from age-keygen`);
+  if (recipient.startsWith('AGE-SECRET-KEY-')) throw new UsageError(`${where}: that is a private key; give its public key (age-keygen -y FILE prints it)`);
+  throw new UsageError(`${where}: not an age recipient (age1…)`);
+}
+
+/** The recipients in an age recipients file's text: one per line, `#` comments and blank lines skipped. */
+export function parseRecipientsText(text: string, where: string): string[] {
+  const recipients: string[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    recipients.push(checkRecipient(trimmed, `${where} line ${index + 1}`));
+  });
+  return recipients;
+}
+
+/** Reads a file given by a flag or variable, naming it when it cannot be read. */
+export function readKeyFile(path: string, flag: string): string {
+  if (path.trim() === '') throw new UsageError(`${flag}: the file name is empty`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read '${path}': ${describeSystemError(error)}`);
+  }
+  if (bytes.length > 1024 * 1024) throw new UsageError(`${flag}: '${path}' is larger than 1 MiB; not a key file`);
+  return bytes.toString('utf8');
+}
+
+/**
+ * The private keys in an age identity file: `AGE-SECRET-KEY-1…` lines, `#` comments and blank lines skipped.
+ * Anything else is refused by line number — its content may be a secret. A file age encrypted with a
+ * passphrase, SSH keys and plugin identities are not read.
+ */
+export function parseIdentityText(text: string, where: string): string[] {
+  if (text.startsWith('age-encryption.org/') || text.startsWith('-----BEGIN AGE ENCRYPTED FILE-----')) {
+    throw new UsageError(`${where}: a passphrase-protected identity file is not supported; decrypt it to a file with mode 0600 first (age -d)`);
+  }
+  const identities: string[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    if (!IDENTITY.test(trimmed)) {
+      const ssh = trimmed.startsWith('-----BEGIN') && trimmed.includes('PRIVATE KEY');
+      throw new UsageError(`${where}: line ${index + 1} is not an age identity (AGE-SECRET-KEY-1…)${ssh ? '; SSH keys are not supported' : ''}`);
+    }
+    identities.push(trimmed);
+  });
+  if (identities.length === 0) throw new UsageError(`${where}: holds no identity (AGE-SECRET-KEY-1… lines)`);
+  return identities;
+}
