@@ -81,14 +81,16 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   // encrypted artifact passes through Node, which seals it: nothing in plaintext is ever written to a file.
   const sealing = options.encryption ? await startAgeFile(options.encryption.recipients, options.encryption.source) : undefined;
   const childWrites = options.compression === 'zstd' && !sealing;
-  const byFile = 'store' in sink && childWrites;
+  // Sealed bytes are written by Node into the same temporary file a child would write (never through the
+  // store's put, which would wait for a name settled only once the producer's input is read: a deadlock).
+  const byFile = 'store' in sink && (childWrites || sealing !== undefined);
   const direct = byFile ? await sink.store.openWriter?.(sink.name) : undefined;
   // A remote store (no local writer) is always fed from a spool file, so a slow or retrying upload never
   // backs up into the producer — for Redis, into a replication socket the server drops after repl-timeout.
   const remote = 'store' in sink && !sink.store.openWriter;
   const spoolDir = options.spoolDir ?? tempDirOf(options.io.env);
   const spool = (byFile && !direct) || remote ? await openSpool(spoolDir, sink.name) : undefined;
-  const fileFd = byFile ? (direct?.fd ?? spool?.fd) : undefined;
+  const fileFd = byFile && childWrites ? (direct?.fd ?? spool?.fd) : undefined;
 
   // A file producer's file is read by zstd itself; gzip and uncompressed output read it as a stream.
   const fileToZstd = producer.kind === 'file' && options.compression === 'zstd' ? producer.path : undefined;
@@ -175,8 +177,9 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     else if (unseen) await checkFile(direct?.path ?? spool!.path, check, options.compression, feedOptions);
     else check.end();
   };
-  // Node's own output (gzip, or an uncompressed stream) is written into the spool by Node.
-  const spooling = spool && fileFd === undefined ? pipeline(stored!, createWriteStream('', { fd: spool.fd, autoClose: false })) : undefined;
+  // Node's own output (gzip, an uncompressed stream, sealed bytes) is written into the spool or file by Node.
+  const nodeFd = fileFd === undefined ? (direct?.fd ?? spool?.fd) : undefined;
+  const spooling = nodeFd !== undefined ? pipeline(stored!, createWriteStream('', { fd: nodeFd, autoClose: false })) : undefined;
   spooling?.catch(() => {}); // reported through stagesSucceeded
   let stages: Promise<void> | undefined;
   const stagesSucceeded = () =>
