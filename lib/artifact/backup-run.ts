@@ -8,7 +8,7 @@ import type { Io } from '../cli/io.js';
 import { produceArtifact, type Producer } from './pipeline.js';
 import type { Digest } from './checksum.js';
 import { buildManifest, serializeManifest, type Manifest } from '../catalog/manifest.js';
-import { buildArtifactName, manifestNameFor, parseArtifactName, type Kind } from '../catalog/naming.js';
+import { buildArtifactName, manifestNameFor, parseArtifactName, seriesKey, type Kind } from '../catalog/naming.js';
 import { openStore } from '../store/location.js';
 import type { Store } from '../store/store.js';
 import type { EncryptConfig } from '../cli/encryption-options.js';
@@ -63,6 +63,23 @@ export async function freeArtifactName(store: Store | undefined, kind: Kind, gro
   }
 }
 
+/**
+ * Fails closed: once a series is encrypted, a run that names no recipient (a lost variable, an edited crontab)
+ * is refused rather than storing plaintext beside it — unless --allow-plaintext says it is meant.
+ */
+async function refusePlaintextAfterEncrypted(store: Store, kind: Kind, group: string): Promise<void> {
+  let newest: string | undefined;
+  for await (const entry of store.list(`${seriesKey(kind, group)}_`)) {
+    const parsed = parseArtifactName(entry.name);
+    if (parsed && !parsed.legacy && parsed.group === group && (!newest || entry.name > newest)) newest = entry.name;
+  }
+  if (newest?.endsWith('.age')) {
+    throw new UsageError(`the newest backup of ${seriesKey(kind, group)} in ${store.display} (${newest}) is encrypted, and this run names no recipient`, {
+      hint: 'give --encrypt-to, --encrypt-to-file or BACKUP_AGE_RECIPIENTS; or --allow-plaintext to store this one unencrypted',
+    });
+  }
+}
+
 async function hasAny(entries: AsyncIterable<unknown>): Promise<boolean> {
   for await (const _ of entries) return true;
   return false;
@@ -111,8 +128,11 @@ export async function produceBackup(plan: BackupPlan, producer: Producer, io: Io
   // Compression first, then encryption: the name says so (`.dump.zst.age`), as `age -d | zstd -d` reads it.
   const ext = output.encryption ? `${plan.ext}.age` : plan.ext;
   const { store } = output;
-  const freeName = () => freeArtifactName(store, kind, group, startedAt, ext);
-  let name = output.unchecked ? buildArtifactName(kind, group, startedAt, ext) : await freeName();
+  const freeName = async () => {
+    if (!output.encryption && !plan.config.allowPlaintext) await refusePlaintextAfterEncrypted(store!, kind, group);
+    return freeArtifactName(store, kind, group, startedAt, ext);
+  };
+  let name = output.unchecked || !store ? buildArtifactName(kind, group, startedAt, ext) : await freeName();
   const settleName = async () => {
     await store!.prepareForWrite();
     return (name = await freeName());

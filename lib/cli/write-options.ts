@@ -64,11 +64,13 @@ export interface OutputConfig {
   json: boolean;
   /** Set when the artifact is encrypted (age). */
   encryption?: EncryptConfig | undefined;
+  /** --allow-plaintext: an unencrypted backup may follow an encrypted one. */
+  allowPlaintext?: boolean;
 }
 
 /** `--to`/`--outdir`/BACKUP_S3_BUCKET, `--stdout`, `--json` and the S3 flags, checked against each other. */
 export function resolveOutput(
-  flags: { to?: string; outdir?: string; stdout?: boolean; json?: boolean; encryptTo?: string[]; encryptToFile?: string[] } & S3Flags,
+  flags: { to?: string; outdir?: string; stdout?: boolean; json?: boolean; encryptTo?: string[]; encryptToFile?: string[]; allowPlaintext?: boolean } & S3Flags,
   env: Env,
   what: string,
 ): OutputConfig {
@@ -86,7 +88,16 @@ export function resolveOutput(
     throw new UsageError('missing --to LOCATION', { hint: 'a directory, file:///dir or s3://bucket/prefix (or set BACKUP_S3_BUCKET); or --stdout' });
   }
   const encryption = resolveEncryption(flags, env);
-  return { location, locationFlag: chosen?.flag ?? '--to', s3: resolveS3Options(location, flags, env), toStdout, json: Boolean(flags.json), encryption };
+  if (encryption && flags.allowPlaintext) throw new UsageError(`--allow-plaintext contradicts ${encryption.source}: give one`);
+  return {
+    location,
+    locationFlag: chosen?.flag ?? '--to',
+    s3: resolveS3Options(location, flags, env),
+    toStdout,
+    json: Boolean(flags.json),
+    encryption,
+    allowPlaintext: Boolean(flags.allowPlaintext),
+  };
 }
 
 /** What every backup writer's configuration holds besides its source: the output, and how the backup is named and shown. */

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/catalog/manifest.js';
 import { createFixtureDatabase, tableFingerprints, tempDir } from '../support/fixtures.js';
 import { startPostgres, type PgCluster } from '../support/postgres.js';
 import { digestOfRdb, fillVariety, redisServers, type RedisServer } from '../support/redis.js';
 import { binPath, runBin } from '../support/run-bin.js';
+import { s3ForSuite } from '../support/s3.js';
 import { createSqliteFixture, fingerprint } from '../support/sqlite.js';
 
 // Keys made by the stock age-keygen: what an operator has.
@@ -205,6 +207,30 @@ describe('pg-backup --encrypt-to', () => {
   });
 });
 
+describe('an encrypted backup on S3', () => {
+  const s3 = s3ForSuite();
+
+  it('uploads only ciphertext; restore-backup downloads, decrypts, restores and leaves no plaintext behind', async () => {
+    const location = `s3://${s3().bucket}/enc`;
+    const up = await runBin('pg-backup', ['--dbname', cluster.url('appdb'), '--to', location, '--json', '--encrypt-to', ops.recipient], { env: s3().env() });
+    expect(up.exitCode, up.stderr).toBe(0);
+    const m = JSON.parse(up.stdout) as Manifest;
+    expect(m.artifact.name).toMatch(/\.dump\.zst\.age$/);
+    const object = await s3().client().send(new GetObjectCommand({ Bucket: s3().bucket, Key: `enc/${m.artifact.name}` }));
+    const stored = Buffer.from(await object.Body!.transformToByteArray());
+    expect(stored.subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
+    expect(stored.includes('PGDMP')).toBe(false);
+    const got = await runBin('list-backups', ['--from', location, '--verify', '--identity', ops.file], { env: s3().env() });
+    expect(got.exitCode, got.stderr).toBe(0);
+    const spool = tempDir('enc-spool');
+    const db = await cluster.freshDatabase();
+    const restored = await runBin('restore-backup', ['--from', location, '--to-db', cluster.url(db), '--spool-dir', spool, '--identity', ops.file], { env: s3().env() });
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(await tableFingerprints(cluster, db)).toEqual(source);
+    expect(readdirSync(spool)).toEqual([]);
+  });
+});
+
 describe('redis-backup and sqlite-backup --encrypt-to', () => {
   const server = redisServers();
 
@@ -252,5 +278,20 @@ describe('redis-backup and sqlite-backup --encrypt-to', () => {
     expect(fingerprint(target)).toEqual(before);
     const drill = await runBin('restore-drill', ['--from', out, '--identity', ops.file]);
     expect(drill.exitCode, drill.stderr).toBe(0);
+  });
+});
+
+describe('an encrypted series', () => {
+  it('refuses a plaintext backup after an encrypted one unless --allow-plaintext says so', async () => {
+    const out = tempDir('series');
+    const args = ['--dbname', cluster.url('appdb'), '--to', out, '--group', 'series'];
+    expect((await runBin('pg-backup', [...args, '--encrypt-to', ops.recipient])).exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000)); // the next second: a name of its own
+    const refused = await runBin('pg-backup', args);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/the newest backup of pg_series in .* \(pg_series_\d{8}T\d{6}Z\.dump\.zst\.age\) is encrypted, and this run names no recipient/);
+    expect(readdirSync(out).filter((n) => !n.endsWith('.age') && !n.endsWith('.age.manifest.json'))).toEqual([]);
+    expect((await runBin('pg-backup', [...args, '--allow-plaintext'])).exitCode).toBe(0);
+    expect((await runBin('pg-backup', [...args, '--allow-plaintext', '--encrypt-to', ops.recipient])).exitCode).toBe(2);
   });
 });

@@ -7,7 +7,7 @@ import { archiveCommandExit, UsageError } from '../../cli/errors.js';
 import type { Env } from '../../cli/io.js';
 import { addArchiveOptions, resolveArchiveSide, type ArchiveSide } from '../../cli/archive-options.js';
 import { addNetworkOptions } from '../../cli/network-options.js';
-import { addEncryptOptions, resolveEncryption, type EncryptConfig } from '../../cli/encryption-options.js';
+import { addRecipientOptions, resolveEncryption, type EncryptConfig } from '../../cli/encryption-options.js';
 import { createProgram } from '../../cli/program.js';
 import { choiceArg, integerArg, textArg } from '../../cli/values.js';
 import { resolveWriteLocation } from '../../cli/write-options.js';
@@ -43,7 +43,7 @@ When PostgreSQL has files waiting (archive_status/*.ready), a call starts one ba
 archives the next ones, --parallel at a time, leaving a marker for each in pg_wal/wal-push-ahead/;
 PostgreSQL's call for such a file then only checks the marker, the file and the archived copy.`,
     );
-  return addNetworkOptions(addS3WriteOptions(addEncryptOptions(addArchiveOptions(program, 'archive_command'))));
+  return addNetworkOptions(addS3WriteOptions(addRecipientOptions(addArchiveOptions(program, 'archive_command'))));
 }
 
 export type WalPushOptions = ReturnType<ReturnType<typeof walPushProgram>['opts']>;
