@@ -39,6 +39,11 @@ describe('lazy loading', () => {
     const local = await importsOf(['--dbname', cluster.url('tiny'), '--to', tempDir('bk')]);
     expect(local).toContain('pg');
     expect(local.some((s) => s.startsWith('@aws-sdk/'))).toBe(false);
+    // The age library is a bundle apart, required only by a run that encrypts.
+    expect(local.some((s) => s.endsWith('/age.cjs'))).toBe(false);
+    const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+    const encrypted = await importsOf(['--dbname', cluster.url('tiny'), '--to', tempDir('bk'), '--encrypt-to', recipient]);
+    expect(encrypted.some((s) => s.endsWith('/age.cjs'))).toBe(true);
   });
 
   it('redis-backup --help imports neither ioredis nor the AWS SDK; RDB mode needs no ioredis, logical mode loads it', async () => {

@@ -57,3 +57,15 @@ describe('manifest v1', () => {
     expect(() => parseManifest('null', 'c')).toThrow(IntegrityError);
   });
 });
+
+describe('the encryption field', () => {
+  it('is valid with the scheme and public keys, and refused otherwise', () => {
+    const recipients = ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'];
+    expect(validateManifest({ ...sample(), encryption: { scheme: 'age', recipients } })).toEqual([]);
+    expect(validateManifest({ ...sample(), encryption: { scheme: 'gpg', recipients } })).toContain('encryption.scheme must be "age"');
+    for (const bad of [[], ['AGE-SECRET-KEY-1ABC'], [42], 'age1x']) {
+      expect(validateManifest({ ...sample(), encryption: { scheme: 'age', recipients: bad } })).toContain('encryption.recipients must list age public keys (age1…)');
+    }
+    expect(validateManifest({ ...sample(), encryption: null })).toContain('encryption must be an object');
+  });
+});

@@ -16,3 +16,11 @@ describe('secrets', () => {
     expect(() => readSecret({ TOKEN_FILE: join(dir, 'missing') }, 'TOKEN')).toThrow(/^TOKEN_FILE: cannot read/);
   });
 });
+
+describe('age keys', () => {
+  it('blanks anything shaped like an age private key', async () => {
+    const { Redactor } = await import('../../../lib/cli/secrets.js');
+    const line = 'oops: AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX and AGE-SECRET-KEY-PQ-1ABCDEF';
+    expect(new Redactor().redact(line)).toBe('oops: AGE-SECRET-KEY-*** and AGE-SECRET-KEY-***');
+  });
+});
