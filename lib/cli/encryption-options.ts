@@ -4,7 +4,8 @@
  * encryption and naming no recipient fails the run — it never falls back to plaintext.
  */
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import { checkRecipient, parseIdentityText, parseRecipientsText, readKeyFile } from '../crypto/age-keys.js';
+import { checkRecipient, isSealedIdentity, parseIdentityText, parseRecipientsText, readKeyFile, type IdentitySource } from '../crypto/age-keys.js';
+import { readSecret } from './secrets.js';
 import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { repeatable } from './values.js';
@@ -41,7 +42,7 @@ export function resolveEncryption(flags: { encryptTo?: string[]; encryptToFile?:
   const recipients: string[] = [];
   const sources: string[] = [];
   const fromFile = (path: string, flag: string) => {
-    const found = parseRecipientsText(readKeyFile(path, flag), `${flag} ${path}`);
+    const found = parseRecipientsText(readKeyFile(path, flag).toString('utf8'), `${flag} ${path}`);
     if (found.length === 0) throw new UsageError(`${flag}: '${path}' names no recipient; encryption was asked for, so nothing is written in plaintext`);
     recipients.push(...found);
   };
@@ -68,19 +69,29 @@ export function resolveEncryption(flags: { encryptTo?: string[]; encryptToFile?:
   return { recipients: [...new Set(recipients)], source: sources.join(' and ') };
 }
 
-/** Private keys read from the identity files (not yet paired with their public keys). */
-export interface IdentityConfig {
-  secrets: string[];
-  /** The files as given (a restore_command names them again). */
-  files: string[];
-  source: string;
-}
+/** The identity files as read (see IdentitySource). */
+export type IdentityConfig = IdentitySource;
 
-/** `--identity` files (else AGE_IDENTITY_FILE), read and parsed; undefined when none is given. */
+/**
+ * `--identity` files (else AGE_IDENTITY_FILE), read and parsed; undefined when none is given. A
+ * passphrase-protected file needs AGE_IDENTITY_PASSPHRASE_FILE (or AGE_IDENTITY_PASSPHRASE); it is opened when
+ * a key is first needed.
+ */
 export function resolveIdentities(flags: { identity?: string[] }, env: Env): IdentityConfig | undefined {
   const files = flags.identity ?? (env.AGE_IDENTITY_FILE !== undefined ? [env.AGE_IDENTITY_FILE] : undefined);
   if (!files) return undefined;
   const flag = flags.identity ? '--identity' : 'AGE_IDENTITY_FILE';
-  const secrets = files.flatMap((path) => parseIdentityText(readKeyFile(path, flag), `${flag} ${path}`));
-  return { secrets, files, source: `${flag} ${files.join(', ')}` };
+  const secrets: string[] = [];
+  const sealed: IdentityConfig['sealed'] = [];
+  for (const path of files) {
+    const bytes = readKeyFile(path, flag);
+    const text = bytes.toString('utf8');
+    if (isSealedIdentity(text)) sealed.push({ bytes, where: `${flag} ${path}` });
+    else secrets.push(...parseIdentityText(text, `${flag} ${path}`));
+  }
+  const passphrase = readSecret(env, 'AGE_IDENTITY_PASSPHRASE');
+  if (sealed.length > 0 && !passphrase) {
+    throw new UsageError(`${sealed[0]!.where}: is passphrase-protected; give its passphrase in AGE_IDENTITY_PASSPHRASE_FILE (or AGE_IDENTITY_PASSPHRASE)`);
+  }
+  return { secrets, sealed, passphrase, files, source: `${flag} ${files.join(', ')}` };
 }

@@ -26,7 +26,7 @@ export function readSecretFile(path: string, flag: string): string {
 }
 
 /** The variables whose values are secrets wherever they show up; each may also come from `<NAME>_FILE`. */
-export const SECRET_VARIABLES = ['PGPASSWORD', 'REDIS_PASSWORD', 'BACKUP_HEARTBEAT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+export const SECRET_VARIABLES = ['PGPASSWORD', 'REDIS_PASSWORD', 'BACKUP_HEARTBEAT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AGE_IDENTITY_PASSPHRASE'];
 
 /** Query parameters that carry credentials in URLs (libpq's `?password=`, tokens, presigned signatures). */
 const SECRET_PARAMS = /^(password|passwd|pass|pwd|secret|token|auth|api[-_]?key|access[-_]?key|sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential)$/i;

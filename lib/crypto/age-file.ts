@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { PAYLOAD_NONCE_SIZE, PayloadOpener, PayloadSealer, payloadKey } from './age-stream.js';
+import { parseIdentityText, type IdentitySource } from './age-keys.js';
 
 type AgeLibrary = typeof import('age-encryption');
 let library: Promise<AgeLibrary> | undefined;
@@ -30,18 +31,35 @@ export interface AgeIdentities {
   source: string;
 }
 
-/** Pairs private keys with their public keys. A key the library cannot read is a usage error naming `source`. */
-export async function identitiesOf(secrets: string[], source: string): Promise<AgeIdentities> {
+/**
+ * The private keys of `source`, passphrase-protected files opened, paired with their public keys. A key the
+ * library cannot read, or a protected file the passphrase does not open, is a usage error naming where it came
+ * from.
+ */
+export async function identitiesOf(source: IdentitySource): Promise<AgeIdentities> {
   const age = await loadLibrary();
+  const secrets = [...source.secrets];
+  for (const file of source.sealed) {
+    const decrypter = new age.Decrypter();
+    decrypter.addPassphrase(source.passphrase ?? '');
+    let text: string;
+    try {
+      const armored = file.bytes.toString('latin1').trimStart().startsWith('-----BEGIN');
+      text = await decrypter.decrypt(armored ? age.armor.decode(file.bytes.toString('latin1')) : new Uint8Array(file.bytes), 'text');
+    } catch {
+      throw new UsageError(`${file.where}: cannot be opened with AGE_IDENTITY_PASSPHRASE (a wrong passphrase, or not an age identity file)`);
+    }
+    secrets.push(...parseIdentityText(text, file.where));
+  }
   const recipients: string[] = [];
   for (const [index, secret] of secrets.entries()) {
     try {
       recipients.push(await age.identityToRecipient(secret));
     } catch {
-      throw new UsageError(`${source}: identity ${index + 1} is not a valid age key (its checksum or length is wrong)`);
+      throw new UsageError(`${source.source}: identity ${index + 1} is not a valid age key (its checksum or length is wrong)`);
     }
   }
-  return { secrets, recipients, source };
+  return { secrets, recipients, source: source.source };
 }
 
 /**
@@ -244,7 +262,7 @@ export function openingStream(opener: AgeOpener): Transform {
  */
 export async function identitiesFor(
   expected: string[],
-  given: { secrets: string[]; source: string } | undefined,
+  given: IdentitySource | undefined,
   required: boolean,
   what: string,
 ): Promise<AgeIdentities | undefined> {
@@ -252,7 +270,7 @@ export async function identitiesFor(
     if (!required) return undefined;
     throw new UsageError(`${what} is encrypted; give --identity FILE (or AGE_IDENTITY_FILE) holding the key of one of its recipients: ${expected.join(', ')}`);
   }
-  const identities = await identitiesOf(given.secrets, given.source);
+  const identities = await identitiesOf(given);
   if (!identities.recipients.some((r) => expected.includes(r))) {
     throw new UsageError(`${given.source} holds no key for ${what}; it is encrypted to ${expected.join(', ')}`);
   }

@@ -32,7 +32,7 @@ export function parseRecipientsText(text: string, where: string): string[] {
 }
 
 /** Reads a file given by a flag or variable, naming it when it cannot be read. */
-export function readKeyFile(path: string, flag: string): string {
+export function readKeyFile(path: string, flag: string): Buffer {
   if (path.trim() === '') throw new UsageError(`${flag}: the file name is empty`);
   let bytes: Buffer;
   try {
@@ -41,7 +41,7 @@ export function readKeyFile(path: string, flag: string): string {
     throw new UsageError(`${flag}: cannot read '${path}': ${describeSystemError(error)}`);
   }
   if (bytes.length > 1024 * 1024) throw new UsageError(`${flag}: '${path}' is larger than 1 MiB; not a key file`);
-  return bytes.toString('utf8');
+  return bytes;
 }
 
 /**
@@ -50,9 +50,7 @@ export function readKeyFile(path: string, flag: string): string {
  * passphrase, SSH keys and plugin identities are not read.
  */
 export function parseIdentityText(text: string, where: string): string[] {
-  if (text.startsWith('age-encryption.org/') || text.startsWith('-----BEGIN AGE ENCRYPTED FILE-----')) {
-    throw new UsageError(`${where}: a passphrase-protected identity file is not supported; decrypt it to a file with mode 0600 first (age -d)`);
-  }
+  if (isSealedIdentity(text)) throw new UsageError(`${where}: is passphrase-protected; give its passphrase in AGE_IDENTITY_PASSPHRASE_FILE (or AGE_IDENTITY_PASSPHRASE)`);
   const identities: string[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
     const trimmed = line.trim();
@@ -65,4 +63,24 @@ export function parseIdentityText(text: string, where: string): string[] {
   });
   if (identities.length === 0) throw new UsageError(`${where}: holds no identity (AGE-SECRET-KEY-1… lines)`);
   return identities;
+}
+
+/** An identity file encrypted with a passphrase (`age -p`), binary or armored. */
+export function isSealedIdentity(text: string): boolean {
+  return text.startsWith('age-encryption.org/v1\n') || text.trimStart().startsWith('-----BEGIN AGE ENCRYPTED FILE-----');
+}
+
+/**
+ * Where a run's private keys come from: identity files already read, and passphrase-protected ones still to be
+ * opened (scrypt, see age-file.ts) with the passphrase given.
+ */
+export interface IdentitySource {
+  secrets: string[];
+  /** Passphrase-protected identity files: their bytes and how to name them. */
+  sealed: { bytes: Buffer; where: string }[];
+  passphrase: string | undefined;
+  /** The files as given (a restore_command names them again). */
+  files: string[];
+  /** Where they came from (`--identity FILE`), for messages. */
+  source: string;
 }

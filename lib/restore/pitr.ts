@@ -75,7 +75,7 @@ export async function planPitr(
   const entry = chooseBase(entries, req.target, selector.backup);
   const group = entry.group ?? '';
   const archive = await openWalArchive(selector.from!, selector.fromFlag ?? '--from', io.cwd, s3, group);
-  const keys = req.select.identities ? await identitiesOf(req.select.identities.secrets, req.select.identities.source) : undefined;
+  const keys = req.select.identities ? await identitiesOf(req.select.identities) : undefined;
   const reach = await archiveReach(archive, entry, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), identities: keys });
   if (reach.archived === 0) {
     throw new StaleError(`${archive.display} holds no WAL for group ${group}: the restored server could not fetch any`, {

@@ -17,7 +17,7 @@ export async function run(opts: ListBackupsOptions, _args: string[], io: Io): Pr
   const store = await openStore(config.location, config.locationFlag, io.cwd, config.s3);
   // --verify proves each backup as a restore would: sha256 against the manifest, and the whole content — of an
   // encrypted one when --identity holds one of its keys; otherwise its sha256 and age header.
-  const identities = config.identities ? await identitiesOf(config.identities.secrets, config.identities.source) : undefined;
+  const identities = config.identities ? await identitiesOf(config.identities) : undefined;
   const keysFor = (entry: CatalogEntry) => {
     const recipients = entry.manifest?.encryption?.recipients;
     return recipients && identities?.recipients.some((r) => recipients.includes(r)) ? identities : undefined;

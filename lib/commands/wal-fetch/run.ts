@@ -71,7 +71,7 @@ export async function fetchFile(
   }
   await refuseDestination(path);
   await sweepTemps(path);
-  const keys = want.identities && found.some((f) => f.encrypted) ? await identitiesOf(want.identities.secrets, want.identities.source) : undefined;
+  const keys = want.identities && found.some((f) => f.encrypted) ? await identitiesOf(want.identities) : undefined;
   // Copies with the same content (another compression, say): the first that proves good is used.
   let failure: unknown;
   for (const copy of found) {

@@ -73,7 +73,7 @@ async function verifyGroup(config: WalVerifyConfig, group: string, bases: Catalo
   const { files } = await listArchive(archive, segmentSize);
   const clusterId = bases.map((b) => b.manifest?.source.system_identifier).find((s): s is string => typeof s === 'string');
   const damaged = new Map<string, string>();
-  const keys = config.identities && files.some((f) => f.encrypted) ? await identitiesOf(config.identities.secrets, config.identities.source) : undefined;
+  const keys = config.identities && files.some((f) => f.encrypted) ? await identitiesOf(config.identities) : undefined;
   const prove = async (file: ArchivedFile) => {
     try {
       return await proveArchived(archive, file, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), identities: keys, ...(clusterId ? { clusterId } : {}) });

@@ -51,7 +51,7 @@ describe('resolveIdentities', () => {
     const dir = tempDir('ident');
     const good = join(dir, 'key.txt');
     writeFileSync(good, `# created: 2026-12-01\n# public key: ${A}\n${SECRET}\n`);
-    expect(resolveIdentities({ identity: [good] }, {})).toEqual({ secrets: [SECRET], files: [good], source: `--identity ${good}` });
+    expect(resolveIdentities({ identity: [good] }, {})).toEqual({ secrets: [SECRET], sealed: [], passphrase: undefined, files: [good], source: `--identity ${good}` });
     expect(resolveIdentities({}, { AGE_IDENTITY_FILE: good })?.source).toBe(`AGE_IDENTITY_FILE ${good}`);
     expect(resolveIdentities({}, {})).toBeUndefined();
     const bad = join(dir, 'bad.txt');
@@ -63,7 +63,10 @@ describe('resolveIdentities', () => {
     expect(() => resolveIdentities({ identity: [ssh] }, {})).toThrow(/SSH keys are not supported/);
     const protectedFile = join(dir, 'protected.age');
     writeFileSync(protectedFile, 'age-encryption.org/v1\n-> scrypt abc 18\n');
-    expect(() => resolveIdentities({ identity: [protectedFile] }, {})).toThrow(/passphrase-protected identity file is not supported/);
+    expect(() => resolveIdentities({ identity: [protectedFile] }, {})).toThrow(/is passphrase-protected; give its passphrase in AGE_IDENTITY_PASSPHRASE_FILE/);
+    const passFile = join(dir, 'pass');
+    writeFileSync(passFile, 'hunter2 hunter2\n');
+    expect(resolveIdentities({ identity: [protectedFile] }, { AGE_IDENTITY_PASSPHRASE_FILE: passFile })).toMatchObject({ secrets: [], passphrase: 'hunter2 hunter2', sealed: [{ where: `--identity ${protectedFile}` }] });
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '# nothing\n');
     expect(() => resolveIdentities({ identity: [empty] }, {})).toThrow(/holds no identity/);

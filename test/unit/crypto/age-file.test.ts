@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { armor, Encrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { AgeOpener, identitiesOf, startAgeFile } from '../../../lib/crypto/age-file.js';
 import { CHUNK_SIZE } from '../../../lib/crypto/age-stream.js';
+import type { IdentitySource } from '../../../lib/crypto/age-keys.js';
 import { IntegrityError, UsageError } from '../../../lib/cli/errors.js';
 import { tempDir } from '../../support/fixtures.js';
 
@@ -24,11 +25,15 @@ async function seal(plain: Buffer, recipients: string[], pieces = 3): Promise<Bu
 }
 
 async function open(file: Buffer, secrets: string[] | undefined, expected?: string[], step = 7_777): Promise<Buffer> {
-  const opener = new AgeOpener({ identities: secrets ? await identitiesOf(secrets, '--identity k.txt') : undefined, expected, where: 'artifact' });
+  const opener = new AgeOpener({ identities: secrets ? await identitiesOf(source(secrets)) : undefined, expected, where: 'artifact' });
   const out: Buffer[] = [];
   for (let i = 0; i < file.length; i += step) out.push(...(await opener.push(file.subarray(i, i + step))));
   out.push(...opener.end());
   return Buffer.concat(out);
+}
+
+function source(secrets: string[], sealed: IdentitySource['sealed'] = [], passphrase?: string): IdentitySource {
+  return { secrets, sealed, passphrase, files: [], source: '--identity k.txt' };
 }
 
 function flip(bytes: Buffer, at: number): Buffer {
@@ -91,6 +96,23 @@ describe('age files', () => {
 
   it('refuses invalid recipients without echoing anything secret', async () => {
     await expect(startAgeFile(['age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'], '--encrypt-to')).rejects.toThrow(/--encrypt-to: .* not a valid age recipient/);
-    await expect(identitiesOf(['AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'], '--identity k')).rejects.toThrow(/--identity k: identity 1 is not a valid age key/);
+    await expect(identitiesOf({ ...source(['AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ']), source: '--identity k' })).rejects.toThrow(/--identity k: identity 1 is not a valid age key/);
+  });
+});
+
+describe('passphrase-protected identity files', () => {
+  it('are opened with the passphrase, binary or armored; a wrong passphrase is a usage error naming the file', async () => {
+    const { secret, recipient } = await keyPair();
+    const sealer = new Encrypter();
+    sealer.setPassphrase('correct horse battery staple');
+    sealer.setScryptWorkFactor(10); // fast for the test; age's default is 18
+    const sealed = Buffer.from(await sealer.encrypt(`# key\n${secret}\n`));
+    const armored = Buffer.from(armor.encode(sealed));
+    for (const bytes of [sealed, armored]) {
+      const ids = await identitiesOf(source([], [{ bytes, where: '--identity key.age' }], 'correct horse battery staple'));
+      expect(ids.recipients).toEqual([recipient]);
+      await expect(identitiesOf(source([], [{ bytes, where: '--identity key.age' }], 'wrong'))).rejects.toThrow(UsageError);
+      await expect(identitiesOf(source([], [{ bytes, where: '--identity key.age' }], 'wrong'))).rejects.toThrow(/--identity key.age: cannot be opened with AGE_IDENTITY_PASSPHRASE/);
+    }
   });
 });
