@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 /**
  * A small in-memory S3 over node:http that records every request (method, path, query, headers, body) and
  * answers the calls the toolbox makes: PutObject, CreateMultipartUpload / UploadPart /
@@ -213,5 +214,20 @@ export async function startFakeS3(bucket = 'backups'): Promise<FakeS3> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A fake S3 for one test file: started before its tests, closed after. Call at the file's top level. */
+export function fakeS3ForSuite(): () => FakeS3 {
+  let fake: FakeS3 | undefined;
+  beforeAll(async () => {
+    fake = await startFakeS3();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  return () => {
+    if (!fake) throw new Error('the fake S3 is not started yet');
+    return fake;
   };
 }
