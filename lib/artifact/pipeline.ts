@@ -121,7 +121,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
         throw error;
       }
     });
-    return teeInto(onto, tee);
+    return throughInto(onto, tee);
   };
 
   let raw: Readable | null; // the producer's bytes when nobody else consumes them
@@ -166,7 +166,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const feedOptions = { env: io.env, signal, where: options.label };
   const unseen = check !== undefined && producer.kind === 'child' && compressor?.inputIsPipe === true;
   const feed = unseen && fileFd === undefined ? feedCompressed(check, options.compression, feedOptions) : undefined;
-  const compressed = compressor?.output && feed ? teeInto(compressor.output, new ContentTee((chunk) => feed.write(chunk))) : compressor?.output;
+  const compressed = compressor?.output && feed ? throughInto(compressor.output, new ContentTee((chunk) => feed.write(chunk))) : compressor?.output;
   // What is stored: the compressed bytes (or the raw ones), sealed when encrypting.
   const plain = compressed ?? raw;
   const stored = sealing && plain ? throughInto(plain, sealingStream(sealing)) : plain;
@@ -214,11 +214,6 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   } finally {
     await spool?.remove();
   }
-}
-
-/** `source` piped into `tee`, its failure the tee's. */
-function teeInto(source: Readable, tee: ContentTee): Readable {
-  return throughInto(source, tee);
 }
 
 /** `source` piped into a transform, its failure the transform's. */
