@@ -10,16 +10,18 @@ import { UsageError } from './errors.js';
 import type { Env } from './io.js';
 import { repeatable } from './values.js';
 
-/** The writers' flags (wal-push's: the recipients only; the backup writers also have --allow-plaintext). */
-export function addRecipientOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(program: Command<A, O, G>) {
+/**
+ * The writers' flags: the recipients, and --allow-plaintext, the deliberate exception to an encrypted series
+ * (`plaintextHelp` says what it allows for this tool).
+ */
+export function addEncryptOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(
+  program: Command<A, O, G>,
+  plaintextHelp = 'store this backup unencrypted even though the newest of its series is encrypted',
+) {
   return program
     .option('--encrypt-to <recipient>', 'encrypt to this age public key, age1… (repeatable; default: BACKUP_AGE_RECIPIENTS)', repeatable(String))
-    .option('--encrypt-to-file <file>', 'encrypt to every recipient in this age recipients file (repeatable; default: BACKUP_AGE_RECIPIENTS_FILE)', repeatable(String));
-}
-
-/** The backup writers' flags: the recipients, and the deliberate exception to an encrypted series. */
-export function addEncryptOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(program: Command<A, O, G>) {
-  return addRecipientOptions(program).option('--allow-plaintext', 'store this backup unencrypted even though the newest of its series is encrypted');
+    .option('--encrypt-to-file <file>', 'encrypt to every recipient in this age recipients file (repeatable; default: BACKUP_AGE_RECIPIENTS_FILE)', repeatable(String))
+    .option('--allow-plaintext', plaintextHelp);
 }
 
 /** The readers' flag. */

@@ -56,16 +56,20 @@ export function openWalArchive(location: string, flag: string, cwd: string, s3: 
 
 /**
  * Every copy of one WAL file in the archive (normally none or one), and the objects whose names begin with
- * it but do not parse (`stray`): a renamed or foreign copy, which a reader must not take for "absent".
+ * it but do not parse (`stray`): a renamed or foreign copy, which a reader must not take for "absent". A
+ * segment is looked up with its neighbours (the same name but for the last two digits, in the same one listing
+ * request): `neighbourEncrypted` says whether one of them is an age file.
  */
-export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[] & { stray?: string[] }> {
-  const found: ArchivedFile[] & { stray?: string[] } = [];
+export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[] & { stray?: string[]; neighbourEncrypted?: boolean }> {
+  const found: ArchivedFile[] & { stray?: string[]; neighbourEncrypted?: boolean } = [];
   const stray: string[] = [];
-  for await (const entry of store.list(fileName)) {
+  const prefix = /^[0-9A-F]{24}$/.test(fileName) ? fileName.slice(0, 22) : fileName;
+  for await (const entry of store.list(prefix)) {
     const parsed = parseArchived(entry);
     if (parsed?.file.name === fileName) found.push(parsed);
+    else if (parsed?.encrypted) found.neighbourEncrypted = true;
     // A parsed name of another file is another WAL file that extends this one's name (its .partial, .backup).
-    else if (!parsed) stray.push(entry.name);
+    if (!parsed && entry.name.startsWith(fileName)) stray.push(entry.name);
   }
   if (stray.length > 0) found.stray = stray;
   return found;

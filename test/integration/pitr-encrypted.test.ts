@@ -71,6 +71,18 @@ describe('an encrypted WAL archive', () => {
     expect(listing.split('\n')).toContain('PG_VERSION');
   });
 
+  it('wal-push refuses a plaintext file among encrypted neighbours (a lost setting), naming the way out', async () => {
+    const current = (await cluster.query('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS name')).rows[0].name as string;
+    const copy = join(tempDir('wal-copy'), current);
+    execFileSync('cp', [join(cluster.data, 'pg_wal', current), copy]);
+    const group = readdirSync(join(archive, 'wal'))[0]!;
+    const before = readdirSync(join(archive, 'wal', group));
+    const refused = await runBin('wal-push', ['--to', archive, '--group', group, '--parallel', '1', copy]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`${current}: the files around it in .* are encrypted, and this call names no recipient; not archived \\(hint: .*--allow-plaintext`));
+    expect(readdirSync(join(archive, 'wal', group))).toEqual(before);
+  });
+
   it('wal-verify reads it with the key, and says which flag it needs without', async () => {
     const verified = await runBin('wal-verify', ['--from', archive, '--identity', key]);
     expect(verified.exitCode, verified.stderr).toBe(0);

@@ -7,7 +7,7 @@ import { archiveCommandExit, UsageError } from '../../cli/errors.js';
 import type { Env } from '../../cli/io.js';
 import { addArchiveOptions, resolveArchiveSide, type ArchiveSide } from '../../cli/archive-options.js';
 import { addNetworkOptions } from '../../cli/network-options.js';
-import { addRecipientOptions, resolveEncryption, type EncryptConfig } from '../../cli/encryption-options.js';
+import { addEncryptOptions, resolveEncryption, type EncryptConfig } from '../../cli/encryption-options.js';
 import { createProgram } from '../../cli/program.js';
 import { choiceArg, integerArg, textArg } from '../../cli/values.js';
 import { resolveWriteLocation } from '../../cli/write-options.js';
@@ -43,7 +43,7 @@ When PostgreSQL has files waiting (archive_status/*.ready), a call starts one ba
 archives the next ones, --parallel at a time, leaving a marker for each in pg_wal/wal-push-ahead/;
 PostgreSQL's call for such a file then only checks the marker, the file and the archived copy.`,
     );
-  return addNetworkOptions(addS3WriteOptions(addRecipientOptions(addArchiveOptions(program, 'archive_command'))));
+  return addNetworkOptions(addS3WriteOptions(addEncryptOptions(addArchiveOptions(program, 'archive_command'), 'archive this file unencrypted even though its neighbours in the archive are encrypted')));
 }
 
 export type WalPushOptions = ReturnType<ReturnType<typeof walPushProgram>['opts']>;
@@ -62,6 +62,8 @@ export interface WalPushConfig extends ArchiveSide {
   textfile: string | undefined;
   /** Set when every archived file is encrypted (age). */
   encryption: EncryptConfig | undefined;
+  /** --allow-plaintext: a plaintext file may join an encrypted archive. */
+  allowPlaintext: boolean;
 }
 
 /** Resolves wal-push's options; `%p` is relative to the data directory, where PostgreSQL runs the command. */
@@ -81,5 +83,6 @@ export function resolveWalPushConfig(opts: WalPushOptions, args: string[], env: 
     aheadRunner: opts.aheadRunner === true,
     textfile: opts.textfile === undefined ? undefined : resolve(cwd, opts.textfile),
     encryption: resolveEncryption(opts, env),
+    allowPlaintext: opts.allowPlaintext === true,
   };
 }

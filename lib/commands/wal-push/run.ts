@@ -203,6 +203,13 @@ async function push(
       throw new IntegrityError(`${file.name} belongs to cluster ${sysid}, the data directory to ${clusterId}; not archived`);
     }
     const found = await existing;
+    // Fails closed: an archive whose neighbouring files are encrypted takes no plaintext file (a lost
+    // variable, an edited archive_command) unless --allow-plaintext says it is meant.
+    if (!config.encryption && !config.allowPlaintext && found.neighbourEncrypted) {
+      throw new UsageError(`${file.name}: the files around it in ${store.display} are encrypted, and this call names no recipient; not archived`, {
+        hint: 'give --encrypt-to, --encrypt-to-file or BACKUP_AGE_RECIPIENTS in archive_command; or --allow-plaintext',
+      });
+    }
     const same = found.find((e) => e.sha256 === sha256);
     // Its name says the same content; only its bytes can prove it (an empty or damaged object must not let
     // PostgreSQL recycle the one good copy).
