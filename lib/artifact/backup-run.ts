@@ -64,17 +64,15 @@ export async function freeArtifactName(store: Store | undefined, kind: Kind, gro
 }
 
 /**
- * Fails closed: once a series is encrypted, a run that names no recipient (a lost variable, an edited crontab)
- * is refused rather than storing plaintext beside it — unless --allow-plaintext says it is meant.
+ * Fails closed: while a series holds encrypted backups, a run that names no recipient (a lost variable, an
+ * edited crontab) is refused rather than storing plaintext beside them — unless --allow-plaintext says this
+ * one is meant (the next run is asked again).
  */
 async function refusePlaintextAfterEncrypted(store: Store, kind: Kind, group: string): Promise<void> {
-  let newest: string | undefined;
   for await (const entry of store.list(`${seriesKey(kind, group)}_`)) {
     const parsed = parseArtifactName(entry.name);
-    if (parsed && !parsed.legacy && parsed.group === group && (!newest || entry.name > newest)) newest = entry.name;
-  }
-  if (newest?.endsWith('.age')) {
-    throw new UsageError(`the newest backup of ${seriesKey(kind, group)} in ${store.display} (${newest}) is encrypted, and this run names no recipient`, {
+    if (!parsed || parsed.legacy || parsed.group !== group || !entry.name.endsWith('.age')) continue;
+    throw new UsageError(`the series ${seriesKey(kind, group)} in ${store.display} holds encrypted backups (${entry.name}), and this run names no recipient`, {
       hint: 'give --encrypt-to, --encrypt-to-file or BACKUP_AGE_RECIPIENTS; or --allow-plaintext to store this one unencrypted',
     });
   }

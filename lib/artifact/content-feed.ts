@@ -14,6 +14,7 @@ import type { Compression } from './compression.js';
 import type { ContentCheck, ContentFacts } from './content-check.js';
 import { IntegrityError } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';
+import { noteStreamed } from '../process/memory.js';
 
 export interface FeedOptions {
   env: Env;
@@ -155,6 +156,7 @@ function decompressor(compression: Exclude<Compression, 'none'>, from: 'pipe' | 
 /** Pushes what the decompressor writes into the check until it is done (then stops it) or the output ends. */
 async function consume(output: Readable, check: ContentCheck, stop: () => void): Promise<void> {
   for await (const chunk of output as AsyncIterable<Buffer>) {
+    noteStreamed(chunk.length);
     check.push(chunk);
     if (check.done) {
       stop();

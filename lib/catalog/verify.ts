@@ -18,6 +18,7 @@ import { verified } from '../artifact/checksum.js';
 import { feedCompressed } from '../artifact/content-feed.js';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { AgeOpener, type AgeIdentities } from '../crypto/age-file.js';
+import { noteStreamed } from '../process/memory.js';
 import type { Env } from '../cli/io.js';
 import type { Store } from '../store/store.js';
 
@@ -89,6 +90,7 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
       if (copy && !copy.write(chunk)) await once(copy, 'drain');
     };
     for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      noteStreamed(chunk.length);
       if (!opener) await take(chunk);
       else for (const plain of await opener.push(chunk)) await take(plain);
     }

@@ -16,7 +16,7 @@ import { repeatable } from './values.js';
  */
 export function addEncryptOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(
   program: Command<A, O, G>,
-  plaintextHelp = 'store this backup unencrypted even though the newest of its series is encrypted',
+  plaintextHelp = 'store this backup unencrypted even though its series holds encrypted ones',
 ) {
   return program
     .option('--encrypt-to <recipient>', 'encrypt to this age public key, age1… (repeatable; default: BACKUP_AGE_RECIPIENTS)', repeatable(String))

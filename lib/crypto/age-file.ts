@@ -9,6 +9,7 @@ import { Transform } from 'node:stream';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { PAYLOAD_NONCE_SIZE, PayloadOpener, PayloadSealer, payloadKey } from './age-stream.js';
 import { parseIdentityText, type IdentitySource } from './age-keys.js';
+import { noteStreamed } from '../process/memory.js';
 
 type AgeLibrary = typeof import('age-encryption');
 let library: Promise<AgeLibrary> | undefined;
@@ -224,6 +225,7 @@ export function sealingStream(file: { head: Buffer; payload: PayloadSealer }): T
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       start(this);
+      noteStreamed(chunk.length);
       for (const sealed of file.payload.push(chunk)) this.push(sealed);
       callback();
     },
@@ -239,6 +241,7 @@ export function sealingStream(file: { head: Buffer; payload: PayloadSealer }): T
 export function openingStream(opener: AgeOpener): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      noteStreamed(chunk.length);
       opener.push(chunk).then((plain) => {
         for (const piece of plain) this.push(piece);
         callback();

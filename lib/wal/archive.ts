@@ -60,20 +60,31 @@ export function openWalArchive(location: string, flag: string, cwd: string, s3: 
  * segment is looked up with its neighbours (the same name but for the last two digits, in the same one listing
  * request): `neighbourEncrypted` says whether one of them is an age file.
  */
-export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[] & { stray?: string[]; neighbourEncrypted?: boolean }> {
-  const found: ArchivedFile[] & { stray?: string[]; neighbourEncrypted?: boolean } = [];
+export async function findArchived(store: Store, fileName: string): Promise<ArchivedFile[] & { stray?: string[]; neighbourEncrypted?: boolean; neighbours?: number }> {
+  const found: ArchivedFile[] & { stray?: string[]; neighbourEncrypted?: boolean; neighbours?: number } = [];
+  found.neighbours = 0;
   const stray: string[] = [];
   const prefix = /^[0-9A-F]{24}$/.test(fileName) ? fileName.slice(0, 22) : fileName;
   for await (const entry of store.list(prefix)) {
     const parsed = parseArchived(entry);
     if (parsed?.file.name === fileName) found.push(parsed);
-    else if (parsed?.encrypted) found.neighbourEncrypted = true;
+    else if (parsed) {
+      found.neighbours += 1;
+      if (parsed.encrypted) found.neighbourEncrypted = true;
+    }
     // A parsed name of another file is another WAL file that extends this one's name (its .partial, .backup).
     if (!parsed && entry.name.startsWith(fileName)) stray.push(entry.name);
   }
   if (stray.length > 0) found.stray = stray;
   return found;
 }
+
+/**
+ * The object an encrypting wal-push leaves in a group's archive (an age recipients file naming the keys): from
+ * then on a call that names no recipient is refused, also where no neighbouring file tells (the first segment
+ * of a new block or timeline, a history file).
+ */
+export const ENCRYPTION_MARKER = 'age-recipients.txt';
 
 /** Everything in a group's archive, plus the names that are not archive objects (debris, foreign files). */
 export async function listArchive(store: Store, segmentSize = DEFAULT_SEGMENT_SIZE): Promise<{ files: ArchivedFile[]; other: StoreEntry[] }> {
@@ -82,7 +93,7 @@ export async function listArchive(store: Store, segmentSize = DEFAULT_SEGMENT_SI
   for await (const entry of store.list()) {
     const parsed = parseArchived(entry, segmentSize);
     if (parsed) files.push(parsed);
-    else other.push(entry);
+    else if (entry.name !== ENCRYPTION_MARKER) other.push(entry); // the marker is the archive's, never debris
   }
   return { files, other };
 }

@@ -4,7 +4,7 @@
  * opens the base backup.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
@@ -61,7 +61,7 @@ describe('an encrypted WAL archive', () => {
     const base = readdirSync(archive).find((n) => n.endsWith('.tar.zst.age'))!;
     expect(base).toMatch(/^pgbase_\d+_\d{8}T\d{6}Z\.tar\.zst\.age$/);
     const group = readdirSync(join(archive, 'wal'))[0]!;
-    const wal = readdirSync(join(archive, 'wal', group));
+    const wal = readdirSync(join(archive, 'wal', group)).filter((n) => n !== 'age-recipients.txt');
     expect(wal.length).toBeGreaterThan(1);
     for (const name of wal) {
       expect(name).toMatch(/-[0-9a-f]{64}\.zst\.age$/);
@@ -72,16 +72,23 @@ describe('an encrypted WAL archive', () => {
   });
 
   it('wal-push refuses a plaintext file among encrypted neighbours (a lost setting), naming the way out', async () => {
-    // The segment being written now, after the archived ones.
-    await cluster.query('postgres', "INSERT INTO notes VALUES (0, 'after the switch')");
-    const current = (await cluster.query('postgres', 'SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name')).rows[0].name as string;
-    const copy = join(tempDir('wal-copy'), current);
-    execFileSync('cp', [join(cluster.data, 'pg_wal', current), copy]);
+    // An archived segment, decrypted with the stock CLI: pushed again by a call that lost its recipients.
     const group = readdirSync(join(archive, 'wal'))[0]!;
+    const object = readdirSync(join(archive, 'wal', group)).find((n) => /^0{7}10{15}2-/.test(n))!;
+    const current = object.slice(0, 24);
+    const copy = join(tempDir('wal-copy'), current);
+    execFileSync('bash', ['-c', `set -o pipefail; age -d -i "${key}" "${join(archive, 'wal', group, object)}" | zstd -dc > "${copy}"`]);
     const before = readdirSync(join(archive, 'wal', group));
     const refused = await runBin('wal-push', ['--to', archive, '--group', group, '--parallel', '1', copy]);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(new RegExp(`${current}: the files around it in .* are encrypted, and this call names no recipient; not archived \\(hint: .*--allow-plaintext`));
+    expect(refused.stderr).toMatch(new RegExp(`${current}: the archive .* is encrypted, and this call names no recipient; not archived \\(hint: .*--allow-plaintext`));
+    // Where no neighbour tells (a history file, the first segment of a new block or timeline), the marker does.
+    expect(readFileSync(join(archive, 'wal', group, 'age-recipients.txt'), 'utf8')).toContain(recipient);
+    const history = join(tempDir('wal-history'), '00000002.history');
+    writeFileSync(history, '1\t0/3000000\tno recovery target specified\n');
+    const lone = await runBin('wal-push', ['--to', archive, '--group', group, '--parallel', '1', history]);
+    expect(lone.exitCode, lone.stderr).toBe(2);
+    expect(lone.stderr).toMatch(/00000002.history: the archive .* is encrypted/);
     expect(readdirSync(join(archive, 'wal', group))).toEqual(before);
   });
 

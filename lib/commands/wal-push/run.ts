@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
 import { resolveCompression } from '../../artifact/compress.js';
 import { compressionSuffix, type Compression } from '../../artifact/compression.js';
 import { produceArtifact } from '../../artifact/pipeline.js';
 import { describeSystemError, IntegrityError, OperationError, UsageError, errnoCode } from '../../cli/errors.js';
 import { tempDirOf, type Io } from '../../cli/io.js';
-import { archivedName, findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
+import { archivedName, ENCRYPTION_MARKER, findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
 import { checkWalContent, headBytesFor } from '../../wal/content.js';
 import { checkArchivedHeader, proveArchived } from '../../wal/read.js';
 import { archiveGroup } from '../../wal/group.js';
@@ -194,6 +194,8 @@ async function push(
     copy.encrypted ? checkArchivedHeader(store, copy, io.signal) : proveArchived(store, copy, { env: io.env, signal: io.signal, tempDir: tempDirOf(io.env), ...(clusterId ? { clusterId } : {}) });
   let sha256: string | undefined;
   const settleName = async () => {
+    // Before the content: a call that would store plaintext in an encrypted archive stops here.
+    await encryptionAgreed(config, file, await existing, store);
     const proven = await proving.proven;
     sha256 = proven.sha256;
     const verdict = checkWalContent(file, proven.head, proven.size);
@@ -205,11 +207,7 @@ async function push(
     const found = await existing;
     // Fails closed: an archive whose neighbouring files are encrypted takes no plaintext file (a lost
     // variable, an edited archive_command) unless --allow-plaintext says it is meant.
-    if (!config.encryption && !config.allowPlaintext && found.neighbourEncrypted) {
-      throw new UsageError(`${file.name}: the files around it in ${store.display} are encrypted, and this call names no recipient; not archived`, {
-        hint: 'give --encrypt-to, --encrypt-to-file or BACKUP_AGE_RECIPIENTS in archive_command; or --allow-plaintext',
-      });
-    }
+    await encryptionAgreed(config, file, found, store);
     const same = found.find((e) => e.sha256 === sha256);
     // Its name says the same content; only its bytes can prove it (an empty or damaged object must not let
     // PostgreSQL recycle the one good copy).
@@ -265,6 +263,32 @@ async function push(
   if (other) throw conflict(other, sha256!);
   io.log.info(`${file.name}: ${digest.bytes} bytes stored in ${store.display}`);
   return { bytes: digest.bytes, sha256: sha256!, storedBytes: digest.bytes, identity: proving.identity };
+}
+
+/**
+ * Fails closed: an archive that is encrypted takes no plaintext file (a lost variable, an edited
+ * archive_command) unless --allow-plaintext says it is meant. The neighbouring files in the listing already
+ * made tell; where there are none (a new block of segments, a new timeline, a history file) the archive's
+ * marker does — which an encrypting call leaves wherever it finds no encrypted neighbour.
+ */
+async function encryptionAgreed(config: WalPushConfig, file: WalFile, found: Awaited<ReturnType<typeof findArchived>>, store: Store): Promise<void> {
+  if (config.encryption) {
+    if (!found.neighbourEncrypted && !(await store.stat(ENCRYPTION_MARKER))) {
+      const text = `# This WAL archive is encrypted with age; wal-push refuses plaintext files here. Recipients:\n${config.encryption.recipients.join('\n')}\n`;
+      // Two calls may write it at once: the store never replaces an object, and either copy says the same.
+      await store.put(ENCRYPTION_MARKER, Readable.from([text])).catch(async (error: unknown) => {
+        if (!(await store.stat(ENCRYPTION_MARKER).catch(() => undefined))) throw error;
+      });
+    }
+    return;
+  }
+  if (config.allowPlaintext) return;
+  const encrypted = found.neighbourEncrypted || (found.neighbours === 0 && (await store.stat(ENCRYPTION_MARKER)) !== undefined);
+  if (encrypted) {
+    throw new UsageError(`${file.name}: the archive ${store.display} is encrypted, and this call names no recipient; not archived`, {
+      hint: 'give --encrypt-to, --encrypt-to-file or BACKUP_AGE_RECIPIENTS in archive_command; or --allow-plaintext',
+    });
+  }
 }
 
 /** The file is in the archive already: a success if that copy proves good (`damage` undefined). */

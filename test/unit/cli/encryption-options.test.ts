@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,5 +71,20 @@ describe('resolveIdentities', () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '# nothing\n');
     expect(() => resolveIdentities({ identity: [empty] }, {})).toThrow(/holds no identity/);
+  });
+});
+
+describe('key files that are not files', () => {
+  it('refuses a FIFO, a device and a directory at once instead of blocking or reading forever', () => {
+    const dir = tempDir('keyfifo');
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => resolveIdentities({ identity: [fifo] }, {})).toThrow(/--identity: '.*fifo' is not a regular file/);
+    expect(() => resolveIdentities({ identity: ['/dev/zero'] }, {})).toThrow(/is not a regular file/);
+    expect(() => resolveEncryption({ encryptToFile: ['/dev/urandom'] }, {})).toThrow(/--encrypt-to-file: '\/dev\/urandom' is not a regular file/);
+    expect(() => resolveIdentities({ identity: [dir] }, {})).toThrow(/is not a regular file/);
+    const big = join(dir, 'big');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 0x41));
+    expect(() => resolveIdentities({ identity: [big] }, {})).toThrow(/larger than 1 MiB/);
   });
 });
