@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { contentCheckFor } from '../artifact/checks.js';
@@ -19,6 +19,7 @@ import { feedCompressed } from '../artifact/content-feed.js';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { AgeOpener, type AgeIdentities } from '../crypto/age-file.js';
 import { noteStreamed } from '../process/memory.js';
+import { currentPid, processIsAlive } from '../process/self.js';
 import type { Env } from '../cli/io.js';
 import type { Store } from '../store/store.js';
 
@@ -74,7 +75,10 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   const inPlace = encryption ? undefined : store.localPath?.(name);
   const keepIn = options.keepIn;
   if (keepIn !== undefined && !readable) throw new UsageError(`${where} is encrypted; give --identity FILE (or AGE_IDENTITY_FILE) with the key of one of ${encryption!.recipients.join(', ')}`);
-  const copyTo = keepIn !== undefined && !inPlace ? join(keepIn, `.restorable-verify-${randomBytes(6).toString('hex')}-${name}`) : undefined;
+  // The copy's name carries this process's pid, so a copy left by a killed run (decrypted bytes, perhaps) is
+  // found and removed by the next; and never the `.age` of a file that is no longer encrypted.
+  const copyTo = keepIn !== undefined && !inPlace ? join(keepIn, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${name.replace(/\.age$/, '')}`) : undefined;
+  if (copyTo) await sweepDeadCopies(keepIn!);
   const release = async () => {
     if (copyTo) await unlink(copyTo).catch(() => {});
   };
@@ -89,8 +93,13 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
       await feed?.write(chunk);
       if (copy && !copy.write(chunk)) await once(copy, 'drain');
     };
+    let first = true;
     for await (const chunk of bytes as AsyncIterable<Buffer>) {
       noteStreamed(chunk.length);
+      if (first && !encryption && chunk.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) {
+        throw new IntegrityError(`${where} is an age file, but its manifest does not say it is encrypted`);
+      }
+      first = false;
       if (!opener) await take(chunk);
       else for (const plain of await opener.push(chunk)) await take(plain);
     }
@@ -113,4 +122,15 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
     ...(copyTo ? { path: copyTo } : inPlace ? { path: inPlace } : {}),
     release,
   };
+}
+
+const COPY_PREFIX = '.restorable-verify-';
+const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
+
+/** Removes the verified copies of runs that are gone (killed too hard to clean up): only names this module makes. */
+async function sweepDeadCopies(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = /^\.restorable-verify-(\d+)-[0-9a-f]{12}-/.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== currentPid() && !processIsAlive(Number(pid))) await unlink(join(dir, name)).catch(() => {});
+  }
 }

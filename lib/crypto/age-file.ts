@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { IntegrityError, UsageError } from '../cli/errors.js';
-import { PAYLOAD_NONCE_SIZE, PayloadOpener, PayloadSealer, payloadKey } from './age-stream.js';
+import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE, PayloadOpener, PayloadSealer, payloadKey } from './age-stream.js';
 import { parseIdentityText, type IdentitySource } from './age-keys.js';
 import { noteStreamed } from '../process/memory.js';
 
@@ -129,12 +129,17 @@ export class AgeOpener {
   private headBytes = 0;
   private payload: PayloadOpener | undefined;
   private headerChecked = false;
+  /** Header-only: the bytes after the header, whose length alone can still be proven. */
+  private unread = 0;
 
   constructor(private readonly options: OpenOptions) {}
 
   async push(chunk: Buffer): Promise<Buffer[]> {
     if (this.payload) return this.payload.push(chunk);
-    if (this.headerChecked) return [];
+    if (this.headerChecked) {
+      this.unread += chunk.length;
+      return [];
+    }
     this.head.push(chunk);
     this.headBytes += chunk.length;
     const bytes = Buffer.concat(this.head, this.headBytes);
@@ -151,6 +156,7 @@ export class AgeOpener {
       await this.checkHeader(bytes.subarray(0, end));
       this.headerChecked = true;
       this.head = [];
+      this.unread = bytes.length - end;
       return [];
     }
     if (bytes.length < end + PAYLOAD_NONCE_SIZE) {
@@ -166,7 +172,10 @@ export class AgeOpener {
   /** The rest of the plaintext once the input ended; fails on a file cut short. */
   end(): Buffer[] {
     if (this.payload) return [this.payload.end()];
-    if (this.headerChecked) return [];
+    if (this.headerChecked) {
+      if (!payloadLengthPossible(this.unread)) throw new IntegrityError(`${this.options.where}: the encrypted payload is truncated (${this.unread} bytes after the header cannot be an age payload)`);
+      return [];
+    }
     throw new IntegrityError(`${this.options.where}: the age file is truncated (${this.headBytes === 0 ? 'empty' : 'its header is incomplete'})`);
   }
 
@@ -174,10 +183,16 @@ export class AgeOpener {
     const { identities, expected, where } = this.options;
     const age = await loadLibrary();
     const decrypter = new age.Decrypter();
+    // Recorded first: the stanzas must be the manifest's recipients, as they are checked without a key.
+    const seen = stanzaRecorder();
+    decrypter.addIdentity(seen.identity);
     for (const secret of identities!.secrets) decrypter.addIdentity(secret);
     try {
-      return await decrypter.decryptHeader(header);
+      const fileKey = await decrypter.decryptHeader(header);
+      matchStanzas(seen.types(), expected, where);
+      return fileKey;
     } catch (error) {
+      if (error instanceof IntegrityError) throw error;
       const message = (error as Error).message;
       if (/no identity matched/.test(message)) {
         // Keys the manifest names but the header does not accept: the header is not what was written.
@@ -190,29 +205,52 @@ export class AgeOpener {
   }
 
   private async checkHeader(header: Buffer): Promise<void> {
-    const { expected, where } = this.options;
     const age = await loadLibrary();
     const decrypter = new age.Decrypter();
-    let types: string[] = [];
-    // An identity that opens nothing: the library parses the header, hands over its stanzas, then finds no key.
-    decrypter.addIdentity({
-      unwrapFileKey(stanzas: { args: string[] }[]) {
-        types = stanzas.map((s) => s.args[0] ?? '');
-        return null;
-      },
-    });
+    const seen = stanzaRecorder();
+    decrypter.addIdentity(seen.identity);
     try {
       await decrypter.decryptHeader(header);
     } catch (error) {
-      if (!/no identity matched/.test((error as Error).message)) throw new IntegrityError(`${where}: the age header is damaged (${(error as Error).message.replace(/\.$/, '')})`);
+      if (!/no identity matched/.test((error as Error).message)) throw new IntegrityError(`${this.options.where}: the age header is damaged (${(error as Error).message.replace(/\.$/, '')})`);
     }
-    if (!expected) return;
-    const wanted = expected.map(stanzaTypeOf).sort().join(',');
-    const found = types.filter((t) => t === 'X25519' || t === 'mlkem768x25519').sort().join(',');
-    if (wanted !== found) {
-      throw new IntegrityError(`${where}: the age header holds ${types.length} recipient stanza(s) (${types.join(', ') || 'none'}), the manifest names ${expected.length}`);
-    }
+    matchStanzas(seen.types(), this.options.expected, this.options.where);
   }
+}
+
+/** An identity that opens nothing and records the stanza types of the header it is shown. */
+function stanzaRecorder(): { identity: { unwrapFileKey(stanzas: { args: string[] }[]): null }; types(): string[] } {
+  let types: string[] = [];
+  return {
+    identity: {
+      unwrapFileKey(stanzas) {
+        types = stanzas.map((s) => s.args[0] ?? '');
+        return null;
+      },
+    },
+    types: () => types,
+  };
+}
+
+/** The header's recipient stanzas must be those of the recipients the manifest names, one each. */
+function matchStanzas(types: string[], expected: string[] | undefined, where: string): void {
+  if (!expected) return;
+  const wanted = expected.map(stanzaTypeOf).sort().join(',');
+  const found = types.filter((t) => t === 'X25519' || t === 'mlkem768x25519').sort().join(',');
+  if (wanted !== found) {
+    throw new IntegrityError(`${where}: the age header holds ${types.length} recipient stanza(s) (${types.join(', ') || 'none'}), the manifest names ${expected.length}`);
+  }
+}
+
+/**
+ * Whether this many bytes after the header can be an age payload: the 16-byte nonce, then sealed chunks of
+ * 64 KiB + 16 whose last is at least its 16-byte tag (and holds data unless it is the only one).
+ */
+function payloadLengthPossible(bytes: number): boolean {
+  const sealed = bytes - PAYLOAD_NONCE_SIZE;
+  if (sealed < 16) return false;
+  const last = sealed % (CHUNK_SIZE + 16);
+  return last === 0 || last > 16 || sealed === 16;
 }
 
 /** An age file as a stream: the header and nonce first, then the sealed payload of what is written in. */

@@ -57,6 +57,19 @@ export interface Child {
   stop(signal?: NodeJS.Signals, graceMs?: number): void;
 }
 
+/**
+ * Variables no child is given: the passphrase of an age identity is needed only by this process (pg_restore,
+ * zstd or a scratch server have no use for it, and a child's environment is readable by its user).
+ */
+const KEPT_FROM_CHILDREN = ['AGE_IDENTITY_PASSPHRASE', 'AGE_IDENTITY_PASSPHRASE_FILE'];
+
+function childEnv(env: Env): Env {
+  if (!KEPT_FROM_CHILDREN.some((name) => env[name] !== undefined)) return env;
+  const copy = { ...env };
+  for (const name of KEPT_FROM_CHILDREN) delete copy[name];
+  return copy;
+}
+
 /** One of a child's standard streams: a pipe, nothing, or an existing stream/fd handed over directly. */
 export type StdioItem = 'pipe' | 'ignore' | 'inherit' | Stream | number;
 
@@ -120,7 +133,7 @@ export function startCopyOfSelf(self: { tool: string; argv?: readonly string[] |
  */
 export function spawnChild(name: string, file: string, args: string[], options: SpawnOptions): Child {
   const proc = spawn(file, args, {
-    env: options.env as NodeJS.ProcessEnv,
+    env: childEnv(options.env) as NodeJS.ProcessEnv,
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe', ...(options.ipc ? ['ipc' as const] : [])],
     // A process group (and session) of its own is signalled as one; Ctrl-C in a terminal then reaches only
     // this process, which stops the group itself.

@@ -90,6 +90,9 @@ export async function planPitr(
     io.log.warn(`${entry.id}, the newest base backup, is used: if ${describeTarget(req.target)} is older than its end, recovery cannot reach it — give --backup with an older one`);
   }
   const restoreCommand = restoreCommandFor(req.select, group, io.cwd);
+  if (req.select.identities?.sealed.length) {
+    io.log.warn(`restore_command names a passphrase-protected identity file, whose passphrase the server's environment would need (AGE_IDENTITY_PASSPHRASE_FILE): give --identity a plain key file (mode 0600, readable by the server's account) instead`);
+  }
   const timeline = (reach.last ? parseWalFileName(reach.last)?.timeline : undefined) ?? baseBackupStart(entry)?.timeline;
   const num = Number(entry.manifest?.source.server_version_num);
   const serverMajor = Number.isFinite(num) && num >= 100000 ? Math.floor(num / 10000) : undefined;

@@ -13,6 +13,9 @@ import type { Store } from '../store/store.js';
 import type { ArchivedFile } from './archive.js';
 import { WalContentCheck, type ArchivedFacts } from './content-check.js';
 
+/** The names of localCopy's downloads: the pid of the process that made one is the first group. */
+export const DOWNLOAD = /^\..+\.download-(\d+)-[0-9a-f]{8}$/;
+
 /**
  * The stored object as a local file: a local store's own file, else a download into `dir` (removed by
  * `release`). Hidden name, mode 0600. An encrypted object is opened on the way (`opener`): the file then holds
@@ -20,7 +23,8 @@ import { WalContentCheck, type ArchivedFacts } from './content-check.js';
  */
 export async function localCopy(store: Store, object: string, dir: string, signal: AbortSignal, opener?: AgeOpener): Promise<{ path: string; release(): Promise<void> }> {
   if (store.localPath && !opener) return { path: store.localPath(object), release: async () => {} };
-  const path = join(dir, `.${object}.download-${currentPid()}-${randomBytes(4).toString('hex')}`);
+  // A decrypted copy is not named as the encrypted object is.
+  const path = join(dir, `.${opener ? object.replace(/\.age$/, '') : object}.download-${currentPid()}-${randomBytes(4).toString('hex')}`);
   try {
     const source = await store.get(object, { signal });
     const output = createWriteStream(path, { flags: 'wx', mode: 0o600 });

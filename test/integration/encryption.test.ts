@@ -158,7 +158,11 @@ describe('pg-backup --encrypt-to', () => {
 
   it('list-backups --verify: with a key the content is proven; without, the sha256 and the header', async () => {
     expect((await runBin('list-backups', ['--from', dir, '--verify', '--identity', ops.file])).exitCode).toBe(0);
-    expect((await runBin('list-backups', ['--from', dir, '--verify'])).exitCode).toBe(0);
+    const headerOnly = await runBin('list-backups', ['--from', dir, '--verify']);
+    expect(headerOnly.exitCode).toBe(0);
+    expect(headerOnly.stdout).toContain('ok (sha256 and age header: no key)');
+    const json = await runBin('list-backups', ['--from', dir, '--verify', '--json', '--identity', ops.file]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'ok', verified: 'content' });
     const payload = forged((f) => flipByte(f, (b) => b.length - 30));
     expect((await runBin('list-backups', ['--from', payload, '--verify'])).exitCode).toBe(0); // only a key can tell
     const found = await runBin('list-backups', ['--from', payload, '--verify', '--identity', ops.file]);

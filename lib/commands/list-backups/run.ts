@@ -22,15 +22,21 @@ export async function run(opts: ListBackupsOptions, _args: string[], io: Io): Pr
     const recipients = entry.manifest?.encryption?.recipients;
     return recipients && identities?.recipients.some((r) => recipients.includes(r)) ? identities : undefined;
   };
+  // How far each was proven: an encrypted one without its key only by sha256 and age header — said, not hidden.
+  const depth = new Map<string, 'content' | 'sha256+header'>();
   const verify = config.verify
-    ? (s: Store, entry: CatalogEntry) => verifyArtifact(s, entry, { env: io.env, signal: io.signal, identities: keysFor(entry) }).then((v) => v.release())
+    ? (s: Store, entry: CatalogEntry) =>
+        verifyArtifact(s, entry, { env: io.env, signal: io.signal, identities: keysFor(entry) }).then((v) => {
+          depth.set(entry.id, v.decrypted === false ? 'sha256+header' : 'content');
+          return v.release();
+        })
     : undefined;
   const entries = selectEntries(await readCatalog(store, { ...(verify ? { verify } : {}), signal: io.signal }), config);
   const now = new Date();
   if (config.json) {
-    for (const entry of entries) io.stdout.write(`${JSON.stringify(jsonLine(entry))}\n`);
+    for (const entry of entries) io.stdout.write(`${JSON.stringify({ ...jsonLine(entry), ...(depth.has(entry.id) ? { verified: depth.get(entry.id) } : {}) })}\n`);
   } else if (entries.length > 0) {
-    io.stdout.write(table(entries, now));
+    io.stdout.write(table(entries, now, depth));
   }
   const corrupt = entries.filter((e) => e.status === 'corrupt');
   if (corrupt.length > 0) {
@@ -57,7 +63,7 @@ function jsonLine(entry: CatalogEntry): Record<string, unknown> {
   };
 }
 
-function table(entries: CatalogEntry[], now: Date): string {
+function table(entries: CatalogEntry[], now: Date, depth: Map<string, string>): string {
   // Base backups say which WAL they need: from their start segment (through their end to be consistent, and
   // onward for point-in-time recovery).
   const wal = entries.some((e) => e.kind === 'postgres-base');
@@ -68,7 +74,7 @@ function table(entries: CatalogEntry[], now: Date): string {
   };
   const rows = [
     ['ID', 'KIND', 'GROUP', 'AGE', 'SIZE', ...(wal ? ['WAL NEEDED'] : []), 'STATUS'],
-    ...entries.map((e) => [e.id, e.kind ?? '-', e.group ?? '-', formatDuration(now.getTime() - e.time.getTime()), formatBytes(e.size), ...(wal ? [walRange(e)] : []), e.status]),
+    ...entries.map((e) => [e.id, e.kind ?? '-', e.group ?? '-', formatDuration(now.getTime() - e.time.getTime()), formatBytes(e.size), ...(wal ? [walRange(e)] : []), depth.get(e.id) === 'sha256+header' && e.status === 'ok' ? 'ok (sha256 and age header: no key)' : e.status]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';

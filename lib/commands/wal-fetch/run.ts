@@ -10,7 +10,7 @@ import type { Io } from '../../cli/io.js';
 import { currentPid, processIsAlive } from '../../process/self.js';
 import type { Store } from '../../store/store.js';
 import { findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
-import { archivedOpener, localCopy } from '../../wal/read.js';
+import { archivedOpener, DOWNLOAD, localCopy } from '../../wal/read.js';
 import { identitiesOf, type AgeIdentities } from '../../crypto/age-file.js';
 import type { IdentityConfig } from '../../cli/encryption-options.js';
 import { WalContentCheck } from '../../wal/content-check.js';
@@ -104,9 +104,9 @@ async function sweepTemps(path: string): Promise<void> {
   const prefix = `.${basename(path)}.tmp-`;
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length));
-    if (m && Number(m[1]) !== currentPid() && !processIsAlive(Number(m[1]))) await unlink(join(dirname(path), name)).catch(() => {});
+    // Its own temporaries, and the downloads of archived objects (decrypted ones too, see localCopy).
+    const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1] : DOWNLOAD.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== currentPid() && !processIsAlive(Number(pid))) await unlink(join(dirname(path), name)).catch(() => {});
   }
 }
 

@@ -94,6 +94,23 @@ describe('age files', () => {
     await expect(open(file, undefined, [a.recipient, other.recipient])).rejects.toThrow(/holds 1 recipient stanza/);
   });
 
+  it('without a key, still finds a payload whose length no age file can have', async () => {
+    const { recipient } = await keyPair();
+    const file = await seal(randomBytes(2 * CHUNK_SIZE + 100), [recipient]);
+    const header = file.indexOf('\n--- ') + 48;
+    expect(await open(file, undefined, [recipient])).toEqual(Buffer.alloc(0));
+    for (const cut of [header, header + 16, header + 16 + 15, header + 16 + 2 * (CHUNK_SIZE + 16) + 7]) {
+      await expect(open(file.subarray(0, cut), undefined, [recipient]), String(cut)).rejects.toThrow(/truncated/);
+    }
+  });
+
+  it('with a key, refuses a header whose stanzas are not the manifest\'s recipients', async () => {
+    const [a, b] = await Promise.all([keyPair(), keyPair()]);
+    const file = await seal(randomBytes(1000), [a.recipient, b.recipient]);
+    await expect(open(file, [a.secret], [a.recipient])).rejects.toThrow(/holds 2 recipient stanza\(s\).*the manifest names 1/);
+    await expect(open(file, undefined, [a.recipient])).rejects.toThrow(/holds 2 recipient stanza/);
+  });
+
   it('refuses invalid recipients without echoing anything secret', async () => {
     await expect(startAgeFile(['age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'], '--encrypt-to')).rejects.toThrow(/--encrypt-to: .* not a valid age recipient/);
     await expect(identitiesOf({ ...source(['AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ']), source: '--identity k' })).rejects.toThrow(/--identity k: identity 1 is not a valid age key/);

@@ -108,3 +108,13 @@ async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<v
   const deadline = Date.now() + timeoutMs;
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
+
+describe('what children are given', () => {
+  it('never the passphrase of an age identity, whatever else the environment holds', async () => {
+    const env = { PATH: process.env.PATH, AGE_IDENTITY_PASSPHRASE: 'hunter2 hunter2', AGE_IDENTITY_PASSPHRASE_FILE: '/secure/pass', PGPASSWORD: 'for pg_restore' };
+    const { stdout } = await captureOutput('env', [], { env });
+    expect(stdout).toContain('PGPASSWORD=for pg_restore');
+    expect(stdout).not.toContain('AGE_IDENTITY_PASSPHRASE');
+    expect(env.AGE_IDENTITY_PASSPHRASE).toBe('hunter2 hunter2'); // this process keeps it
+  });
+});
