@@ -198,7 +198,7 @@ export class AgeOpener {
         // Keys the manifest names but the header does not accept: the header is not what was written.
         const ours = expected?.some((r) => identities!.recipients.includes(r));
         if (ours) throw new IntegrityError(`${where}: the age header is damaged (no stanza opens with ${identities!.source}, though it is one of the recipients)`);
-        throw new UsageError(`${where}: ${identities!.source} holds no key for this backup${expected ? `; it is encrypted to ${expected.join(', ')}` : ''}`);
+        throw new UsageError(`${where}: ${identities!.source} holds no key for it${expected ? `; it is encrypted to ${expected.join(', ')}` : ''}`);
       }
       throw new IntegrityError(`${where}: the age header is damaged (${message.replace(/\.$/, '')})`);
     }
