@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { readdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { contentCheckFor } from '../artifact/checks.js';
@@ -19,7 +19,8 @@ import { feedCompressed } from '../artifact/content-feed.js';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { AgeOpener, type AgeIdentities } from '../crypto/age-file.js';
 import { noteStreamed } from '../process/memory.js';
-import { currentPid, processIsAlive } from '../process/self.js';
+import { currentPid } from '../process/self.js';
+import { sweepLeftovers } from '../process/leftovers.js';
 import type { Env } from '../cli/io.js';
 import type { Store } from '../store/store.js';
 
@@ -78,7 +79,7 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   // The copy's name carries this process's pid, so a copy left by a killed run (decrypted bytes, perhaps) is
   // found and removed by the next; and never the `.age` of a file that is no longer encrypted.
   const copyTo = keepIn !== undefined && !inPlace ? join(keepIn, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${name.replace(/\.age$/, '')}`) : undefined;
-  if (copyTo) await sweepDeadCopies(keepIn!);
+  if (copyTo) await sweepLeftovers(keepIn!, (name) => /^\.restorable-verify-(\d+)-[0-9a-f]{12}-/.exec(name)?.[1]);
   const release = async () => {
     if (copyTo) await unlink(copyTo).catch(() => {});
   };
@@ -127,10 +128,3 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
 const COPY_PREFIX = '.restorable-verify-';
 const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
 
-/** Removes the verified copies of runs that are gone (killed too hard to clean up): only names this module makes. */
-async function sweepDeadCopies(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = /^\.restorable-verify-(\d+)-[0-9a-f]{12}-/.exec(name)?.[1];
-    if (pid !== undefined && Number(pid) !== currentPid() && !processIsAlive(Number(pid))) await unlink(join(dir, name)).catch(() => {});
-  }
-}

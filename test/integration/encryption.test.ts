@@ -106,6 +106,7 @@ describe('pg-backup --encrypt-to', () => {
     expect(await tableFingerprints(cluster, db)).toEqual(source);
     const drill = await runBin('restore-drill', ['--from', dir, '--json'], { env: { ...cluster.env('postgres'), AGE_IDENTITY_FILE: ops.file } });
     expect(drill.exitCode, drill.stderr).toBe(0);
+    expect(JSON.parse(drill.stdout).backup).toMatchObject({ encrypted: { recipients: [ops.recipient, glass.recipient], decrypted: true } });
     const dry = await runBin('snapshot-dry-run', ['--from', dir, '--identity', ops.file, '--json']);
     expect(JSON.parse(dry.stdout)).toMatchObject({ verdict: 'Ok', encrypted: { recipients: [ops.recipient, glass.recipient], decrypted: true } });
     const headerOnly = await runBin('snapshot-dry-run', ['--from', dir]);
@@ -282,6 +283,16 @@ describe('redis-backup and sqlite-backup --encrypt-to', () => {
     expect(fingerprint(target)).toEqual(before);
     const drill = await runBin('restore-drill', ['--from', out, '--identity', ops.file]);
     expect(drill.exitCode, drill.stderr).toBe(0);
+    // What a killed run leaves (the plaintext copy, a decrypted copy) is removed by the next run.
+    const snapshots = join(work, 'snapshots');
+    const spool = join(work, 'spool');
+    execFileSync('mkdir', ['-p', join(snapshots, '.restorable-sqlite-999999999-AbC123'), spool]);
+    writeFileSync(join(snapshots, '.restorable-sqlite-999999999-AbC123', 'snapshot.db'), 'plaintext');
+    writeFileSync(join(spool, `.restorable-verify-999999999-${'0'.repeat(12)}-${m.artifact.name.replace(/\.age$/, '')}`), 'plaintext');
+    expect((await runBin('sqlite-backup', ['--db', db, '--to', out, '--snapshot-dir', snapshots, '--encrypt-to', ops.recipient])).exitCode).toBe(0);
+    expect(readdirSync(snapshots)).toEqual([]);
+    expect((await runBin('restore-backup', ['--from', out, '--to-sqlite', join(work, 'again.db'), '--identity', ops.file, '--spool-dir', spool])).exitCode).toBe(0);
+    expect(readdirSync(spool)).toEqual([]);
   });
 });
 

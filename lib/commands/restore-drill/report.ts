@@ -18,7 +18,7 @@ export interface DrillReport {
   exit_code: number;
   /** Why the drill failed, most serious first; empty when it passed. */
   failures: string[];
-  backup: { id: string | null; kind: string | null; artifact: string | null; sha256: string | null; created_at: string | null; age_ms: number | null; verified: string | false };
+  backup: { id: string | null; kind: string | null; artifact: string | null; sha256: string | null; created_at: string | null; age_ms: number | null; verified: string | false; encrypted: { recipients: string[]; decrypted: boolean } | null };
   verdict: string;
   phases_ms: Partial<Record<Phase, number>>;
   rto: { limit_ms: number | null; actual_ms: number; ok: boolean };

@@ -78,6 +78,7 @@ export async function run(opts: RestoreDrillOptions, _args: string[], io: Io): P
       created_at: entry ? entry.time.toISOString() : null,
       age_ms: age,
       verified: result?.verified?.method ?? false,
+      encrypted: entry?.manifest?.encryption ? { recipients: entry.manifest.encryption.recipients, decrypted: result?.verified?.decrypted ?? false } : null,
     },
     verdict: result?.verdict.verdict ?? 'not reached',
     phases_ms: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v ?? 0)])),

@@ -14,6 +14,8 @@ import { sqliteFailure, startSqliteEngine } from '../../sqlite/engine.js';
 import type { SqliteFacts } from '../../sqlite/inspect.js';
 import type { SnapshotResult } from '../../sqlite/snapshot.js';
 import { readDatabaseHeader } from '../../sqlite/source-file.js';
+import { currentPid } from '../../process/self.js';
+import { sweepLeftovers } from '../../process/leftovers.js';
 
 /**
  * sqlite-backup: a consistent copy of the live database (the online backup API in one step, or VACUUM INTO),
@@ -25,7 +27,9 @@ export async function run(opts: SqliteBackupOptions, _args: string[], io: Io): P
   const config = resolveSqliteBackupConfig(opts, io.env, io.cwd);
   refuseTerminal(config, io, 'snapshot');
   await readDatabaseHeader(config.db, '--db');
-  const work = await mkdtemp(join(config.snapshotDir, '.restorable-sqlite-')).catch((error: unknown) => {
+  // The copy is the database in plaintext: one a killed run left (SIGKILL, a crash) is removed now.
+  await sweepLeftovers(config.snapshotDir, (name) => /^\.restorable-sqlite-(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1]);
+  const work = await mkdtemp(join(config.snapshotDir, `${SNAPSHOT_PREFIX}${currentPid()}-`)).catch((error: unknown) => {
     throw new UsageError(`--snapshot-dir: cannot create a directory in ${config.snapshotDir}: ${describeSystemError(error)}`);
   });
   const engine = startSqliteEngine({ env: io.env, signal: io.signal });
@@ -103,3 +107,6 @@ function sourceFacts(config: SqliteBackupConfig, snapshot: SnapshotResult, facts
     },
   };
 }
+
+const SNAPSHOT_PREFIX = '.restorable-sqlite-';
+

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decompressFile } from '../../artifact/compress.js';
 import { checkFile } from '../../artifact/content-feed.js';
 import { IntegrityError, NotFoundError, OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
-import { currentPid, processIsAlive } from '../../process/self.js';
+import { currentPid } from '../../process/self.js';
+import { sweepLeftovers } from '../../process/leftovers.js';
 import type { Store } from '../../store/store.js';
 import { findArchived, openWalArchive, type ArchivedFile } from '../../wal/archive.js';
 import { archivedOpener, DOWNLOAD, localCopy } from '../../wal/read.js';
@@ -102,12 +103,8 @@ async function refuseDestination(path: string): Promise<void> {
  */
 async function sweepTemps(path: string): Promise<void> {
   const prefix = `.${basename(path)}.tmp-`;
-  const names = await readdir(dirname(path)).catch(() => [] as string[]);
-  for (const name of names) {
-    // Its own temporaries, and the downloads of archived objects (decrypted ones too, see localCopy).
-    const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1] : DOWNLOAD.exec(name)?.[1];
-    if (pid !== undefined && Number(pid) !== currentPid() && !processIsAlive(Number(pid))) await unlink(join(dirname(path), name)).catch(() => {});
-  }
+  // Its own temporaries, and the downloads of archived objects (decrypted ones too, see localCopy).
+  await sweepLeftovers(dirname(path), (name) => (name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1] : DOWNLOAD.exec(name)?.[1]));
 }
 
 async function fetchInto(store: Store, archived: ArchivedFile, path: string, clusterId: string | undefined, keys: AgeIdentities | undefined, io: Io): Promise<void> {

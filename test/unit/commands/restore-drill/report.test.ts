@@ -8,7 +8,7 @@ const report: DrillReport = {
   result: 'fail',
   exit_code: 1,
   failures: ['table users: expected ≥ 10 rows, got 3 rows'],
-  backup: { id: 'pg_app_20261122T020000Z', kind: 'postgres', artifact: '/b/pg_app_20261122T020000Z.dump.zst', sha256: 'ab'.repeat(32), created_at: '2026-11-22T02:00:00.000Z', age_ms: 3_600_000, verified: 'sha256' },
+  backup: { id: 'pg_app_20261122T020000Z', kind: 'postgres', artifact: '/b/pg_app_20261122T020000Z.dump.zst', sha256: 'ab'.repeat(32), created_at: '2026-11-22T02:00:00.000Z', age_ms: 3_600_000, verified: 'sha256', encrypted: null },
   verdict: 'Ok',
   phases_ms: { select: 5, fetch: 0, verify: 20, restore: 1500, checks: 30, total: 1560 },
   rto: { limit_ms: 3_600_000, actual_ms: 1560, ok: true },
