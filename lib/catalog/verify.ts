@@ -18,6 +18,7 @@ import { verified } from '../artifact/checksum.js';
 import { feedCompressed } from '../artifact/content-feed.js';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { AgeOpener, type AgeIdentities } from '../crypto/age-file.js';
+import { AGE_MAGIC } from '../crypto/age-keys.js';
 import { noteStreamed } from '../process/memory.js';
 import { currentPid } from '../process/self.js';
 import { sweepLeftovers } from '../process/leftovers.js';
@@ -79,7 +80,7 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   // The copy's name carries this process's pid, so a copy left by a killed run (decrypted bytes, perhaps) is
   // found and removed by the next; and never the `.age` of a file that is no longer encrypted.
   const copyTo = keepIn !== undefined && !inPlace ? join(keepIn, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${name.replace(/\.age$/, '')}`) : undefined;
-  if (copyTo) await sweepLeftovers(keepIn!, (name) => /^\.restorable-verify-(\d+)-[0-9a-f]{12}-/.exec(name)?.[1]);
+  if (copyTo) await sweepLeftovers(keepIn!, (name) => (name.startsWith(COPY_PREFIX) ? /^(\d+)-[0-9a-f]{12}-/.exec(name.slice(COPY_PREFIX.length))?.[1] : undefined));
   const release = async () => {
     if (copyTo) await unlink(copyTo).catch(() => {});
   };
@@ -126,5 +127,4 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
 }
 
 const COPY_PREFIX = '.restorable-verify-';
-const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
 

@@ -8,14 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE, PayloadOpener, PayloadSealer, payloadKey } from './age-stream.js';
-import { parseIdentityText, type IdentitySource } from './age-keys.js';
+import { AGE_MAGIC, parseIdentityText, type IdentitySource } from './age-keys.js';
 import { noteStreamed } from '../process/memory.js';
 
 type AgeLibrary = typeof import('age-encryption');
 let library: Promise<AgeLibrary> | undefined;
 const loadLibrary = (): Promise<AgeLibrary> => (library ??= import('age-encryption'));
 
-const MAGIC = Buffer.from('age-encryption.org/v1\n');
 /** Far above any real header (an X25519 stanza is about 110 bytes, a post-quantum one about 1.6 KB). */
 const MAX_HEADER = 1024 * 1024;
 
@@ -37,7 +36,16 @@ export interface AgeIdentities {
  * library cannot read, or a protected file the passphrase does not open, is a usage error naming where it came
  * from.
  */
-export async function identitiesOf(source: IdentitySource): Promise<AgeIdentities> {
+export function identitiesOf(source: IdentitySource): Promise<AgeIdentities> {
+  // Once per run: a passphrase-protected file costs a second of scrypt, and a runner asks for every file it fetches.
+  let opened = openedSources.get(source);
+  if (!opened) openedSources.set(source, (opened = openIdentities(source)));
+  return opened;
+}
+
+const openedSources = new WeakMap<IdentitySource, Promise<AgeIdentities>>();
+
+async function openIdentities(source: IdentitySource): Promise<AgeIdentities> {
   const age = await loadLibrary();
   const secrets = [...source.secrets];
   for (const file of source.sealed) {
@@ -96,7 +104,7 @@ export async function startAgeFile(recipients: string[], where: string): Promise
   }
   if (!fileKey) throw new Error('age: the file key was not handed to every recipient');
   const header = Buffer.from(sample.subarray(0, sample.length - 2 * PAYLOAD_NONCE_SIZE));
-  if (!header.subarray(0, MAGIC.length).equals(MAGIC) || !header.toString('latin1').endsWith('\n')) throw new Error('age: unexpected header layout from the library');
+  if (!header.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC) || !header.toString('latin1').endsWith('\n')) throw new Error('age: unexpected header layout from the library');
   const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
   return { head: Buffer.concat([header, nonce]), payload: new PayloadSealer(payloadKey(fileKey, nonce)) };
 }
@@ -143,7 +151,7 @@ export class AgeOpener {
     this.head.push(chunk);
     this.headBytes += chunk.length;
     const bytes = Buffer.concat(this.head, this.headBytes);
-    if (!bytes.subarray(0, Math.min(bytes.length, MAGIC.length)).equals(MAGIC.subarray(0, Math.min(bytes.length, MAGIC.length)))) {
+    if (!bytes.subarray(0, Math.min(bytes.length, AGE_MAGIC.length)).equals(AGE_MAGIC.subarray(0, Math.min(bytes.length, AGE_MAGIC.length)))) {
       throw new IntegrityError(`${this.options.where}: not an age file (it does not start with age-encryption.org/v1)`);
     }
     const end = headerEnd(bytes);

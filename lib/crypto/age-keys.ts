@@ -77,9 +77,12 @@ export function parseIdentityText(text: string, where: string): string[] {
   return identities;
 }
 
+/** The first line of every (binary) age file. */
+export const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
+
 /** An identity file encrypted with a passphrase (`age -p`), binary or armored. */
 export function isSealedIdentity(text: string): boolean {
-  return text.startsWith('age-encryption.org/v1\n') || text.trimStart().startsWith('-----BEGIN AGE ENCRYPTED FILE-----');
+  return text.startsWith(AGE_MAGIC.toString('latin1')) || text.trimStart().startsWith('-----BEGIN AGE ENCRYPTED FILE-----');
 }
 
 /**

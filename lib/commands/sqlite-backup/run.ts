@@ -28,7 +28,7 @@ export async function run(opts: SqliteBackupOptions, _args: string[], io: Io): P
   refuseTerminal(config, io, 'snapshot');
   await readDatabaseHeader(config.db, '--db');
   // The copy is the database in plaintext: one a killed run left (SIGKILL, a crash) is removed now.
-  await sweepLeftovers(config.snapshotDir, (name) => /^\.restorable-sqlite-(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1]);
+  await sweepLeftovers(config.snapshotDir, (name) => (name.startsWith(SNAPSHOT_PREFIX) ? /^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(SNAPSHOT_PREFIX.length))?.[1] : undefined));
   const work = await mkdtemp(join(config.snapshotDir, `${SNAPSHOT_PREFIX}${currentPid()}-`)).catch((error: unknown) => {
     throw new UsageError(`--snapshot-dir: cannot create a directory in ${config.snapshotDir}: ${describeSystemError(error)}`);
   });

@@ -205,9 +205,6 @@ async function push(
       throw new IntegrityError(`${file.name} belongs to cluster ${sysid}, the data directory to ${clusterId}; not archived`);
     }
     const found = await existing;
-    // Fails closed: an archive whose neighbouring files are encrypted takes no plaintext file (a lost
-    // variable, an edited archive_command) unless --allow-plaintext says it is meant.
-    await encryptionAgreed(config, file, found, store);
     const same = found.find((e) => e.sha256 === sha256);
     // Its name says the same content; only its bytes can prove it (an empty or damaged object must not let
     // PostgreSQL recycle the one good copy).
