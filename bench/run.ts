@@ -1,4 +1,5 @@
 /** `npm run bench`: runs every benchmark (or those named as arguments) and prints one JSON line per result. */
+import { benchApi } from './api.js';
 import { benchCleanup } from './cleanup.js';
 import { benchPgBackup } from './pg-backup.js';
 import { benchPitr } from './pitr.js';
@@ -15,6 +16,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   cleanup: benchCleanup,
   wal: benchWal,
   pitr: benchPitr,
+  api: benchApi,
 };
 
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.

@@ -197,7 +197,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
     })());
   const naming = options.settleName?.();
   naming?.catch(() => {}); // awaited below
-  const progress = { stderr: io.stderr, label: options.label, enabled: options.progress };
+  const progress = { stderr: io.stderr, label: options.label, enabled: options.progress, sink: io.progress };
   try {
     if (direct && 'store' in sink) {
       return await writeArtifactDirect({ store: sink.store, name: sink.name, writer: direct, stagesSucceeded, progress, ...(naming ? { finalName: naming } : {}) });

@@ -4,7 +4,7 @@ import { ChecksumStream, digestGrowingFile, type Digest } from './checksum.js';
 import { CommitGate } from './commit-gate.js';
 import { OperationError, StoreError, describeSystemError, errnoCode } from '../cli/errors.js';
 import type { OutStream } from '../cli/io.js';
-import { startProgress } from '../cli/progress.js';
+import { startProgress, type ProgressSink } from '../cli/progress.js';
 import type { LocalWriter, Store } from '../store/store.js';
 
 /** Where an artifact goes: a store (atomic, durable) or stdout (`--stdout`, for piping anywhere). */
@@ -20,7 +20,7 @@ export interface WriteArtifactOptions {
    */
   stagesSucceeded: () => Promise<void>;
   signal: AbortSignal;
-  progress: { stderr: OutStream; label: string; enabled: boolean };
+  progress: { stderr: OutStream; label: string; enabled: boolean; sink?: ProgressSink | undefined };
 }
 
 /**
@@ -31,7 +31,7 @@ export interface WriteArtifactOptions {
 export async function writeArtifact(options: WriteArtifactOptions): Promise<Digest> {
   const checksum = new ChecksumStream();
   const gate = new CommitGate(options.stagesSucceeded);
-  const progress = startProgress(options.progress.stderr, options.progress.label, () => checksum.bytes, options.progress.enabled);
+  const progress = startProgress(options.progress.stderr, options.progress.label, () => checksum.bytes, options.progress.enabled, options.progress.sink);
   try {
     if ('store' in options.sink) {
       const feeding = pipeline(options.body, checksum, gate);
@@ -78,7 +78,7 @@ const FLUSH_EVERY_BYTES = 4 * 1024 * 1024;
  */
 export async function writeArtifactDirect(options: WriteDirectOptions): Promise<Digest> {
   const { writer, name, store } = options;
-  const progress = startProgress(options.progress.stderr, options.progress.label, () => writer.size(), options.progress.enabled);
+  const progress = startProgress(options.progress.stderr, options.progress.label, () => writer.size(), options.progress.enabled, options.progress.sink);
   let flushing: Promise<void> | undefined;
   let flushedAt = 0;
   const flushNowAndThen = (bytes: number) => {

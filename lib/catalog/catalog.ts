@@ -47,6 +47,12 @@ export interface CatalogOptions {
   /** Manifests (and verifications) in flight at once. */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Entries of an earlier reading, by artifact name: one whose artifact and manifest are listed with the same
+   * sizes and modification times is taken as it was instead of reading its manifest again (a server listing a
+   * location of thousands of backups every few seconds). Refilled with this reading's entries. Not with verify.
+   */
+  memo?: Map<string, { key: string; entry: CatalogEntry }>;
 }
 
 /** Reads the location. Entries come back newest first. */
@@ -76,9 +82,19 @@ export async function readCatalog(store: Store, options: CatalogOptions = {}): P
       toRead.push({ artifact: file, manifest });
     }
   }
+  const memo = options.verify ? undefined : options.memo;
+  const seen = new Map<string, { key: string; entry: CatalogEntry }>();
   await forEachLimited(toRead, options.concurrency ?? 16, async ({ artifact, manifest }) => {
-    entries.push(await checkBackup(store, artifact, manifest, options));
+    const key = `${artifact.size}:${artifact.modified.getTime()}:${manifest.size}:${manifest.modified.getTime()}`;
+    const known = memo?.get(artifact.name);
+    const entry = known?.key === key ? known.entry : await checkBackup(store, artifact, manifest, options);
+    seen.set(artifact.name, { key, entry });
+    entries.push(entry);
   });
+  if (memo) {
+    memo.clear();
+    for (const [name, value] of seen) memo.set(name, value);
+  }
   return entries.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 

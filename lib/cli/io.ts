@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import type { ProgressSink } from './progress.js';
 
 /** Environment variables as a plain record; tools read configuration only from here, never from `process`. */
 export type Env = Record<string, string | undefined>;
@@ -40,6 +41,13 @@ export interface Io {
   readonly redact: (text: string) => string;
   /** The arguments the tool was started with (after its name): for a tool that starts a copy of itself. */
   readonly argv?: readonly string[];
+  /** Where progress goes when a driving program asked for it (RESTORABLE_PROGRESS=ndjson), not a terminal. */
+  readonly progress?: ProgressSink | undefined;
+  /**
+   * A tool whose cleanup after a signal legitimately takes longer than the runner's few seconds (a server
+   * letting its jobs finish) says how long, so the runner does not exit under it.
+   */
+  readonly setCleanupGrace?: (ms: number) => void;
 }
 
 /** Builds the stderr logger used by runCli and by tests: one line per message, secrets and control characters never. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError, Option, type Command, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
 import { CommandExit, ExitCode, InterruptedError, ToolError, UsageError, exitCodeFor, exitCodesHelp } from './errors.js';
 import { createLog, printable, type Io } from './io.js';
+import { ndjsonProgress } from './progress.js';
 import { redactorFor, type Redactor } from './secrets.js';
 import { refuseMangled } from './values.js';
 import { toolVersion } from './version.js';
@@ -68,6 +69,7 @@ export async function runCli<O extends OptionValues>(
 
   const controller = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
+  let graceMs = CLEANUP_GRACE_MS;
   const onSignal = (signal: NodeJS.Signals) => () => {
     if (interrupted) {
       // A second signal means "now": do not wait for cleanup.
@@ -76,9 +78,9 @@ export async function runCli<O extends OptionValues>(
     interrupted = signal;
     controller.abort(new InterruptedError(signal));
     const timer = setTimeout(() => {
-      proc.stderr.write(`${tool}: cleanup after ${signal} took longer than ${CLEANUP_GRACE_MS / 1000}s; exiting\n`);
+      proc.stderr.write(`${tool}: cleanup after ${signal} took longer than ${graceMs / 1000}s; exiting\n`);
       exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
-    }, CLEANUP_GRACE_MS);
+    }, graceMs);
     timer.unref();
   };
   const onInt = onSignal('SIGINT');
@@ -124,6 +126,10 @@ export async function runCli<O extends OptionValues>(
       log: createLog(tool, proc.stderr, verbose, (text) => redactor.redact(text)),
       redact: (text) => redactor.redact(text),
       argv: proc.argv.slice(2),
+      progress: proc.env.RESTORABLE_PROGRESS === 'ndjson' ? ndjsonProgress(proc.stderr) : undefined,
+      setCleanupGrace: (ms) => {
+        graceMs = ms;
+      },
     };
     const run = await load();
     await run(opts, active === program ? program.args : [active.name(), ...active.args], io);

@@ -3,8 +3,8 @@
  * keys, `AGE-SECRET-KEY-1…`) to decrypt with, from flags, files and variables. A private key is never echoed:
  * a bad line is named by its number only.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { UsageError, describeSystemError } from '../cli/errors.js';
+import { readSmallFile } from '../cli/small-file.js';
+import { UsageError } from '../cli/errors.js';
 
 /** A native X25519 recipient or a post-quantum hybrid one, in Bech32 (lowercase only, as age writes them). */
 const RECIPIENT = /^age1(pq1)?[02-9ac-hj-np-z]{20,}$/;
@@ -36,25 +36,8 @@ export function parseRecipientsText(text: string, where: string): string[] {
  * most 1 MiB: a FIFO would block forever and a device never end.
  */
 export function readKeyFile(path: string, flag: string): Buffer {
-  if (path.trim() === '') throw new UsageError(`${flag}: the file name is empty`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    if (!fstatSync(fd).isFile()) throw new UsageError(`${flag}: '${path}' is not a regular file`);
-    const buffer = Buffer.alloc(MAX_KEY_FILE + 1);
-    let length = 0;
-    for (let n = 1; n > 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_KEY_FILE) throw new UsageError(`${flag}: '${path}' is larger than 1 MiB; not a key file`);
-    return buffer.subarray(0, length);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`${flag}: cannot read '${path}': ${describeSystemError(error)}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return readSmallFile(path, flag, 'a key file');
 }
-
-const MAX_KEY_FILE = 1024 * 1024;
 
 /**
  * The private keys in an age identity file: `AGE-SECRET-KEY-1…` lines, `#` comments and blank lines skipped.

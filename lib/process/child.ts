@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Stream } from 'node:stream';
-import { ExitCode, OperationError, errnoCode } from '../cli/errors.js';
+import { ExitCode, OperationError, UsageError, errnoCode } from '../cli/errors.js';
 import type { Env } from '../cli/io.js';
 import { nodeExecutable, toolBin } from './self.js';
 import { setLongTimeout, type LongTimer } from './timers.js';
@@ -123,6 +123,17 @@ export function startCopyOfSelf(self: { tool: string; argv?: readonly string[] |
   } catch {
     return false;
   }
+}
+
+/**
+ * Starts one of the toolbox's own built tools (dist/bin/<tool>.cjs) on this Node, as a child like any other:
+ * how backup-api runs a backup or a restore — the very program an operator runs, with its locks, signals and
+ * cleanup. Throws a UsageError when this code does not run from the build.
+ */
+export function spawnTool(tool: string, args: string[], options: SpawnOptions): Child {
+  const bin = toolBin(tool);
+  if (!bin) throw new UsageError(`cannot find the built ${tool} beside this program`, { hint: "run the tools from the build ('npm run build', then dist/bin)" });
+  return spawnChild(tool, nodeExecutable(), [bin, ...args], options);
 }
 
 /**

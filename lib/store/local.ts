@@ -79,8 +79,12 @@ export class LocalStore implements Store {
       throw this.writeError(name, error);
     }
     let closed = false;
+    // Once closed, the size is the one it had then (a progress report may still ask).
+    let finalSize = 0;
+    const size = () => (closed ? finalSize : fstatSync(handle.fd).size);
     const close = async () => {
       if (!closed) {
+        finalSize = size();
         closed = true;
         await handle.close();
       }
@@ -88,7 +92,7 @@ export class LocalStore implements Store {
     return {
       fd: handle.fd,
       path: temp,
-      size: () => fstatSync(handle.fd).size,
+      size,
       flush: () => handle.sync(),
       commit: async (as?: string) => {
         await close();

@@ -17,7 +17,7 @@ import { fileSafe, underLock, updateTextfile } from '../../metrics/textfile.js';
 import { defaultLockDir, ensureLockDir } from '../../store/lock-dir.js';
 import type { HeartbeatEvent } from './event.js';
 import { send, type DeliveryOptions } from './deliver.js';
-import { nextState, parseState, renderMetrics } from './metrics.js';
+import { nextState, parseState, renderMetrics } from '../../metrics/backup-metrics.js';
 
 export interface TargetConfig {
   url?: string;

@@ -1,4 +1,5 @@
 import { readCatalog, selectEntries, type CatalogEntry } from '../../catalog/catalog.js';
+import { entryJson } from '../../catalog/entry-json.js';
 import { resolveListConfig, type ListBackupsOptions } from './options.js';
 import { IntegrityError, NotFoundError } from '../../cli/errors.js';
 import { formatBytes, formatDuration } from '../../cli/format.js';
@@ -34,7 +35,7 @@ export async function run(opts: ListBackupsOptions, _args: string[], io: Io): Pr
   const entries = selectEntries(await readCatalog(store, { ...(verify ? { verify } : {}), signal: io.signal }), config);
   const now = new Date();
   if (config.json) {
-    for (const entry of entries) io.stdout.write(`${JSON.stringify({ ...jsonLine(entry), ...(depth.has(entry.id) ? { verified: depth.get(entry.id) } : {}) })}\n`);
+    for (const entry of entries) io.stdout.write(`${JSON.stringify({ ...entryJson(entry), ...(depth.has(entry.id) ? { verified: depth.get(entry.id) } : {}) })}\n`);
   } else if (entries.length > 0) {
     io.stdout.write(table(entries, now, depth));
   }
@@ -47,20 +48,6 @@ export async function run(opts: ListBackupsOptions, _args: string[], io: Io): Pr
   if (!entries.some((e) => e.status === 'ok' || e.status === 'unverified')) {
     throw new NotFoundError(`no backups in ${store.display}${config.group ? ` for group ${config.group}` : ''}${config.kind ? ` of kind ${config.kind}` : ''}`);
   }
-}
-
-function jsonLine(entry: CatalogEntry): Record<string, unknown> {
-  if (entry.manifest) return { ...entry.manifest, status: entry.status, ...(entry.problem ? { problem: entry.problem } : {}) };
-  return {
-    id: entry.id,
-    kind: entry.kind ?? null,
-    group: entry.group ?? null,
-    time: entry.time.toISOString(),
-    files: entry.files,
-    size_bytes: entry.size,
-    status: entry.status,
-    ...(entry.problem ? { problem: entry.problem } : {}),
-  };
 }
 
 function table(entries: CatalogEntry[], now: Date, depth: Map<string, string>): string {

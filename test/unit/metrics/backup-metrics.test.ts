@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { HeartbeatEvent } from '../../../../lib/commands/heartbeat/event.js';
-import { nextState, parseState, renderMetrics } from '../../../../lib/commands/heartbeat/metrics.js';
+import type { HeartbeatEvent } from '../../../lib/commands/heartbeat/event.js';
+import { nextState, parseState, renderMetrics } from '../../../lib/metrics/backup-metrics.js';
 
 const event = (status: HeartbeatEvent['status'], ts: number, extra: Partial<HeartbeatEvent> = {}): HeartbeatEvent => ({ type: 'postgres', group: 'appdb', status, ts, host: 'h', ...extra });
 

@@ -3,8 +3,20 @@
  * what the last run did, and counters and the last success carried over from what was there before. The
  * database's integrity is the verdict of the last check that ran: a run without one leaves it as it was.
  */
-import { parseSamples, renderSamples, type MetricHelp, type Sample } from '../../metrics/exposition.js';
-import type { HeartbeatEvent } from './event.js';
+import { parseSamples, renderSamples, type MetricHelp, type Sample } from './exposition.js';
+
+/** What the metrics need of one backup run's outcome (a heartbeat event, a backup-api job). */
+export interface BackupEvent {
+  /** The kind of backup: postgres, redis, sqlite… */
+  type: string;
+  group?: string | undefined;
+  status: 'start' | 'success' | 'fail';
+  /** When it happened, epoch seconds. */
+  ts: number;
+  duration_s?: number | undefined;
+  size_bytes?: number | undefined;
+  integrity?: string | undefined;
+}
 
 export interface MetricState {
   lastSuccess?: number;
@@ -28,7 +40,7 @@ const NAMES = {
   integrityHealthy: 'database_integrity_healthy',
 } as const;
 
-const HELP: Record<string, MetricHelp> = {
+export const BACKUP_METRICS_HELP: Record<string, MetricHelp> = {
   backup_last_success_timestamp_seconds: { help: 'When the last successful backup finished.', type: 'gauge' },
   backup_last_run_timestamp_seconds: { help: 'When the last backup run finished, successful or not.', type: 'gauge' },
   backup_last_run_success: { help: '1 if the last backup run succeeded, else 0.', type: 'gauge' },
@@ -44,7 +56,7 @@ const HELP: Record<string, MetricHelp> = {
 const HEALTHY = { ok: 1, failed: 0 } as const;
 
 /** The state after this event, from the state before it. */
-export function nextState(before: MetricState, event: HeartbeatEvent): MetricState {
+export function nextState(before: MetricState, event: BackupEvent): MetricState {
   if (event.status === 'start') return before;
   const ok = event.status === 'success';
   return {
@@ -58,7 +70,7 @@ export function nextState(before: MetricState, event: HeartbeatEvent): MetricSta
   };
 }
 
-function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true): Record<string, string> {
+function labels(event: Pick<BackupEvent, 'type' | 'group'>, withGroup = true): Record<string, string> {
   return { type: event.type, ...(withGroup && event.group ? { group: event.group } : {}) };
 }
 
@@ -67,20 +79,30 @@ function labels(event: Pick<HeartbeatEvent, 'type' | 'group'>, withGroup = true)
  * the last success). The short names (`backup_last_seconds{type}`, `backup_success_total{type}`) are
  * added when the labels differ from the main series.
  */
-export function renderMetrics(state: MetricState, event: Pick<HeartbeatEvent, 'type' | 'group'>, only?: (keyof typeof NAMES)[]): string {
+export function renderMetrics(state: MetricState, event: Pick<BackupEvent, 'type' | 'group'>, only?: (keyof typeof NAMES)[]): string {
+  return renderSamples(metricSamples(state, event, { only }), BACKUP_METRICS_HELP);
+}
+
+/**
+ * The state's samples. `short: false` leaves out the short names — a server exposing several groups of one type
+ * would repeat `backup_last_seconds{type}` for each.
+ */
+export function metricSamples(state: MetricState, event: Pick<BackupEvent, 'type' | 'group'>, options: { only?: (keyof typeof NAMES)[] | undefined; short?: boolean } = {}): Sample[] {
+  const { only, short = true } = options;
   const series: Sample[] = [];
   for (const [key, name] of Object.entries(NAMES) as [keyof typeof NAMES, string][]) {
     const value = state[key];
     if (value === undefined || (only && !only.includes(key))) continue;
     series.push({ name, labels: labels(event), value });
   }
+  if (!short) return series;
   if (state.lastSuccess !== undefined && (!only || only.includes('lastSuccess'))) series.push({ name: 'backup_last_seconds', labels: labels(event, false), value: state.lastSuccess });
   if (event.group && (!only || only.includes('successTotal'))) series.push({ name: 'backup_success_total', labels: labels(event, false), value: state.successTotal });
-  return renderSamples(series, HELP);
+  return series;
 }
 
 /** Reads back our series for these labels from a text exposition (a previous file, or the Pushgateway's /metrics). */
-export function parseState(text: string, event: Pick<HeartbeatEvent, 'type' | 'group'>, extraLabels: Record<string, string> = {}): MetricState {
+export function parseState(text: string, event: Pick<BackupEvent, 'type' | 'group'>, extraLabels: Record<string, string> = {}): MetricState {
   const state: MetricState = { successTotal: 0, failureTotal: 0 };
   const wanted = { type: event.type, ...(event.group ? { group: event.group } : {}), ...extraLabels };
   for (const { name, labels: found, value } of parseSamples(text)) {
