@@ -66,6 +66,23 @@ const MAX_PAGE = 1000;
 const STATUSES = ['ok', 'unverified', 'orphan', 'corrupt'];
 const DEFAULT_TRIGGER = 'api';
 
+const error = (description: string) => ({ description, schema: 'Error' });
+/** How a backup request can fail, whichever shape its success has. */
+const BACKUP_FAILURES = {
+  409: error('the source has a backup or restore running (its job), or another run holds its lock'),
+  500: error("the backup failed: the tool's error line and exit code"),
+  503: error('the server is shutting down (the job was cancelled)'),
+};
+/** How a restore request can fail. */
+const RESTORE_FAILURES = {
+  403: error('restores of this source are not allowed, or the token lacks the restore scope'),
+  404: error('no such backup, snapshot or target'),
+  409: error('the source has a backup or restore running, or another run holds its lock'),
+  422: error('the backup may not be restored there (its verdict)'),
+  500: error("the restore failed: the tool's error line and exit code"),
+  503: error('the server is shutting down (the job was cancelled)'),
+};
+
 export class Api {
   readonly routes: ApiRoute[];
   readonly router: Router<ApiRoute>;
@@ -129,9 +146,7 @@ export class Api {
         responses: {
           201: { description: 'waited: the backup is stored; its manifest', schema: 'Manifest' },
           202: { description: 'started: the job to follow', schema: 'Accepted' },
-          409: { description: 'the source has a backup or restore running (its job), or another run holds its lock', schema: 'Error' },
-          500: { description: 'the backup failed: the tool\'s error line and exit code', schema: 'Error' },
-          503: { description: 'the server is shutting down (the job was cancelled)', schema: 'Error' },
+          ...BACKUP_FAILURES,
         },
         handle: async (r) => this.startBackup(this.source(r.params.source!), r.body as BackupBody, r.token!),
       },
@@ -156,13 +171,8 @@ export class Api {
         responses: {
           200: { description: 'dry run: the verdict; waited restore: the finished job', schema: 'RestoreResult' },
           202: { description: 'started: the job to follow', schema: 'Accepted' },
-          403: { description: 'restores of this source are not allowed, or the token lacks the restore scope', schema: 'Error' },
-          404: { description: 'no such backup or target', schema: 'Error' },
-          409: { description: 'the source has a backup or restore running', schema: 'Error' },
-          422: { description: 'the backup may not be restored there (its verdict)', schema: 'Error' },
+          ...RESTORE_FAILURES,
           429: { description: 'too many dry runs at once', schema: 'Error' },
-          500: { description: 'the restore failed', schema: 'Error' },
-          503: { description: 'the server is shutting down (the job was cancelled)', schema: 'Error' },
         },
         handle: async (r) => {
           const body = r.body as RestoreBody;
@@ -191,7 +201,7 @@ export class Api {
       {
         method: 'POST', path: '/snapshots', operationId: 'createSnapshot', scope: 'backup', body: SNAPSHOT_BODY,
         summary: 'the default source: take a backup and wait for it (snapshot API shape)',
-        responses: { 201: { description: 'the snapshot', schema: 'Snapshot' }, 409: { description: 'a backup or restore is running', schema: 'Error' }, 500: { description: 'it failed', schema: 'Error' } },
+        responses: { 201: { description: 'the snapshot', schema: 'Snapshot' }, ...BACKUP_FAILURES },
         handle: async (r) => this.createSnapshot(r.body as SnapshotBody, r.token!),
       },
       {
@@ -206,14 +216,7 @@ export class Api {
       {
         method: 'POST', path: '/snapshots/{name}/restore', operationId: 'restoreSnapshot', scope: 'restore', body: SNAPSHOT_RESTORE_BODY,
         summary: "the default source: restore a snapshot (by id, or the newest backup taken with that name) into the default target, and wait",
-        responses: {
-          200: { description: 'restored', schema: 'SnapshotRestored' },
-          403: { description: 'restores are not allowed', schema: 'Error' },
-          404: { description: 'no such snapshot or target', schema: 'Error' },
-          409: { description: 'a backup or restore is running', schema: 'Error' },
-          422: { description: 'the backup may not be restored there', schema: 'Error' },
-          500: { description: 'the restore failed', schema: 'SnapshotRestored' },
-        },
+        responses: { 200: { description: 'restored', schema: 'SnapshotRestored' }, ...RESTORE_FAILURES },
         handle: async (r) => this.restoreSnapshot(r.params.name!, (r.body as { target?: string }).target, r.token!),
       },
     ];
@@ -362,9 +365,8 @@ export class Api {
     if (!entry) throw new HttpError(404, `no snapshot ${JSON.stringify(name.slice(0, 100))}`);
     const job = this.startJob(source, 'restore', restoreRun(source, target, entry.id, this.state.env), token, { backup: entry.id, target: target.name });
     await job.done;
-    const ok = job.status === 'succeeded';
-    const body = { id: entry.id, name, status: ok ? 'SUCCESS' : 'FAILED', error: job.error, job: job.view() };
-    return { status: ok ? 200 : statusOfFailure(job), body };
+    if (job.status !== 'succeeded') throw failure(job, { status: 'FAILED' });
+    return { status: 200, body: { id: entry.id, name, status: 'SUCCESS', error: null, job: job.view() } };
   }
 }
 
@@ -383,8 +385,8 @@ function accepted(job: Job): Reply {
 }
 
 /** What a finished job that did not succeed answers: its error line and exit code, under the status that fits. */
-function failure(job: Job): HttpError {
-  return new HttpError(statusOfFailure(job), job.error ?? `${job.request.kind} failed`, { exit_code: job.exitCode, job: job.id, job_url: `/v1/jobs/${job.id}` });
+function failure(job: Job, extra: Record<string, unknown> = {}): HttpError {
+  return new HttpError(statusOfFailure(job), job.error ?? `${job.request.kind} failed`, { ...extra, exit_code: job.exitCode, job: job.id, job_url: `/v1/jobs/${job.id}` });
 }
 
 function statusOfFailure(job: Job): number {

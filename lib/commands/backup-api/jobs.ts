@@ -191,13 +191,12 @@ export class Jobs {
    * get SIGTERM: a partial artifact is removed, nothing half-published) and waits until they are gone.
    * Returns how many were cancelled.
    */
-  async drain(graceMs: number, cancelNow?: AbortSignal): Promise<number> {
+  async drain(graceMs: number): Promise<number> {
     this.accepting = false;
     const all = () => Promise.all(this.running().map((j) => j.done));
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
-      cancelNow?.addEventListener('abort', () => resolve(), { once: true });
     });
     await Promise.race([all(), waited]);
     clearTimeout(timer);

@@ -62,7 +62,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   Error: {
     type: 'object',
     required: ['error'],
-    properties: { error: { type: 'string' }, job: { type: 'string' }, job_url: { type: 'string' }, field: { type: 'string' } },
+    properties: { error: { type: 'string' }, job: { type: 'string' }, job_url: { type: 'string' }, field: { type: 'string' }, exit_code: nullable('integer'), status: { const: 'FAILED' } },
   },
   Manifest: {
     description: 'The backup\'s manifest (format restorable.manifest/1), as the backup tools print it with --json.',
@@ -198,6 +198,6 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   SnapshotRestored: {
     type: 'object',
     required: ['id', 'name', 'status', 'job'],
-    properties: { id: { type: 'string' }, name: { type: 'string' }, status: { enum: ['SUCCESS', 'FAILED'] }, error: nullable('string'), job: { $ref: '#/components/schemas/Job' } },
+    properties: { id: { type: 'string' }, name: { type: 'string' }, status: { const: 'SUCCESS' }, error: { type: 'null' }, job: { $ref: '#/components/schemas/Job' } },
   },
 };

@@ -29,7 +29,8 @@ export async function serve(api: Api, options: { address: ListenAddress; tls: { 
     );
     const finish = (reply: Reply) => {
       options.metrics.recordRequest(reply.status);
-      sendReply(res, reply);
+      // A body left unread (refused before it was read) is not drained for the next request: the connection closes.
+      sendReply(res, req.complete ? reply : { ...reply, headers: { ...reply.headers, connection: 'close' } });
       // The path only: a query may hold anything, and headers (the token) are never logged.
       options.log.info(`${req.method} ${(req.url ?? '').split('?')[0]} ${reply.status} ${Math.round(performance.now() - started)}ms`);
     };
