@@ -7,8 +7,8 @@
  *             same answer, `list-backups --json` (median of 3 runs). Goals: p99 ≤ 100 ms with the default
  *             settings, and that p99 ≤ 0.1× one list-backups run.
  *   backup    a pg-backup of the same database started over HTTP (POST …/backups with wait: true, timed by the
- *             client) against `pg-backup` from the command line, alternating, BENCH_API_ROUNDS (7) rounds:
- *             goal ≤ 1.05× (the median of the per-round ratios). BENCH_API_PG_SCALE (25) sizes the database;
+ *             client) against `pg-backup` from the command line, alternating, BENCH_API_ROUNDS (9) rounds, after one untimed round:
+ *             goal ≤ 1.05× (the median of the per-round ratios). BENCH_API_PG_SCALE (50: about 1.1 GB) sizes the database;
  *             BENCH_API_PARTS (catalog,backup) picks the parts.
  * Every round's and run's figures are reported, not only the medians.
  */
@@ -28,8 +28,8 @@ import { buildBenchDatabase, measure, median, mib, roundRatios, type Rounds } fr
 const backups = Number(process.env.BENCH_API_BACKUPS ?? 10_000);
 const clients = Number(process.env.BENCH_API_CLIENTS ?? 50);
 const seconds = Number(process.env.BENCH_API_SECONDS ?? 10);
-const rounds = Number(process.env.BENCH_API_ROUNDS ?? 7);
-const pgScale = Number(process.env.BENCH_API_PG_SCALE ?? 25);
+const rounds = Number(process.env.BENCH_API_ROUNDS ?? 9);
+const pgScale = Number(process.env.BENCH_API_PG_SCALE ?? 50);
 const parts = (process.env.BENCH_API_PARTS ?? 'catalog,backup').split(',');
 
 const ms = (n: number) => +n.toFixed(1);

@@ -9,6 +9,7 @@ import { startApi, TOKENS, type ApiServer } from '../support/backup-api.js';
 import { createFixtureDatabase, tableFingerprints, tempDir, wrappedPgDump } from '../support/fixtures.js';
 import { PG_PASSWORD, startPostgres, type PgCluster } from '../support/postgres.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
+import { ROOT } from '../support/run-bin.js';
 import { createSqliteFixture, fingerprint } from '../support/sqlite.js';
 
 let pg: PgCluster;
@@ -244,8 +245,17 @@ describe('backup-api shutting down', () => {
     expect(readFileSync(slow.argLog, 'utf8')).not.toContain(PG_PASSWORD);
   });
 
-  it('SIGTERM while a short backup runs: it finishes within the drain and is published whole; exit 0', async () => {
-    const api = await startApi(dir, { sources: { notes: { kind: 'sqlite', path: sqliteDb(), to: join(dir, 'backups', 'drain') } } });
+  it('SIGTERM while a short backup runs: it finishes within the drain and is published whole; exit 0. Serving loads no engine client, SDK or age', async () => {
+    const imports = join(tempDir('api-imports'), 'imports.log');
+    const api = await startApi(
+      dir,
+      // The jobs' tools (children) record what they load elsewhere: only the server's own imports count here.
+      { public_metrics: true, sources: { notes: { kind: 'sqlite', path: sqliteDb(), to: join(dir, 'backups', 'drain'), env: { RECORD_IMPORTS: `${imports}.jobs` } }, shop: { kind: 'postgres', url: `postgresql://postgres@127.0.0.1:${pg.port}/shop`, to: join(dir, 'backups', 'pg') } } },
+      { env: { RECORD_IMPORTS: imports, NODE_OPTIONS: `--require ${join(ROOT, 'test/support/record-imports.cjs')} --import ${join(ROOT, 'test/support/record-imports.mjs')}` } },
+    );
+    expect((await call(api, 'GET', '/v1/sources/shop/backups', { token: TOKENS.reader })).status).toBe(200);
+    expect((await call(api, 'GET', '/metrics')).status).toBe(200);
+    await waitUntil(async () => (await call(api, 'GET', '/healthz')).body.sources.every((h: { verifying: string | null }) => h.verifying === null));
     const started = await call(api, 'POST', '/v1/sources/notes/backups', { token: TOKENS.backup, body: {} });
     expect(started.status).toBe(202);
     const { exitCode, stderr } = await api.stop('SIGTERM');
@@ -254,6 +264,8 @@ describe('backup-api shutting down', () => {
     const names = readdirSync(join(dir, 'backups', 'drain'));
     expect(names.filter((n) => n.endsWith('.manifest.json'))).toHaveLength(1);
     expect(names.filter((n) => n.includes('.tmp-'))).toEqual([]);
+    const loaded = readFileSync(imports, 'utf8').split('\n');
+    expect(loaded.filter((m) => ['pg', 'ioredis', 'better-sqlite3'].includes(m) || m.startsWith('@aws-sdk/') || m.endsWith('/age.cjs'))).toEqual([]);
   });
 
   it('refuses a configuration with a password in it, and warns loudly when listening beyond loopback without TLS', async () => {

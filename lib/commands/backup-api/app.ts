@@ -123,7 +123,7 @@ export class Api {
         handle: () => this.healthReply(),
       },
       {
-        method: 'GET', path: '/metrics', operationId: 'metrics', scope: 'read',
+        method: 'GET', path: '/metrics', operationId: 'metrics', scope: s.config.publicMetrics ? null : 'read',
         summary: "the toolbox's Prometheus metrics for every source, and the server's own",
         responses: { 200: { description: 'Prometheus text format 0.0.4', text: true } },
         handle: async () => ({ status: 200, body: await this.metricsText(), text: { contentType: 'text/plain; version=0.0.4; charset=utf-8' } }),

@@ -55,6 +55,8 @@ export interface ApiConfig {
   catalogTtlMs: number;
   /** How long SIGTERM lets running jobs finish before they are cancelled. */
   drainTimeoutMs: number | undefined;
+  /** GET /metrics without a token (a scraper that cannot send one). */
+  publicMetrics: boolean;
   sources: Map<string, SourceConfig>;
 }
 
@@ -77,7 +79,7 @@ export function parseApiConfig(text: string, file: string, env: Env): ApiConfig 
     throw new UsageError(`--config ${file}: not valid JSON (${(error as Error).message.slice(0, 200)})`);
   }
   const at = (path: string) => `--config ${file}: ${path}`;
-  const top = object(raw, at('the file'), ['listen', 'tokens_file', 'default_source', 'catalog_ttl', 'drain_timeout', 'sources']);
+  const top = object(raw, at('the file'), ['listen', 'tokens_file', 'default_source', 'catalog_ttl', 'drain_timeout', 'public_metrics', 'sources']);
   const sourcesRaw = object(top.sources, at('sources'), undefined);
   const sources = new Map<string, SourceConfig>();
   for (const [name, value] of Object.entries(sourcesRaw)) {
@@ -93,6 +95,7 @@ export function parseApiConfig(text: string, file: string, env: Env): ApiConfig 
     defaultSource: defaultSource ?? (sources.size === 1 ? [...sources.keys()][0] : undefined),
     catalogTtlMs: top.catalog_ttl === undefined ? DEFAULT_CATALOG_TTL_MS : parseDuration(string(top.catalog_ttl, at('catalog_ttl')), at('catalog_ttl'), { min: 0, max: 3_600_000 }),
     drainTimeoutMs: top.drain_timeout === undefined ? undefined : parseDuration(string(top.drain_timeout, at('drain_timeout')), at('drain_timeout'), { min: 0, max: 3_600_000 }),
+    publicMetrics: top.public_metrics === undefined ? false : boolean(top.public_metrics, at('public_metrics')),
     sources,
   };
 }
