@@ -33,6 +33,8 @@ const wanted = [
   ['mount', () => onPath('mount')],
   ['prometheus', () => onPath('promtool')],
   ['prometheus-pushgateway', () => onPath('prometheus-pushgateway')],
+  // A certificate for backup-api's TLS test.
+  ['openssl', () => onPath('openssl')],
 ];
 const missing = wanted.filter(([, present]) => !present()).map(([pkg]) => pkg);
 if (missing.length === 0) process.exit(0);

@@ -45,7 +45,8 @@ export async function startApi(dir: string, config: unknown, options: { env?: Re
     proc,
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
-      proc.kill(signal);
+      // Not proc.kill(): execa follows it with SIGKILL after 5 s, and a drain may take longer.
+      process.kill(proc.pid!, signal);
       const result = await proc;
       return { exitCode: result.exitCode, stderr };
     },

@@ -1,6 +1,6 @@
 import { errnoCode, interruptedWith, UsageError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
-import { resolveIdentities } from '../../cli/encryption-options.js';
+import { resolveEncryption, resolveIdentities } from '../../cli/encryption-options.js';
 import { identitiesOf, type AgeIdentities } from '../../crypto/age-file.js';
 import { isLoopback } from '../../http/listen-address.js';
 import { toolBin } from '../../process/self.js';
@@ -10,6 +10,7 @@ import type { Store } from '../../store/store.js';
 import { Api } from './app.js';
 import { CatalogView } from './catalog-view.js';
 import type { SourceConfig } from './config.js';
+import { BACKUP_TOOLS } from './tool-runs.js';
 import { Health, type HealthSource } from './health.js';
 import { Jobs, type Job } from './jobs.js';
 import { ApiMetrics } from './metrics.js';
@@ -29,10 +30,21 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
   const { config } = settings;
   const sources = [...config.sources.values()];
   // The tools it runs must be there before it answers anything.
-  for (const tool of new Set(sources.flatMap((s) => [backupTool(s), ...(s.restore.allow ? ['restore-backup', 'snapshot-dry-run'] : [])]))) {
+  for (const tool of new Set(sources.flatMap((s) => [BACKUP_TOOLS[s.kind], ...(s.restore.allow ? ['restore-backup', 'snapshot-dry-run'] : [])]))) {
     if (!toolBin(tool)) throw new UsageError(`cannot find the built ${tool} beside backup-api`, { hint: 'install the whole toolbox (npm run build makes dist/bin)' });
   }
   if (settings.tokensFileOpen) io.log.warn(`${settings.tokensFileOpen} can be read by other users; chmod 600 it`);
+  // Recipients and key files are read now, as the tools would read them: a bad one stops the start, not a job.
+  for (const source of sources) {
+    const env = { ...io.env, ...source.env };
+    const named = (error: unknown) => new UsageError(`--config: source ${source.name}: ${(error as Error).message}`);
+    try {
+      if (source.encryptTo.length + source.encryptToFile.length > 0) resolveEncryption({ encryptTo: source.encryptTo, encryptToFile: source.encryptToFile }, env);
+      if (source.identityFile.length > 0) resolveIdentities({ identity: source.identityFile }, env);
+    } catch (error) {
+      throw named(error);
+    }
+  }
 
   const views = new Map<string, CatalogView>();
   const healthSources = new Map<string, HealthSource>();
@@ -97,10 +109,6 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
   await closing;
   clearTimeout(timer);
   if (cancelled > 0) throw interruptedWith(io.signal, `cancelled ${cancelled} running job(s); their tools removed what they had written`);
-}
-
-function backupTool(source: SourceConfig): string {
-  return { postgres: 'pg-backup', redis: 'redis-backup', sqlite: 'sqlite-backup' }[source.kind];
 }
 
 function describe(job: Job): string {

@@ -12,7 +12,8 @@ export interface ToolRun {
   env: Env;
 }
 
-const BACKUP_TOOLS = { postgres: 'pg-backup', redis: 'redis-backup', sqlite: 'sqlite-backup' } as const;
+/** The tool that backs up each kind of source. */
+export const BACKUP_TOOLS = { postgres: 'pg-backup', redis: 'redis-backup', sqlite: 'sqlite-backup' } as const;
 
 /** The environment of a source's runs: the server's, with the source's own settings on top. */
 function sourceEnv(source: SourceConfig, env: Env): Env {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { startProgress } from '../../../lib/cli/progress.js';
+import { ndjsonProgress, startProgress } from '../../../lib/cli/progress.js';
 
 function stream(isTTY: boolean) {
   const s = Object.assign(new PassThrough(), { isTTY });
@@ -35,6 +35,29 @@ describe('progress', () => {
       startProgress(off.s, 'x', () => 1, false).stop();
       vi.advanceTimersByTime(2000);
       expect(pipe.text() + off.text()).toBe('');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('gives a driving program one JSON record a second and a last one, never failing when the count cannot be read', () => {
+    vi.useFakeTimers();
+    try {
+      const pipe = stream(false);
+      let bytes = 10;
+      let closed = false;
+      const progress = startProgress(pipe.s, 'app.db.zst', () => {
+        if (closed) throw new Error('EBADF');
+        return bytes;
+      }, true, ndjsonProgress(pipe.s));
+      bytes = 2048;
+      vi.advanceTimersByTime(2000);
+      closed = true;
+      vi.advanceTimersByTime(1000);
+      progress.stop();
+      const records = pipe.text().trim().split('\n').map((l) => JSON.parse(l).progress);
+      expect(records.map((r) => [r.bytes, r.done])).toEqual([[10, false], [2048, false], [2048, false], [2048, false], [2048, true]]);
+      expect(records.every((r) => r.label === 'app.db.zst')).toBe(true);
     } finally {
       vi.useRealTimers();
     }
