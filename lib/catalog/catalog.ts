@@ -127,7 +127,7 @@ async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: Sto
     modified: artifact.modified > manifestFile.modified ? artifact.modified : manifestFile.modified,
   };
   // A store that cannot be read fails the run; only what was read can make a backup corrupt.
-  const text = await readText(store, manifestFile.name, options.signal);
+  const text = await readText(store, manifestFile, options.signal);
   let manifest: Manifest;
   try {
     manifest = parseManifest(text, manifestFile.name);
@@ -171,9 +171,9 @@ function mismatch(manifest: Manifest, parsed: NonNullable<ReturnType<typeof pars
   return undefined;
 }
 
-async function readText(store: Store, name: string, signal: AbortSignal | undefined): Promise<string> {
+async function readText(store: Store, file: StoreEntry, signal: AbortSignal | undefined): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(name, signal ? { signal } : {})) chunks.push(Buffer.from(chunk as Buffer));
+  for await (const chunk of await store.get(file.name, { sizeHint: file.size, ...(signal ? { signal } : {}) })) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -11,7 +11,7 @@ import { NotFoundError, StoreError, describeSystemError, isSystemError } from '.
 import type { Env } from '../cli/io.js';
 import { ensureLockDir } from './lock-dir.js';
 import { sdkRetryStrategy } from './s3-retry.js';
-import type { DeleteResult, ObjectRetention, PutOptions, Store, StoreEntry } from './store.js';
+import type { DeleteResult, GetOptions, ObjectRetention, PutOptions, Store, StoreEntry } from './store.js';
 
 /** S3 Object Lock's retention modes: GOVERNANCE can be lifted by a user allowed to bypass it, COMPLIANCE by no one. */
 export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
@@ -173,7 +173,7 @@ export class S3Store implements Store {
     await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(name), UploadId: uploadId })).catch(() => {});
   }
 
-  async get(name: string, options: PutOptions = {}): Promise<Readable> {
+  async get(name: string, options: GetOptions = {}): Promise<Readable> {
     try {
       const { sdk, client } = await this.connect();
       const result = await client.send(

@@ -13,6 +13,12 @@ export interface PutOptions {
   tags?: Record<string, string>;
 }
 
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** The object's size when the caller knows it (from a listing): a small one is read in a buffer of its size. */
+  sizeHint?: number;
+}
+
 /**
  * An object's S3 Object Lock state, as far as the store may read it: a retention mode and the date it holds
  * until, and whether a legal hold is on. Every field is absent for an object that carries no lock.
@@ -63,7 +69,7 @@ export interface Store {
   put(name: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
   /** Only stores on a local file system: a file a child can write into directly (see {@link LocalWriter}). */
   openWriter?(name: string): Promise<LocalWriter>;
-  get(name: string, options?: PutOptions): Promise<Readable>;
+  get(name: string, options?: GetOptions): Promise<Readable>;
   stat(name: string): Promise<StoreEntry | undefined>;
   /** Every object in the location, or only those whose name starts with `namePrefix`. */
   list(namePrefix?: string): AsyncIterable<StoreEntry>;
