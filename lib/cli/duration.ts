@@ -41,6 +41,8 @@ export const DURATION_BOUNDS: Record<string, DurationBounds> = {
   '--max-age': { min: 1, max: CENTURY },
   '--rpo': { min: 1, max: CENTURY },
   '--rto': { min: 1, max: CENTURY },
+  '--drain-timeout': { min: 0, max: HOUR }, // backup-api: 0 cancels running jobs at once
+  '--catalog-ttl': { min: 0, max: HOUR }, // backup-api: 0 lists the location for every request
 };
 
 const DEFAULT_BOUNDS: DurationBounds = { min: 1, max: CENTURY };

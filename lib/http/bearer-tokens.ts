@@ -42,7 +42,11 @@ export function parseTokens(text: string, file: string): TokenEntry[] {
       if (!(SCOPES as readonly string[]).includes(scope)) throw new UsageError(`${where}: unknown scope (use ${SCOPES.join(', ')})`);
       scopes.add(scope as Scope);
     }
-    entries.push({ name, scopes, digest: digestOf(secret, where) });
+    const digest = digestOf(secret, where);
+    // The same token twice would get whichever line's scopes the comparison met last.
+    const same = entries.find((e) => e.digest.equals(digest));
+    if (same) throw new UsageError(`${where}: the same token as ${same.name}'s; give each its own`);
+    entries.push({ name, scopes, digest });
   });
   if (entries.length === 0) throw new UsageError(`${file}: holds no token`, { hint: "add a line '<name> <scopes> <token>'; make a token with: openssl rand -hex 32" });
   return entries;

@@ -69,6 +69,8 @@ describe('backup-api', () => {
     expect(health.body.healthy).toBe(false);
     expect(health.body.sources.map((s: { verdict: string }) => s.verdict)).toEqual(['Missing', 'Missing', 'Missing']);
     expect((await call(server, 'GET', '/health')).status).toBe(503);
+    // A probe's cache-buster is no reason to answer something else.
+    expect((await call(server, 'GET', '/healthz?nocache=1')).status).toBe(503);
     const contract = await call(server, 'GET', '/v1/openapi.json');
     expect(contract.status).toBe(200);
     expect(Object.keys(contract.body.paths)).toContain('/v1/sources/{source}/backups/{backup}/restore');

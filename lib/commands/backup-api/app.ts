@@ -103,7 +103,8 @@ export class Api {
       if (!token) throw new HttpError(401, 'a bearer token is needed (Authorization: Bearer <token>)', {}, { 'www-authenticate': 'Bearer realm="backup-api"' });
       if (!allows(token, route.scope)) throw new HttpError(403, `the token ${token.name} lacks the ${route.scope} scope`);
     }
-    refuseUnknownQuery(url.searchParams, route.query ?? []);
+    // Open endpoints (probes) ignore a query (a cache-buster); the others name what they take.
+    if (route.scope !== null) refuseUnknownQuery(url.searchParams, route.query ?? []);
     const body = route.body ? validateBody<Record<string, unknown>>(route.body, await readJsonBody(req)) : await refuseBody(req);
     return { reply: await route.handle({ req, params, query: url.searchParams, token, body }), route, token };
   }

@@ -7,9 +7,11 @@
  */
 import { isAbsolute } from 'node:path';
 import { UsageError } from '../../cli/errors.js';
-import { parseDuration } from '../../cli/duration.js';
+import { DURATION_BOUNDS, parseDuration } from '../../cli/duration.js';
 import type { Env } from '../../cli/io.js';
 import { isValidGroup, type Kind } from '../../catalog/naming.js';
+import { credentialsIn } from '../../cli/secrets.js';
+import { parseLocation } from '../../store/location.js';
 
 export type SourceKind = Extract<Kind, 'postgres' | 'redis' | 'sqlite'>;
 const SOURCE_KINDS: readonly SourceKind[] = ['postgres', 'redis', 'sqlite'];
@@ -67,7 +69,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Flags the server sets itself for every run; a source's extra flags may not change them. */
 const RESERVED_FLAGS = ['--to', '--outdir', '--from', '--group', '--kind', '--trigger', '--json', '--stdout', '--dbname', '-d', '--url', '--db', '--backup', '--to-db', '--to-redis', '--to-redis-dir', '--to-sqlite', '--to-pgdata', '--encrypt-to', '--encrypt-to-file', '--identity'];
 /** Variable names that hold secrets: they belong in a file (…_FILE) or the server's environment, not here. */
-const SECRET_NAME = /PASSWORD|PASSPHRASE|SECRET|TOKEN|SESSION|PRIVATE/;
+const SECRET_NAME = /PASSWORD|PASSPHRASE|SECRET|TOKEN|SESSION|PRIVATE|AUTH|PWD/;
 const AWS_CREDENTIALS = ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
 
 /** Parses and checks the configuration file's text; errors are UsageErrors naming `file` and the setting. */
@@ -79,6 +81,8 @@ export function parseApiConfig(text: string, file: string, env: Env): ApiConfig 
     throw new UsageError(`--config ${file}: not valid JSON (${(error as Error).message.slice(0, 200)})`);
   }
   const at = (path: string) => `--config ${file}: ${path}`;
+  const twice = duplicateKey(text);
+  if (twice !== undefined) throw new UsageError(`${at(twice)}: given twice (JSON keeps the last one silently)`);
   const top = object(raw, at('the file'), ['listen', 'tokens_file', 'default_source', 'catalog_ttl', 'drain_timeout', 'public_metrics', 'sources']);
   const sourcesRaw = object(top.sources, at('sources'), undefined);
   const sources = new Map<string, SourceConfig>();
@@ -93,8 +97,8 @@ export function parseApiConfig(text: string, file: string, env: Env): ApiConfig 
     listen: optionalString(top.listen, at('listen')),
     tokensFile: optionalPath(top.tokens_file, at('tokens_file')),
     defaultSource: defaultSource ?? (sources.size === 1 ? [...sources.keys()][0] : undefined),
-    catalogTtlMs: top.catalog_ttl === undefined ? DEFAULT_CATALOG_TTL_MS : parseDuration(string(top.catalog_ttl, at('catalog_ttl')), at('catalog_ttl'), { min: 0, max: 3_600_000 }),
-    drainTimeoutMs: top.drain_timeout === undefined ? undefined : parseDuration(string(top.drain_timeout, at('drain_timeout')), at('drain_timeout'), { min: 0, max: 3_600_000 }),
+    catalogTtlMs: top.catalog_ttl === undefined ? DEFAULT_CATALOG_TTL_MS : parseDuration(string(top.catalog_ttl, at('catalog_ttl')), at('catalog_ttl'), DURATION_BOUNDS['--catalog-ttl']),
+    drainTimeoutMs: top.drain_timeout === undefined ? undefined : parseDuration(string(top.drain_timeout, at('drain_timeout')), at('drain_timeout'), DURATION_BOUNDS['--drain-timeout']),
     publicMetrics: top.public_metrics === undefined ? false : boolean(top.public_metrics, at('public_metrics')),
     sources,
   };
@@ -113,13 +117,14 @@ function parseSource(name: string, raw: unknown, at: (path: string) => string, e
   } else {
     if (path !== undefined) throw new UsageError(`${at('path')}: a ${kind} source has a URL (url or url_env), not a path`);
     if ((url === undefined) === (urlEnv === undefined)) throw new UsageError(`${at('url')}: give url or url_env (the name of a variable holding it), one of them`);
-    if (url !== undefined) refusePassword(url, at('url'));
+    if (url !== undefined) checkUrl(url, at('url'));
     if (urlEnv !== undefined && !env[urlEnv]) throw new UsageError(`${at('url_env')}: the variable ${urlEnv} is not set in the server's environment`);
   }
   const group = optionalString(s.group, at('group')) ?? name;
   if (!isValidGroup(group)) throw new UsageError(`${at('group')}: '${group}' may hold only letters, digits, '.', '_' and '-'`);
   const location = string(s.to, at('to'));
   if (!/^(s3|file):\/\//.test(location) && !isAbsolute(location)) throw new UsageError(`${at('to')}: must be an absolute directory, file:///dir or s3://bucket/prefix`);
+  parseLocation(location, at('to'), '/');
   return {
     name,
     kind,
@@ -164,7 +169,7 @@ function parseTarget(kind: SourceKind, name: string, raw: unknown, at: (path: st
   if (given !== 1 || (kind === 'sqlite' && path === undefined) || (kind === 'postgres' && url === undefined) || (kind === 'redis' && path !== undefined)) {
     throw new UsageError(`${at('url')}: a ${kind} target names ${expected}, one of them`);
   }
-  if (url !== undefined) refusePassword(url, at('url'));
+  if (url !== undefined) checkUrl(url, at('url'));
   const afterRestore = optionalString(t.after_restore, at('after_restore'));
   if (afterRestore !== undefined && kind !== 'sqlite') throw new UsageError(`${at('after_restore')}: applies to sqlite targets only`);
   return {
@@ -179,18 +184,20 @@ function parseTarget(kind: SourceKind, name: string, raw: unknown, at: (path: st
   };
 }
 
-/** A URL in the file must not carry a password: the file is not where secrets go. */
-function refusePassword(url: string, at: string): void {
-  let parsed: URL | undefined;
+/** A value in the file must not carry a credential (a URL's password, `password=`, a token parameter): the file is not where secrets go. */
+function refusePassword(value: string, at: string): void {
+  if (credentialsIn(value).length > 0 || /[?&\s]ssl(password|key)=/i.test(value)) {
+    throw new UsageError(`${at}: holds a password or credential; give it in password_file (or the whole URL in a variable named by url_env)`);
+  }
+}
+
+function checkUrl(url: string, at: string): void {
+  refusePassword(url, at);
   try {
-    parsed = new URL(url);
+    new URL(url);
   } catch {
-    parsed = undefined;
+    throw new UsageError(`${at}: not a URL`);
   }
-  if (parsed?.password || /[?&]password=/i.test(url) || /(^|\s)password\s*=/i.test(url)) {
-    throw new UsageError(`${at}: holds a password; give it in password_file (or the whole URL in a variable named by url_env)`);
-  }
-  if (!parsed) throw new UsageError(`${at}: not a URL`);
 }
 
 function object(value: unknown, at: string, keys: readonly string[] | undefined): Record<string, unknown> {
@@ -236,11 +243,15 @@ function strings(value: unknown, at: string): string[] {
 
 function flags(value: unknown, at: string): string[] {
   const list = strings(value, at);
-  const reserved = list.find((f) => RESERVED_FLAGS.includes(f.split('=')[0]!));
-  if (reserved !== undefined) throw new UsageError(`${at}: ${reserved.split('=')[0]} is set by backup-api from the source's settings`);
-  // The server reads the location itself (catalog, health): S3 settings must reach it too, so they go in env.
-  const s3 = list.find((f) => f.startsWith('--s3-'));
-  if (s3 !== undefined) throw new UsageError(`${at}: ${s3.split('=')[0]}: give S3 settings in the source's env (AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_REQUEST_CHECKSUM_CALCULATION), which the server reads too`);
+  list.forEach((flag, i) => {
+    // Short options may carry their value attached (-dURL) or bundled: only long flags, which can be checked.
+    if (/^-[^-]/.test(flag)) throw new UsageError(`${at}[${i}]: give long flags (--name), not short ones`);
+    const name = flag.split('=')[0]!;
+    if (RESERVED_FLAGS.includes(name)) throw new UsageError(`${at}[${i}]: ${name} is set by backup-api from the source's settings`);
+    // The server reads the location itself (catalog, health): S3 settings must reach it too, so they go in env.
+    if (name.startsWith('--s3-')) throw new UsageError(`${at}[${i}]: ${name}: give S3 settings in the source's env (AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_REQUEST_CHECKSUM_CALCULATION), which the server reads too`);
+    refusePassword(flag, `${at}[${i}]`);
+  });
   return list;
 }
 
@@ -252,7 +263,47 @@ function environment(value: unknown, at: string): Record<string, string> {
     if (SECRET_NAME.test(name) && !name.endsWith('_FILE')) throw new UsageError(`${at}.${name}: a secret does not belong in this file; use ${name}_FILE or the server's environment`);
     // The server reads every source's catalog with its own AWS credentials: a source cannot have others.
     if (AWS_CREDENTIALS.includes(name)) throw new UsageError(`${at}.${name}: AWS credentials come from the server's environment, for every source`);
-    out[name] = typeof v === 'string' ? v : string(v, `${at}.${name}`);
+    out[name] = string(v, `${at}.${name}`);
+    refusePassword(out[name]!, `${at}.${name}`);
   }
   return out;
+}
+
+/**
+ * The path of the first key an object of this JSON text holds twice (`sources.app.restore.allow`), or
+ * undefined. JSON.parse keeps the last of two silently; here `"allow": false, "allow": true` must not pass.
+ * The text has already parsed, so the scan needs to tell only strings, objects, arrays and the rest apart.
+ */
+export function duplicateKey(text: string): string | undefined {
+  type Frame = { keys: Set<string> | undefined; key: string | undefined };
+  const stack: Frame[] = [];
+  // The keys of the enclosing objects, down to the one holding the key being read.
+  const path = () => stack.slice(0, -1).filter((f) => f.key !== undefined).map((f) => f.key).join('.');
+  let expectKey = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top?.keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return [path(), key].filter((p) => p !== '').join('.');
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push({ keys: new Set(), key: undefined });
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push({ keys: undefined, key: undefined });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1]?.keys !== undefined;
+    }
+  }
+  return undefined;
 }

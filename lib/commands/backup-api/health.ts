@@ -33,6 +33,8 @@ export interface SourceHealth {
 
 type Outcome = { state: 'pending' } | { state: 'ok'; depth: 'content' | 'sha256+header'; at: number } | { state: 'corrupt'; problem: string } | { state: 'error'; problem: string; at: number };
 
+/** How far ahead of this clock a backup's finish may be (clocks of two hosts differ a little). */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** A verification that failed for a reason other than damage (the store was unreachable) is tried again after this. */
 const RETRY_AFTER_MS = 60_000;
 /** A verified backup is read again after this long (the stored bytes may rot or be replaced); the old outcome stands meanwhile. */
@@ -84,9 +86,12 @@ export class Health {
       }
       const finished = Date.parse(entry.manifest!.finished_at);
       const ageMs = this.now() - finished;
-      const fresh = ageMs <= maxAgeMs;
-      if (!fresh) base.reasons.unshift(`the newest verified backup ${entry.id} is ${formatDuration(ageMs)} old, more than max_age ${formatDuration(maxAgeMs)}`);
-      return { ...base, ...described, healthy: fresh, verdict: fresh ? 'Ok' : 'TooOld', age_seconds: Math.round(ageMs / 1000), verified: outcome.depth };
+      // A backup that says it finished in the future (a clock ahead, an edited manifest) proves no freshness.
+      const future = ageMs < -FUTURE_TOLERANCE_MS;
+      const fresh = !future && ageMs <= maxAgeMs;
+      if (future) base.reasons.unshift(`the newest verified backup ${entry.id} says it finished at ${entry.manifest!.finished_at}, in the future: a clock is wrong or the manifest was edited`);
+      else if (!fresh) base.reasons.unshift(`the newest verified backup ${entry.id} is ${formatDuration(ageMs)} old, more than max_age ${formatDuration(maxAgeMs)}`);
+      return { ...base, ...described, healthy: fresh, verdict: fresh ? 'Ok' : 'TooOld', age_seconds: Math.max(0, Math.round(ageMs / 1000)), verified: outcome.depth };
     }
     base.reasons.unshift(base.verifying ? `no verified backup yet: ${base.verifying} is being verified` : `no backup of group ${source.view.source.group} in ${source.view.source.location}`);
     return { ...base, healthy: false, verdict: 'Missing', backup: null, finished_at: null, age_seconds: null, verified: null };
@@ -108,6 +113,8 @@ export class Health {
     let known = this.outcomes.get(key);
     const written = entry.artifact ? this.written.get(entry.artifact) : undefined;
     if (!known && written && written.size === entry.size && written.sha256 === entry.manifest?.artifact.sha256) {
+      // Once, for the file as it was first listed: a later change (another mtime) is verified like any other.
+      this.written.delete(entry.artifact!);
       known = { state: 'ok', depth: 'content', at: this.now() };
       this.outcomes.set(key, known);
     }

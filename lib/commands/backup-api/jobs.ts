@@ -147,6 +147,8 @@ export class Jobs {
         stdout: 'pipe',
         signal: job.controller.signal,
         killAfterMs: KILL_AFTER_MS,
+        // Stopped as a whole: a tool killed after its grace must not leave its zstd or pg_dump running.
+        group: true,
         onStderr: lineReader((line) => this.onStderrLine(job, line)),
       });
     } catch (error) {
@@ -189,9 +191,9 @@ export class Jobs {
   /**
    * Stops taking jobs, lets the running ones finish for up to `graceMs`, then cancels the rest (their tools
    * get SIGTERM: a partial artifact is removed, nothing half-published) and waits until they are gone.
-   * Returns how many were cancelled.
+   * Returns the jobs it cancelled.
    */
-  async drain(graceMs: number): Promise<number> {
+  async drain(graceMs: number): Promise<Job[]> {
     this.accepting = false;
     const all = () => Promise.all(this.running().map((j) => j.done));
     let timer: NodeJS.Timeout | undefined;
@@ -203,7 +205,7 @@ export class Jobs {
     const left = this.running();
     for (const job of left) this.cancel(job);
     await all();
-    return left.length;
+    return left;
   }
 
   cancel(job: Job): void {

@@ -8,7 +8,7 @@ import type { CatalogEntry } from '../../catalog/catalog.js';
 import { renderSamples, type MetricHelp, type Sample } from '../../metrics/exposition.js';
 import { BACKUP_METRICS_HELP, metricSamples, nextState, type MetricState } from '../../metrics/backup-metrics.js';
 import type { SourceConfig } from './config.js';
-import type { SourceHealth } from './health.js';
+import { FUTURE_TOLERANCE_MS, type SourceHealth } from './health.js';
 import type { Job } from './jobs.js';
 
 const HELP: Record<string, MetricHelp> = {
@@ -51,7 +51,9 @@ export class ApiMetrics {
     const samples: Sample[] = [];
     for (const source of sources) {
       const state: MetricState = { ...(this.runs.get(source.name) ?? { successTotal: 0, failureTotal: 0 }) };
-      const newest = catalogs.get(source.name)?.find((e) => e.status === 'ok' && e.manifest);
+      // A finish in the future (beyond clock skew) would hide staleness from every alert: it does not count.
+      const latest = Date.now() + FUTURE_TOLERANCE_MS;
+      const newest = catalogs.get(source.name)?.find((e) => e.status === 'ok' && e.manifest && Date.parse(e.manifest.finished_at) <= latest);
       const stored = newest ? Date.parse(newest.manifest!.finished_at) / 1000 : undefined;
       if (stored !== undefined && (state.lastSuccess === undefined || stored > state.lastSuccess)) {
         state.lastSuccess = stored;

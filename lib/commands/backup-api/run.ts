@@ -89,7 +89,7 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
   }
   if (!isLoopback(settings.address.host) && !settings.tls) {
     io.log.warn(
-      `LISTENING ON ${settings.address.host}:${settings.address.port} WITHOUT TLS: bearer tokens and backup metadata cross the network in clear text. ` +
+      `LISTENING ON ${serving.url.replace(/^http:\/\//, '')} WITHOUT TLS: bearer tokens and backup metadata cross the network in clear text. ` +
         'Put a TLS-terminating proxy in front and listen on 127.0.0.1, or give --tls-cert and --tls-key.',
     );
   }
@@ -103,12 +103,16 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
   if (running > 0) io.stderr.write(`${io.tool}: stopping: ${running} job(s) running, ${Math.round(settings.drainMs / 1000)}s to finish before they are cancelled\n`);
   const closing = serving.close();
   const cancelled = await jobs.drain(settings.drainMs);
+  for (const job of cancelled) {
+    // A cancelled backup leaves nothing (its tool removed the partial artifact); a cancelled restore's target may be half-restored.
+    if (job.request.kind === 'restore') io.log.warn(`job ${job.id}: the restore into ${job.request.target} was cancelled: that target may be half-restored; restore it again`);
+  }
   shutdown.abort();
   // Waited requests have their answers now; connections still open after a moment are closed.
   const timer = setTimeout(() => serving.server.closeAllConnections(), 1_000);
   await closing;
   clearTimeout(timer);
-  if (cancelled > 0) throw interruptedWith(io.signal, `cancelled ${cancelled} running job(s); their tools removed what they had written`);
+  if (cancelled.length > 0) throw interruptedWith(io.signal, `cancelled ${cancelled.length} running job(s) (see each job's line above)`);
 }
 
 function describe(job: Job): string {

@@ -35,7 +35,9 @@ export async function serve(api: Api, options: { address: ListenAddress; tls: { 
       options.log.info(`${req.method} ${(req.url ?? '').split('?')[0]} ${reply.status} ${Math.round(performance.now() - started)}ms`);
     };
   };
-  const server = options.tls ? createHttps({ cert: options.tls.cert, key: options.tls.key }, handle) : createHttp(handle);
+  // Node checks the timeouts below only this often (30 s by default): slow clients would hold sockets longer.
+  const checking = { connectionsCheckingInterval: 2_000 };
+  const server = options.tls ? createHttps({ ...checking, cert: options.tls.cert, key: options.tls.key }, handle) : createHttp(checking, handle);
   // Slow clients may not hold connections open forever: the whole request within 60 s, headers within 20 s.
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;

@@ -38,6 +38,7 @@ describe('bearer tokens', () => {
     expect(bad(`ops read short`)).toThrow(/shorter than 24 characters/);
     expect(bad(`ops read ${A}\nops read ${B}`)).toThrow(/used twice/);
     expect(bad(`o/ps read ${A}`)).toThrow(/the name may hold only/);
+    expect(bad(`viewer read ${A}\nops read,backup,restore sha256:${createHash('sha256').update(A).digest('hex')}`)).toThrow(/line 2: the same token as viewer's/);
     try {
       parseTokens(`ops read ${'x'.repeat(10)}`, 'f');
     } catch (error) {

@@ -59,4 +59,25 @@ describe('health', () => {
     truncateSync(join(dir, damaged.artifact.name), 10);
     expect(await settled()).toMatchObject({ healthy: false, verdict: 'ChecksumMismatch', reasons: [expect.stringMatching(/corrupt/)] });
   });
+
+  it('does not take a manifest that finishes in the future as fresh, and reads a backup the server wrote again once it changed', async () => {
+    const dir = tempDir('health-future');
+    const { store, health, settled } = await healthOf(dir);
+    const written = await seedBackup(store, { group: 'app', time: new Date(Date.now() - 60_000) });
+    health.provenAtWrite(written as unknown as Record<string, unknown>);
+    const [first] = await health.check();
+    expect(first).toMatchObject({ verdict: 'Ok', verifying: null, verified: 'content' });
+    // The same size, other bytes, a later mtime: what the job proved no longer holds.
+    const flipped = Buffer.from(sampleArtifact('postgres'));
+    flipped[flipped.length - 10]! ^= 0xff;
+    writeFileSync(join(dir, written.artifact.name), flipped);
+    expect(await settled()).toMatchObject({ healthy: false, verdict: 'ChecksumMismatch' });
+
+    const other = tempDir('health-ahead');
+    const ahead = await healthOf(other);
+    const manifest = await seedBackup(ahead.store, { group: 'app', time: new Date(Date.now() - 60_000) });
+    const path = join(other, `${manifest.artifact.name}.manifest.json`);
+    writeFileSync(path, JSON.stringify({ ...manifest, finished_at: '2099-01-01T00:00:00.000Z' }));
+    expect(await ahead.settled()).toMatchObject({ healthy: false, verdict: 'TooOld', age_seconds: 0, reasons: [expect.stringMatching(/in the future/)] });
+  });
 });
