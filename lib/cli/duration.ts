@@ -42,7 +42,7 @@ export const DURATION_BOUNDS: Record<string, DurationBounds> = {
   '--rpo': { min: 1, max: CENTURY },
   '--rto': { min: 1, max: CENTURY },
   '--drain-timeout': { min: 0, max: HOUR }, // backup-api: 0 cancels running jobs at once
-  '--catalog-ttl': { min: 0, max: HOUR }, // backup-api: 0 lists the location for every request
+  'catalog_ttl': { min: 0, max: HOUR }, // backup-api's configuration: 0 lists the location for every request
 };
 
 const DEFAULT_BOUNDS: DurationBounds = { min: 1, max: CENTURY };

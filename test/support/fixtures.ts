@@ -29,12 +29,15 @@ export async function createFixtureDatabase(cluster: PgCluster, name: string): P
   await cluster.query(name, FIXTURE_SQL);
 }
 
-/** Every user table's row count and an md5 of its sorted rows: equal maps mean equal contents. */
+/**
+ * Every user table's row count and an md5 of its sorted rows: equal maps mean equal contents. Other sessions'
+ * temporary tables (a restore's psql, whose backend may still be going away) are not the database's contents.
+ */
 export async function tableFingerprints(cluster: PgCluster, db: string): Promise<Record<string, string>> {
   const tables = await cluster.query(
     db,
     `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables
-      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname !~ '^pg_(toast_)?temp_' ORDER BY 1`,
   );
   const out: Record<string, string> = {};
   for (const { t } of tables.rows as { t: string }[]) {

@@ -97,7 +97,7 @@ export function parseApiConfig(text: string, file: string, env: Env): ApiConfig 
     listen: optionalString(top.listen, at('listen')),
     tokensFile: optionalPath(top.tokens_file, at('tokens_file')),
     defaultSource: defaultSource ?? (sources.size === 1 ? [...sources.keys()][0] : undefined),
-    catalogTtlMs: top.catalog_ttl === undefined ? DEFAULT_CATALOG_TTL_MS : parseDuration(string(top.catalog_ttl, at('catalog_ttl')), at('catalog_ttl'), DURATION_BOUNDS['--catalog-ttl']),
+    catalogTtlMs: top.catalog_ttl === undefined ? DEFAULT_CATALOG_TTL_MS : parseDuration(string(top.catalog_ttl, at('catalog_ttl')), at('catalog_ttl'), DURATION_BOUNDS.catalog_ttl),
     drainTimeoutMs: top.drain_timeout === undefined ? undefined : parseDuration(string(top.drain_timeout, at('drain_timeout')), at('drain_timeout'), DURATION_BOUNDS['--drain-timeout']),
     publicMetrics: top.public_metrics === undefined ? false : boolean(top.public_metrics, at('public_metrics')),
     sources,
