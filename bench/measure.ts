@@ -25,7 +25,7 @@ function vmHwm(pid: number): number | undefined {
  * Runs a command and measures it. Peak RSS is sampled from /proc every 10 ms; VmHWM only grows, so the last
  * sample before exit is the process's peak up to that moment.
  */
-export function measure(file: string, args: string[], env: NodeJS.ProcessEnv, where: { cwd?: string; uid?: number; gid?: number } = {}): Promise<Measurement> {
+export function measure(file: string, args: string[], env: NodeJS.ProcessEnv, where: { cwd?: string; uid?: number; gid?: number; detached?: boolean } = {}): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'], ...where });
