@@ -60,7 +60,9 @@ export async function drillPitr(
   } finally {
     await server?.stop();
     await plan?.checks.verified?.release();
-    if (!config.keep) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    // wal-fetch's prefetch runner (detached) may still be finishing a file in pg_wal as the directory goes:
+    // a removal that meets a file it just made is tried again rather than leaving the directory behind.
+    if (!config.keep) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
     else io.log.warn(`--keep: the restored data directory is ${dir}`);
   }
 }

@@ -80,6 +80,8 @@ export async function runPrefetch(config: WalFetchConfig, group: string, cluster
   let heard = Date.now();
   try {
     while (!io.signal.aborted && Date.now() - heard < IDLE_MS) {
+      // The data directory is gone (a drill's, removed after its check): nothing left to prefetch for.
+      if (!existsSync(spool)) break;
       const request = (await readFile(join(spool, 'request'), 'utf8').catch(() => '')).trim();
       if (request !== lastRequest) {
         lastRequest = request;
