@@ -6,6 +6,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api-client.js';
 import { startApi, TOKENS, type ApiServer } from '../support/backup-api.js';
+import { waitFor } from '../support/wait.js';
 import { createFixtureDatabase, tableFingerprints, tempDir, wrappedPgDump } from '../support/fixtures.js';
 import { PG_PASSWORD, startPostgres, type PgCluster } from '../support/postgres.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -237,7 +238,7 @@ describe('backup-api shutting down', () => {
       // Longer than the runner's own 5 s cleanup grace: the server extends it to cover the drain.
     }, { args: ['--drain-timeout', '6s'] });
     const waiting = call(api, 'POST', '/v1/sources/stuck/backups', { token: TOKENS.backup, body: { wait: true } });
-    await waitUntil(async () => (await call(api, 'GET', '/v1/jobs', { token: TOKENS.reader })).body.jobs[0]?.phase === 'writing');
+    await waitFor(async () => (await call(api, 'GET', '/v1/jobs', { token: TOKENS.reader })).body.jobs[0]?.phase === 'writing', 'the backup to write', 30_000);
     const stopped = api.stop('SIGTERM');
     const answer = await waiting;
     expect(answer.status).toBe(503);
@@ -261,7 +262,7 @@ describe('backup-api shutting down', () => {
     );
     expect((await call(api, 'GET', '/v1/sources/shop/backups', { token: TOKENS.reader })).status).toBe(200);
     expect((await call(api, 'GET', '/metrics')).status).toBe(200);
-    await waitUntil(async () => (await call(api, 'GET', '/healthz')).body.sources.every((h: { verifying: string | null }) => h.verifying === null));
+    await waitFor(async () => (await call(api, 'GET', '/healthz')).body.sources.every((h: { verifying: string | null }) => h.verifying === null), 'the verifications', 30_000);
     const started = await call(api, 'POST', '/v1/sources/notes/backups', { token: TOKENS.backup, body: {} });
     expect(started.status).toBe(202);
     const { exitCode, stderr } = await api.stop('SIGTERM');
@@ -307,17 +308,9 @@ describe('backup-api over TLS', () => {
 
 async function waitForJob(id: string, api: { url: string } = server): Promise<any> {
   let job: any;
-  await waitUntil(async () => {
+  await waitFor(async () => {
     job = (await call(api, 'GET', `/v1/jobs/${id}`, { token: TOKENS.reader })).body;
     return job.status !== 'running';
-  });
+  }, `job ${id} to end`, 30_000);
   return job;
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(50);
-  }
 }

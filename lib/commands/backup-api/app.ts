@@ -17,11 +17,11 @@ import { Router, type Method } from '../../http/router.js';
 import type { CatalogView } from './catalog-view.js';
 import type { ApiConfig, SourceConfig, TargetConfig } from './config.js';
 import type { Health } from './health.js';
-import { Jobs, type Job } from './jobs.js';
+import type { Job, Jobs } from './jobs.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { BACKUP_BODY, RESTORE_BODY, SNAPSHOT_BODY, SNAPSHOT_RESTORE_BODY, type BackupBody, type RestoreBody, type SnapshotBody } from './schemas.js';
-import { backupRun, dryRun, restoreRun } from './tool-runs.js';
+import { backupRun, dryRun, restoreRun, type ToolRun } from './tool-runs.js';
 
 export interface QueryParam {
   name: string;
@@ -310,7 +310,7 @@ export class Api {
     return jsonText(200, `{"source":${JSON.stringify(source.name)},"backups":[${items.map(serialized).join(',')}],"next":${JSON.stringify(nextUrl)}}`);
   }
 
-  private startJob(source: SourceConfig, kind: Job['request']['kind'], run: ReturnType<typeof backupRun>, token: TokenEntry, extra: { trigger?: string; backup?: string; target?: string }): Job {
+  private startJob(source: SourceConfig, kind: Job['request']['kind'], run: ToolRun, token: TokenEntry, extra: { trigger?: string; backup?: string; target?: string }): Job {
     return this.state.jobs.start({ kind, source: source.name, run, requestedBy: token.name, ...extra });
   }
 

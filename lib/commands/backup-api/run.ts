@@ -1,7 +1,7 @@
 import { errnoCode, interruptedWith, UsageError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
-import { resolveEncryption, resolveIdentities } from '../../cli/encryption-options.js';
-import { identitiesOf, type AgeIdentities } from '../../crypto/age-file.js';
+import { resolveEncryption, resolveIdentities, type IdentityConfig } from '../../cli/encryption-options.js';
+import { identitiesOf } from '../../crypto/age-file.js';
 import { isLoopback } from '../../http/listen-address.js';
 import { toolBin } from '../../process/self.js';
 import { openStore } from '../../store/location.js';
@@ -9,7 +9,6 @@ import { resolveS3Options } from '../../store/s3-options.js';
 import type { Store } from '../../store/store.js';
 import { Api } from './app.js';
 import { CatalogView } from './catalog-view.js';
-import type { SourceConfig } from './config.js';
 import { BACKUP_TOOLS } from './tool-runs.js';
 import { Health, type HealthSource } from './health.js';
 import { Jobs, type Job } from './jobs.js';
@@ -34,22 +33,18 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
     if (!toolBin(tool)) throw new UsageError(`cannot find the built ${tool} beside backup-api`, { hint: 'install the whole toolbox (npm run build makes dist/bin)' });
   }
   if (settings.tokensFileOpen) io.log.warn(`${settings.tokensFileOpen} can be read by other users; chmod 600 it`);
-  // Recipients and key files are read now, as the tools would read them: a bad one stops the start, not a job.
-  for (const source of sources) {
-    const env = { ...io.env, ...source.env };
-    const named = (error: unknown) => new UsageError(`--config: source ${source.name}: ${(error as Error).message}`);
-    try {
-      if (source.encryptTo.length + source.encryptToFile.length > 0) resolveEncryption({ encryptTo: source.encryptTo, encryptToFile: source.encryptToFile }, env);
-      if (source.identityFile.length > 0) resolveIdentities({ identity: source.identityFile }, env);
-    } catch (error) {
-      throw named(error);
-    }
-  }
-
   const views = new Map<string, CatalogView>();
   const healthSources = new Map<string, HealthSource>();
   for (const source of sources) {
     const env = { ...io.env, ...source.env };
+    // Recipients and key files are read now, as the tools would read them: a bad one stops the start, not a job.
+    let keys: IdentityConfig | undefined;
+    try {
+      if (source.encryptTo.length + source.encryptToFile.length > 0) resolveEncryption({ encryptTo: source.encryptTo, encryptToFile: source.encryptToFile }, env);
+      if (source.identityFile.length > 0) keys = resolveIdentities({ identity: source.identityFile }, env);
+    } catch (error) {
+      throw new UsageError(`--config: source ${source.name}: ${(error as Error).message}`);
+    }
     const s3 = resolveS3Options(source.location, {}, env);
     let opened: Promise<Store> | undefined;
     const store = () => (opened ??= openStore(source.location, `source ${source.name}: to`, io.cwd, s3).catch((error: unknown) => {
@@ -58,7 +53,8 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
     }));
     const view = new CatalogView(source, store, config.catalogTtlMs);
     views.set(source.name, view);
-    healthSources.set(source.name, { view, store, env, identities: keysOf(source, env) });
+    // The keys are opened (a passphrase costs scrypt) only when an encrypted backup is first verified, and once.
+    healthSources.set(source.name, { view, store, env, identities: async () => (keys ? identitiesOf(keys) : undefined) });
   }
   const metrics = new ApiMetrics();
   const shutdown = new AbortController();
@@ -118,13 +114,4 @@ export async function run(opts: BackupApiOptions, _args: string[], io: Io): Prom
 function describe(job: Job): string {
   const r = job.request;
   return `${r.kind} of ${r.source}${r.backup ? ` (${r.backup})` : ''}${r.target ? ` into ${r.target}` : ''}`;
-}
-
-/** The source's age keys for verifying encrypted backups in full, opened once (undefined: header checks only). */
-function keysOf(source: SourceConfig, env: Record<string, string | undefined>): () => Promise<AgeIdentities | undefined> {
-  let opened: Promise<AgeIdentities | undefined> | undefined;
-  return () => (opened ??= (async () => {
-    const config = source.identityFile.length > 0 ? resolveIdentities({ identity: source.identityFile }, env) : undefined;
-    return config ? identitiesOf(config) : undefined;
-  })());
 }
