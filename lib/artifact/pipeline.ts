@@ -23,7 +23,16 @@ import { sealingStream, startAgeFile } from '../crypto/age-file.js';
  */
 export type Producer =
   | ((
-      | { kind: 'child'; start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child }
+      | {
+          kind: 'child';
+          start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child;
+          /**
+           * Pass its output through Node even to zstd, so the check sees the raw bytes as they go by instead of
+           * decompressing the artifact again: for a check that costs less than a second decompression (a
+           * directory's archive, hashed file by file as it is read).
+           */
+          throughNode?: boolean;
+        }
       | { kind: 'stream'; stream: Readable }
     ) & { check?: ProducerCheck })
   | { kind: 'file'; path: string; verified(): Promise<void>; check?: undefined };
@@ -130,11 +139,13 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   // A file producer's verification: its failure stops every stage at once and is the cause reported.
   const verified = producer.kind === 'file' ? producer.verified() : undefined;
   verified?.catch(() => stop.abort());
+  // A child writing straight into zstd's stdin: its bytes never pass through Node.
+  const childToPipe = producer.kind === 'child' && compressor?.inputIsPipe === true && !producer.throughNode;
   if (producer.kind === 'child') {
-    const child = producer.start(compressor ? (compressor.inputIsPipe ? compressor.input! : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
-    const output = compressor?.inputIsPipe ? null : inspect(child.stdout!);
+    const child = producer.start(compressor ? (childToPipe ? compressor.input! : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
+    const output = childToPipe ? null : inspect(child.stdout!);
     const input = compressor?.input;
-    if (compressor?.inputIsPipe) {
+    if (childToPipe) {
       input!.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
     } else if (input) {
       output!.pipe(input);
@@ -164,7 +175,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   // Where the raw bytes never pass through Node (the producer writes into zstd), the check reads them back:
   // from the finished file zstd wrote, or by decompressing zstd's output on its way to stdout.
   const feedOptions = { env: io.env, signal, where: options.label };
-  const unseen = check !== undefined && producer.kind === 'child' && compressor?.inputIsPipe === true;
+  const unseen = check !== undefined && childToPipe;
   const feed = unseen && fileFd === undefined ? feedCompressed(check, options.compression, feedOptions) : undefined;
   const compressed = compressor?.output && feed ? throughInto(compressor.output, new ContentTee((chunk) => feed.write(chunk))) : compressor?.output;
   // What is stored: the compressed bytes (or the raw ones), sealed when encrypting.

@@ -11,7 +11,7 @@
 import type { Compression } from '../artifact/compression.js';
 import { IntegrityError, UsageError } from '../cli/errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
-import { isManifestName, isTempName, manifestNameFor, MANIFEST_SUFFIX, parseArtifactName, type Kind } from './naming.js';
+import { artifactOfIndex, isManifestName, isTempName, manifestNameFor, MANIFEST_SUFFIX, parseArtifactName, type Kind } from './naming.js';
 import type { Store, StoreEntry } from '../store/store.js';
 
 export type BackupStatus = 'ok' | 'unverified' | 'orphan' | 'corrupt';
@@ -67,6 +67,11 @@ export async function readCatalog(store: Store, options: CatalogOptions = {}): P
       if (!files.has(artifactName)) entries.push(debris(file, artifactName, 'a manifest without its artifact'));
       continue;
     }
+    const indexed = artifactOfIndex(file.name);
+    if (indexed !== undefined) {
+      if (!files.has(indexed)) entries.push(debris(file, indexed, 'a content index without its artifact'));
+      continue;
+    }
     if (isTempName(file.name)) {
       entries.push(debris(file, file.name.replace(/^\./, '').replace(/\.tmp-[A-Za-z0-9-]+$/, ''), 'a temporary file of an interrupted run'));
       continue;
@@ -87,7 +92,7 @@ export async function readCatalog(store: Store, options: CatalogOptions = {}): P
   await forEachLimited(toRead, options.concurrency ?? 16, async ({ artifact, manifest }) => {
     const key = `${artifact.size}:${artifact.modified.getTime()}:${manifest.size}:${manifest.modified.getTime()}`;
     const known = memo?.get(artifact.name);
-    const entry = known?.key === key ? known.entry : await checkBackup(store, artifact, manifest, options);
+    const entry = known?.key === key ? known.entry : await checkBackup(store, artifact, manifest, files, options);
     seen.set(artifact.name, { key, entry });
     entries.push(entry);
   });
@@ -119,7 +124,7 @@ function debris(file: StoreEntry, artifactName: string, problem: string): Catalo
   };
 }
 
-async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: StoreEntry, options: CatalogOptions): Promise<CatalogEntry> {
+async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: StoreEntry, files: Map<string, StoreEntry>, options: CatalogOptions): Promise<CatalogEntry> {
   const parsed = parseArtifactName(artifact.name)!;
   const base = {
     ...describe(parsed, artifact),
@@ -136,9 +141,15 @@ async function checkBackup(store: Store, artifact: StoreEntry, manifestFile: Sto
   }
   const forged = mismatch(manifest, parsed);
   if (forged) return { ...base, status: 'corrupt', problem: `the manifest does not belong to ${artifact.name}: ${forged}` };
-  const entry: CatalogEntry = { ...base, time: new Date(manifest.started_at), manifest, status: 'ok' };
+  // A directory backup's index belongs to it: listed with it, deleted with it, and its absence is damage.
+  const index = manifest.index ? files.get(manifest.index.name) : undefined;
+  const entry: CatalogEntry = { ...base, ...(index ? { files: [...base.files, index.name] } : {}), time: new Date(manifest.started_at), manifest, status: 'ok' };
   if (manifest.artifact.size_bytes !== artifact.size) {
     return { ...entry, status: 'corrupt', problem: `${artifact.size} bytes stored, the manifest says ${manifest.artifact.size_bytes} (truncated or altered)` };
+  }
+  if (manifest.index && !index) return { ...entry, status: 'corrupt', problem: `its content index ${manifest.index.name} is missing` };
+  if (index && index.size !== manifest.index!.size_bytes) {
+    return { ...entry, status: 'corrupt', problem: `its content index is ${index.size} bytes, the manifest says ${manifest.index!.size_bytes} (truncated or altered)` };
   }
   if (options.verify) {
     try {
@@ -165,6 +176,7 @@ function mismatch(manifest: Manifest, parsed: NonNullable<ReturnType<typeof pars
   if (manifest.id !== parsed.id) return `its id is ${quote(manifest.id)}`;
   if (manifest.kind !== parsed.kind) return `its kind is ${quote(manifest.kind)}`;
   if (manifest.group !== parsed.group) return `its group is ${quote(manifest.group)}`;
+  if (manifest.index && artifactOfIndex(manifest.index.name) !== parsed.name) return `its content index is ${quote(manifest.index.name)}`;
   const lag = parsed.time.getTime() - Math.floor(Date.parse(manifest.started_at) / 1000) * 1000;
   if (!(lag >= 0 && lag <= NAME_AFTER_START_MS)) return `it started at ${quote(manifest.started_at)}, not at the time in the name`;
   if (Date.parse(manifest.finished_at) < Date.parse(manifest.started_at)) return 'it finished before it started';
@@ -191,15 +203,16 @@ export function selectEntries(entries: CatalogEntry[], filter: { group?: string 
   return entries.filter((e) => (filter.group === undefined || e.group === filter.group) && (filter.kind === undefined || e.kind === filter.kind));
 }
 
-export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical' | 'sqlite-db' | 'pg_basebackup-tar';
-const FORMATS: readonly string[] = ['pg_dump-custom', 'pg_dump-plain', 'redis-rdb', 'redis-logical', 'sqlite-db', 'pg_basebackup-tar'] satisfies ArtifactFormat[];
+export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-plain' | 'redis-rdb' | 'redis-logical' | 'sqlite-db' | 'pg_basebackup-tar' | 'dir-tar';
+const FORMATS: readonly string[] = ['pg_dump-custom', 'pg_dump-plain', 'redis-rdb', 'redis-logical', 'sqlite-db', 'pg_basebackup-tar', 'dir-tar'] satisfies ArtifactFormat[];
 
 /** What kind of artifact a backup is: the manifest says; the old scripts wrote plain SQL and RDB files. */
 export function artifactFormat(entry: CatalogEntry): ArtifactFormat {
   const declared = entry.manifest?.artifact.format;
   if (declared !== undefined && FORMATS.includes(declared)) return declared as ArtifactFormat;
   if (declared) throw new UsageError(`${entry.id}: unknown artifact format '${declared}'`);
-  return entry.kind === 'redis' ? 'redis-rdb' : entry.kind === 'sqlite' ? 'sqlite-db' : entry.kind === 'postgres-base' ? 'pg_basebackup-tar' : 'pg_dump-plain';
+  const byKind: Record<Kind, ArtifactFormat> = { redis: 'redis-rdb', sqlite: 'sqlite-db', 'postgres-base': 'pg_basebackup-tar', dir: 'dir-tar', postgres: 'pg_dump-plain' };
+  return byKind[entry.kind ?? 'postgres'];
 }
 
 /** How a backup's artifact is compressed: the manifest says; an old script's name ends in .gz or not. */

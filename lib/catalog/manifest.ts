@@ -56,6 +56,22 @@ export interface Manifest {
   tool: { name: 'restorable'; version: string; hostname: string };
   /** Set when the artifact is encrypted: the scheme and the public keys that open it (sha256 is of the stored bytes). */
   encryption?: ManifestEncryption;
+  /** A directory backup's content index, stored beside the artifact (see lib/dir/content-index.ts). */
+  index?: ManifestIndex;
+}
+
+export interface ManifestIndex {
+  /** The stored index's name: `<artifact>.index.ndjson` plus the artifact's compression (and `.age`). */
+  name: string;
+  size_bytes: number;
+  /** Of the stored (compressed, sealed) bytes. */
+  sha256: string;
+  compression: Compression;
+  /** Of the index's lines as written, uncompressed: what a re-reading of the archive must reproduce. */
+  content_sha256: string;
+  /** Regular files listed, and their bytes. */
+  files: number;
+  bytes: number;
 }
 
 export interface ManifestEncryption {
@@ -79,6 +95,7 @@ export function buildManifest(fields: Omit<Manifest, 'format' | 'tool' | 'durati
     source: fields.source,
     tool: { name: 'restorable', version: toolVersion(), hostname: hostname() },
     ...(fields.encryption ? { encryption: fields.encryption } : {}),
+    ...(fields.index ? { index: fields.index } : {}),
   };
 }
 
@@ -140,6 +157,17 @@ export function validateManifest(value: unknown): string[] {
       if (!Array.isArray(r) || r.length === 0 || !r.every((x) => typeof x === 'string' && /^age1[0-9a-z]+$/.test(x))) {
         problems.push('encryption.recipients must list age public keys (age1…)');
       }
+    }
+  }
+  if (m.kind === 'dir' || 'index' in m) {
+    const index = obj('index');
+    if (index) {
+      str(index, 'name', 'index.');
+      for (const key of ['size_bytes', 'files', 'bytes']) num(index, key, 'index.');
+      for (const key of ['sha256', 'content_sha256']) {
+        if (typeof index[key] !== 'string' || !/^[0-9a-f]{64}$/.test(index[key] as string)) problems.push(`index.${key} must be 64 lowercase hex digits`);
+      }
+      if (!COMPRESSIONS.includes(index.compression as Compression)) problems.push(`index.compression must be one of ${COMPRESSIONS.join(', ')}`);
     }
   }
   const tool = obj('tool');

@@ -3,14 +3,19 @@
  * `<artifact>.manifest.json`, plus the names the old shell scripts wrote, recognised as legacy backups.
  */
 
-/** `postgres-base`: a physical base backup of a whole cluster (pg-basebackup), a series apart from dumps. */
-export type Kind = 'postgres' | 'redis' | 'sqlite' | 'postgres-base';
-export const KINDS: readonly Kind[] = ['postgres', 'redis', 'sqlite', 'postgres-base'];
+/**
+ * `postgres-base`: a physical base backup of a whole cluster (pg-basebackup), a series apart from dumps.
+ * `dir`: a directory tree (dir-backup), a tar archive with a content index beside it.
+ */
+export type Kind = 'postgres' | 'redis' | 'sqlite' | 'postgres-base' | 'dir';
+export const KINDS: readonly Kind[] = ['postgres', 'redis', 'sqlite', 'postgres-base', 'dir'];
 
-const PREFIX: Record<Kind, string> = { postgres: 'pg', redis: 'redis', sqlite: 'sqlite', 'postgres-base': 'pgbase' };
-const KIND_BY_PREFIX: Record<string, Kind> = { pg: 'postgres', redis: 'redis', sqlite: 'sqlite', pgbase: 'postgres-base' };
+const PREFIX: Record<Kind, string> = { postgres: 'pg', redis: 'redis', sqlite: 'sqlite', 'postgres-base': 'pgbase', dir: 'dir' };
+const KIND_BY_PREFIX: Record<string, Kind> = { pg: 'postgres', redis: 'redis', sqlite: 'sqlite', pgbase: 'postgres-base', dir: 'dir' };
 
 export const MANIFEST_SUFFIX = '.manifest.json';
+/** A directory backup's content index, stored beside its artifact: `<artifact>.index.ndjson[.zst|.gz][.age]`. */
+const INDEX_INFIX = '.index.ndjson';
 
 /** What a name tells about a backup. `legacy` names carry no manifest and are dated by their name only. */
 export interface ParsedName {
@@ -81,6 +86,18 @@ export function isManifestName(name: string): boolean {
   return name.endsWith(MANIFEST_SUFFIX);
 }
 
+/** The name of an artifact's content index; `suffix` says how the index is compressed and sealed (`.zst.age`). */
+export function indexNameFor(artifactName: string, suffix: string): string {
+  return `${artifactName}${INDEX_INFIX}${suffix}`;
+}
+
+/** The artifact a content index belongs to, or undefined when `name` is no index name. */
+export function artifactOfIndex(name: string): string | undefined {
+  const at = name.lastIndexOf(INDEX_INFIX);
+  if (at <= 0 || !/^(\.zst|\.gz)?(\.age)?$/.test(name.slice(at + INDEX_INFIX.length))) return undefined;
+  return name.slice(0, at);
+}
+
 /** Temporary names of uploads in progress (or left by a crash); never counted as backups. */
 export function tempNameFor(name: string, unique: string): string {
   return `.${name}.tmp-${unique}`;
@@ -90,7 +107,7 @@ export function isTempName(name: string): boolean {
   return /^\..+\.tmp-[A-Za-z0-9-]+$/.test(name);
 }
 
-const CURRENT = /^(pg|redis|sqlite|pgbase)_([A-Za-z0-9][A-Za-z0-9._-]{0,99})_(\d{8}T\d{6}Z)\.([A-Za-z0-9.]+)$/;
+const CURRENT = /^(pg|redis|sqlite|pgbase|dir)_([A-Za-z0-9][A-Za-z0-9._-]{0,99})_(\d{8}T\d{6}Z)\.([A-Za-z0-9.]+)$/;
 // The old scripts: pg_backup_YYYYmmdd_HHMM.sql.gz and redis_dump_YYYYmmdd_HHMM.rdb (dated in UTC).
 const LEGACY = /^(pg_backup|redis_dump)_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})?\.(sql\.gz|sql|rdb)$/;
 
@@ -99,7 +116,7 @@ const LEGACY = /^(pg_backup|redis_dump)_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{
  * including impossible dates.
  */
 export function parseArtifactName(name: string): ParsedName | undefined {
-  if (isManifestName(name) || isTempName(name)) return undefined;
+  if (isManifestName(name) || isTempName(name) || artifactOfIndex(name) !== undefined) return undefined;
   const legacy = LEGACY.exec(name);
   if (legacy) {
     const [, series, y, mo, d, h, mi, s, ext] = legacy as unknown as string[];

@@ -24,6 +24,7 @@ import { currentPid } from '../process/self.js';
 import { sweepLeftovers } from '../process/leftovers.js';
 import type { Env } from '../cli/io.js';
 import type { Store } from '../store/store.js';
+import type { Manifest } from './manifest.js';
 
 export interface VerifiedArtifact {
   /** How it was proven: against the manifest's sha256 (and its content), or by its content alone. */
@@ -32,6 +33,8 @@ export interface VerifiedArtifact {
   decrypted?: boolean;
   /** A local file holding exactly the verified bytes (decrypted, when encrypted), when asked for. */
   path?: string;
+  /** Likewise a directory backup's content index (still compressed). */
+  indexPath?: string;
   /** Removes the local copy (never the store's own file). */
   release(): Promise<void>;
 }
@@ -72,7 +75,7 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   const opener = encryption ? new AgeOpener({ identities: options.identities, expected: encryption.recipients, where }) : undefined;
   const readable = !encryption || options.identities !== undefined;
   const checkContent = readable && (options.content !== false || !manifest);
-  const check = checkContent ? await contentCheckFor(format, 'full', where) : undefined;
+  const check = checkContent ? await contentCheckFor(format, 'full', where, manifest) : undefined;
   // The copy a restore uses holds the decrypted (still compressed) bytes; the stored file is never used in place then.
   const inPlace = encryption ? undefined : store.localPath?.(name);
   const keepIn = options.keepIn;
@@ -81,8 +84,11 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
   // found and removed by the next; and never the `.age` of a file that is no longer encrypted.
   const copyTo = keepIn !== undefined && !inPlace ? join(keepIn, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${name.replace(/\.age$/, '')}`) : undefined;
   if (copyTo) await sweepLeftovers(keepIn!, (name) => (name.startsWith(COPY_PREFIX) ? /^(\d+)-[0-9a-f]{12}-/.exec(name.slice(COPY_PREFIX.length))?.[1] : undefined));
+  // Copies made of the content index (a directory backup), removed with the artifact's.
+  const copies: string[] = [];
+  let indexPath: string | undefined;
   const release = async () => {
-    if (copyTo) await unlink(copyTo).catch(() => {});
+    for (const file of [...(copyTo ? [copyTo] : []), ...copies]) await unlink(file).catch(() => {});
   };
   const feed = check ? feedCompressed(check, artifactCompression(entry), { env: options.env, ...(options.signal ? { signal: options.signal } : {}), where }) : undefined;
   try {
@@ -113,6 +119,8 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
     await feed?.end().catch((error: unknown) => {
       throw error instanceof IntegrityError && !error.message.startsWith(where) ? new IntegrityError(`${where}: ${error.message}`, { cause: error }) : error;
     });
+    // A directory backup's content index is part of it: its stored bytes are proven too (and kept, opened, for a restore).
+    if (manifest?.index) indexPath = await verifyIndex(store, manifest, options, readable, keepIn === undefined ? undefined : (name) => (copies.push(name), name));
   } catch (error) {
     feed?.abort();
     await release();
@@ -122,8 +130,39 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
     method: manifest ? 'sha256' : 'format',
     ...(encryption ? { decrypted: readable } : {}),
     ...(copyTo ? { path: copyTo } : inPlace ? { path: inPlace } : {}),
+    ...(indexPath !== undefined ? { indexPath } : {}),
     release,
   };
+}
+
+/**
+ * Proves a directory backup's stored content index against its manifest (size, sha256). With `copy`, its
+ * bytes (opened when encrypted, still compressed) are kept in a local file — the store's own file when it is
+ * local and plain — and its path returned.
+ */
+async function verifyIndex(store: Store, manifest: Manifest, options: VerifyOptions, readable: boolean, copy: ((name: string) => string) | undefined): Promise<string | undefined> {
+  const index = manifest.index!;
+  const where = store.locate(index.name);
+  const encryption = manifest.encryption;
+  const inPlace = encryption ? undefined : store.localPath?.(index.name);
+  const copyTo = copy && !inPlace && readable ? copy(join(options.keepIn!, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${index.name.replace(/\.age$/, '')}`)) : undefined;
+  const opener = encryption && copyTo ? new AgeOpener({ identities: options.identities, expected: encryption.recipients, where }) : undefined;
+  const out = copyTo ? createWriteStream(copyTo, { mode: 0o600, flags: 'wx' }) : undefined;
+  const take = async (chunk: Buffer) => {
+    if (out && !out.write(chunk)) await once(out, 'drain');
+  };
+  const source = await store.get(index.name, options.signal ? { signal: options.signal } : {});
+  for await (const chunk of verified(source, index, where) as AsyncIterable<Buffer>) {
+    noteStreamed(chunk.length);
+    if (!opener) await take(chunk);
+    else for (const plain of await opener.push(chunk)) await take(plain);
+  }
+  for (const plain of opener?.end() ?? []) await take(plain);
+  if (out) {
+    out.end();
+    await finished(out);
+  }
+  return copy ? (copyTo ?? inPlace) : undefined;
 }
 
 const COPY_PREFIX = '.restorable-verify-';

@@ -35,6 +35,7 @@ export const DURATION_BOUNDS: Record<string, DurationBounds> = {
   '--check-timeout': { min: 100, max: DAY }, // one drill check
   '--busy-timeout': { min: 0, max: HOUR }, // waiting for an SQLite lock; 0: fail at once
   '--after-restore-timeout': { min: SECOND, max: DAY },
+  '--hook-timeout': { min: SECOND, max: DAY }, // dir-backup's --before and --after
   '--stale-after': { min: MINUTE, max: CENTURY },
   '--orphan-grace': { min: MINUTE, max: CENTURY }, // younger debris may belong to a run in progress
   // Any positive age: a limit of a millisecond is how a test (or a demo) makes every backup too old.

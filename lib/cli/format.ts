@@ -29,3 +29,8 @@ export function formatDuration(ms: number): string {
   }
   return sign + parts.filter((p) => !p.startsWith('0')).join('');
 }
+
+/** A path or value as one word for a POSIX shell the operator pastes a command into. */
+export function shellWord(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}

@@ -37,7 +37,7 @@ export function addSelectOptions<A extends unknown[], O extends OptionValues, G 
     .option('--from <location>', FROM_HELP)
     .option('--backup <id|latest|path>', 'latest, an id or artifact name in --from, or the path of an artifact', textArg('--backup', 'empty; give latest, an id or a path'), 'latest')
     .option('--group <name>', 'with latest: the newest of this retention group', groupArg)
-    .option('--kind <kind>', 'with latest: the newest backup of this kind (postgres, redis, sqlite, postgres-base)', choiceArg('--kind', KINDS))
+    .option('--kind <kind>', 'with latest: the newest backup of this kind (postgres, redis, sqlite, postgres-base, dir)', choiceArg('--kind', KINDS))
     .option('--json', 'print the result as one JSON line');
   return addNetworkOptions(addS3ReadOptions(addIdentityOptions(select)));
 }

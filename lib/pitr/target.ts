@@ -3,6 +3,7 @@
  * the backup (`immediate`) or the end of the archive (`latest`) — and the settings PostgreSQL reads for it.
  * Pure: parsing, and the text written into postgresql.auto.conf.
  */
+import { shellWord } from '../cli/format.js';
 import { UsageError } from '../cli/errors.js';
 import { formatLsn, parseLsn } from '../wal/names.js';
 
@@ -102,7 +103,7 @@ export function confString(value: string): string {
 
 /** One shell word (restore_command runs through sh); `%` doubled, as restore_command's own escape. */
 export function commandWord(value: string): string {
-  return `'${value.replace(/'/g, "'\\''").replace(/%/g, '%%')}'`;
+  return shellWord(value).replace(/%/g, '%%');
 }
 
 /** A moment as PostgreSQL's recovery_target_time takes it (it refuses ISO 8601's `T…Z`): UTC, microseconds. */

@@ -4,46 +4,15 @@
  * `recovery.signal` and the recovery settings. No server is started or stopped here: the operator (or a
  * drill) starts it.
  */
-import { constants } from 'node:fs';
-import { access, appendFile, chmod, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compression } from '../artifact/compression.js';
-import { OperationError, UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
+import { OperationError } from '../cli/errors.js';
 import type { Env, Log } from '../cli/io.js';
 import { probeCandidates, type PgTool } from '../postgres/pg-dump.js';
 import { spawnChild } from '../process/child.js';
 import { pipeInto } from './pipe-into.js';
-
-/**
- * Refuses a data directory that holds anything (exit 2), before any backup is read: a restore never
- * writes over files it did not make. Returns whether it exists (empty).
- */
-export async function checkNewDataDir(dir: string, flag: string): Promise<boolean> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') {
-      if (await lstat(dir).then(() => true, () => false)) throw new UsageError(`${flag}: ${dir} is a symbolic link to nothing`);
-      const parent = await stat(join(dir, '..')).catch(() => undefined);
-      if (!parent?.isDirectory()) throw new UsageError(`${flag}: the parent of ${dir} is not a directory`);
-      await access(join(dir, '..'), constants.W_OK).catch((denied: unknown) => {
-        throw new UsageError(`${flag}: cannot create ${dir}: ${describeSystemError(denied)}`);
-      });
-      return false;
-    }
-    throw new UsageError(`${flag}: cannot read ${dir}: ${describeSystemError(error)}`);
-  }
-  if (names.length > 0) {
-    throw new UsageError(`${flag}: ${dir} is not empty (${names.length} entries): a restore never writes over a data directory`, {
-      hint: 'give a new or empty directory; move the old data directory aside yourself if it is to be replaced',
-    });
-  }
-  await access(dir, constants.W_OK).catch((denied: unknown) => {
-    throw new UsageError(`${flag}: cannot write into ${dir}: ${describeSystemError(denied)}`);
-  });
-  return true;
-}
+import { emptyOut } from './new-dir.js';
 
 export interface ExtractOptions {
   /** The verified artifact (a local file). */
@@ -70,15 +39,6 @@ export async function extractBaseBackup(o: ExtractOptions, existed: boolean): Pr
     await emptyOut(o.dir, existed);
     throw error;
   }
-}
-
-/** Removes what a failed restore put in `dir` (all of it is the restore's), and `dir` itself if it made it. */
-export async function emptyOut(dir: string, existed: boolean): Promise<void> {
-  if (!existed) {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-    return;
-  }
-  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
 }
 
 /** pg_verifybackup of the server's major or the lowest newer one, if installed. */

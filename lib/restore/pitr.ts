@@ -24,7 +24,8 @@ import { archiveReach } from '../wal/reach.js';
 import { identitiesOf } from '../crypto/age-file.js';
 import { baseBackupStart } from '../wal/base-backup.js';
 import { parseWalFileName } from '../wal/names.js';
-import { checkNewDataDir, emptyOut, extractBaseBackup, findVerifier, verifyExtracted, writeRecoverySettings } from './pgdata.js';
+import { extractBaseBackup, findVerifier, verifyExtracted, writeRecoverySettings } from './pgdata.js';
+import { checkNewDir, emptyOut } from './new-dir.js';
 
 export interface PitrRequest {
   select: SelectConfig;
@@ -153,7 +154,7 @@ export async function restorePitr(req: PitrRequest, plan: PitrPlan, existed: boo
 
 /** Refuses a data directory that is not new, before anything is read; true when it exists (empty). */
 export function checkPitrDir(req: PitrRequest): Promise<boolean> {
-  return checkNewDataDir(req.dir, req.dirFlag);
+  return checkNewDir(req.dir, req.dirFlag, 'a data directory');
 }
 
 /**

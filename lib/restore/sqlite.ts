@@ -23,9 +23,8 @@ import type { Compression } from '../artifact/compression.js';
 import type { Manifest, TableStat } from '../catalog/manifest.js';
 import { formatStamp } from '../catalog/naming.js';
 import { IntegrityError, LockedError, OperationError, UsageError, describeSystemError, interruptedWith } from '../cli/errors.js';
-import { formatDuration } from '../cli/format.js';
 import type { Env, Log } from '../cli/io.js';
-import { spawnChild } from '../process/child.js';
+import { runShellHook } from '../process/shell-hook.js';
 import { sqliteFailure, type SqliteEngine } from '../sqlite/engine.js';
 import type { IntegrityResult, SqliteFacts } from '../sqlite/inspect.js';
 import { persistentMode } from '../sqlite/journal-mode.js';
@@ -331,24 +330,8 @@ async function removeSidecars(path: string): Promise<void> {
 
 async function runAfterRestore(request: SqliteRestoreRequest): Promise<{ command: string; ms: number }> {
   const { command, timeoutMs } = request.afterRestore!;
-  const started = performance.now();
-  const child = spawnChild('--after-restore', '/bin/sh', ['-c', command], {
-    env: { ...request.env, RESTORED_DB: request.target },
-    stdout: 'pipe',
-    group: true,
-    timeoutMs,
-    signal: request.signal,
-    onStderr: request.onOutput,
-  });
-  child.stdout?.on('data', request.onOutput);
-  const exit = await child.exited;
-  if (request.signal.aborted) throw request.signal.reason;
-  if (child.timedOut()) throw new OperationError(`--after-restore ran longer than ${formatDuration(timeoutMs)} and was stopped`);
-  if (exit.code !== 0) {
-    const last = child.stderrText().trim().split('\n').pop() ?? '';
-    throw new OperationError(`--after-restore failed (${exit.code === null ? `killed by ${exit.signal}` : `exit ${exit.code}`})${last ? `: ${last}` : ''}`);
-  }
-  return { command, ms: Math.round(performance.now() - started) };
+  const { ms } = await runShellHook({ flag: '--after-restore', command, env: { ...request.env, RESTORED_DB: request.target }, timeoutMs, signal: request.signal, onOutput: request.onOutput });
+  return { command, ms };
 }
 
 /** Puts the safety copy back after a failed step (or removes a restored file where there was none), reporting both. */

@@ -36,7 +36,7 @@ describe('alerts.yml', () => {
   it('is valid and its rules fire as tested (promtool)', async () => {
     const promtool = findBinary('promtool', 'prometheus');
     const check = await execa(promtool, ['check', 'rules', 'alerts.yml'], { cwd: ROOT, reject: false });
-    expect(check.stdout + check.stderr).toMatch(/SUCCESS: 11 rules found/);
+    expect(check.stdout + check.stderr).toMatch(/SUCCESS: 13 rules found/);
     const test = await execa(promtool, ['test', 'rules', 'test/alerts/alerts.test.yml'], { cwd: ROOT, reject: false });
     expect(test.stdout + test.stderr).toMatch(/SUCCESS/);
     expect(test.exitCode).toBe(0);
@@ -44,8 +44,8 @@ describe('alerts.yml', () => {
 
   // Every alert's tests must catch a rule that always fires (a case where it must not) and a rule that never
   // fires (a case where it must); otherwise promtool's SUCCESS above would hold whatever the rule said.
-  it('pins every alert, the SQLite snapshot and WAL archive ones included, with a firing and a not-firing case', async () => {
-    expect(ALERTS).toEqual(expect.arrayContaining(['SnapshotCreationFailed', 'NoRecentSnapshots', 'DatabaseIntegrityIssue', 'WALArchiveStale', 'WALArchiveFailing']));
+  it('pins every alert, the SQLite, volume snapshot and WAL archive ones included, with a firing and a not-firing case', async () => {
+    expect(ALERTS).toEqual(expect.arrayContaining(['SnapshotCreationFailed', 'NoRecentSnapshots', 'DatabaseIntegrityIssue', 'VolumeSnapshotFailed', 'VolumeSnapshotStale', 'WALArchiveStale', 'WALArchiveFailing']));
     expect(RULES.match(EXPR)).toHaveLength(ALERTS.length); // one one-line expr per alert, replaced below
     const [always, never] = await Promise.all([testRules(RULES.replace(EXPR, '$1vector(1)')), testRules(RULES.replace(EXPR, '$1vector(0) > 1'))]);
     expect(always.exitCode).toBe(1);

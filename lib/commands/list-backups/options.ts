@@ -9,7 +9,7 @@ import { UsageError } from '../../cli/errors.js';
 
 export function listBackupsProgram() {
   const program = createProgram('list-backups', 'List the backups in a location, newest first, with their status: ok, unverified, orphan or corrupt.')
-    .option('--kind <kind>', 'only backups of this kind: postgres, redis, sqlite or postgres-base', choiceArg('--kind', KINDS))
+    .option('--kind <kind>', 'only backups of this kind: postgres, redis, sqlite, postgres-base or dir', choiceArg('--kind', KINDS))
     .option('--verify', "re-read every artifact: its sha256 against the manifest's, and its whole content (encrypted ones: with a key from --identity; else their sha256 and age header)")
     .addHelpText(
       'after',

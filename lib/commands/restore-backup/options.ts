@@ -26,6 +26,9 @@ export function restoreBackupProgram() {
     .option('--to-redis <url>', 'load a logical Redis backup into this live server (empty unless --force)')
     .option('--to-redis-dir <dir>', 'install an RDB backup as dump.rdb for the stopped server of this directory', textArg('--to-redis-dir', 'empty'))
     .option('--to-pgdata <dir>', 'extract a base backup into this new (absent or empty) data directory, set to recover from the WAL archive', textArg('--to-pgdata', 'the path is empty'))
+    .option('--to-dir <dir>', 'extract a directory backup into this new (absent or empty) directory — never over the original — and check every file against its content index', textArg('--to-dir', 'the path is empty'))
+    .option('--verify-against <dir>', 'with --to-dir: afterwards compare this tree (the live one) with the backup and list the differences', textArg('--verify-against', 'the path is empty'))
+    .option('--keep-outside-links', 'with --to-dir: restore symbolic links that point outside the directory (as links; nothing is written through them) instead of refusing the backup')
     .option('--to-sqlite <path>', 'restore an SQLite backup over this database file (a safety copy of it is taken first)', textArg('--to-sqlite', 'the path is empty'))
     .option('--safety-dir <dir>', "with --to-sqlite: where safety copies go (default: .restorable/ beside the database)", textArg('--safety-dir', 'the path is empty'))
     .addOption(new Option('--safety-keep <n>', "with --to-sqlite: how many of the database's pre-restore safety copies to keep").argParser(integerArg('--safety-keep', 1, 1000)).default(DEFAULT_SAFETY_KEEP))
@@ -66,7 +69,7 @@ export function resolvePitrRequest(opts: RestoreBackupOptions, env: Env, cwd: st
     if (flag) throw new UsageError(`${flag} applies only to --to-pgdata (a point-in-time restore of a base backup)`);
     return undefined;
   }
-  const other = (['toDb', 'toRedis', 'toRedisDir', 'toSqlite', 'table', 'schema', 'afterRestore', 'safetyDir', 'rollback', 'force'] as const).find((k) => opts[k] !== undefined);
+  const other = (['toDb', 'toRedis', 'toRedisDir', 'toSqlite', 'toDir', 'table', 'schema', 'afterRestore', 'safetyDir', 'rollback', 'force'] as const).find((k) => opts[k] !== undefined);
   if (other) throw new UsageError(`--${other.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --to-pgdata`);
   const select = resolveSelectConfig(opts, env);
   if (select.selector.from === undefined) throw new UsageError('--to-pgdata needs --from LOCATION: the WAL archive is read there too');
@@ -78,6 +81,40 @@ export function resolvePitrRequest(opts: RestoreBackupOptions, env: Env, cwd: st
     workDir: workDirOf(opts, env),
     pgBinDir: opts.pgBinDir,
     maxAgeMs: opts.maxAge,
+  };
+}
+
+/** `restore-backup --to-dir DIR`: a directory backup extracted beside the original. */
+export interface DirRestoreConfig {
+  select: SelectConfig;
+  dir: string;
+  verifyAgainst: string | undefined;
+  keepOutsideLinks: boolean;
+  workDir: string;
+  maxAgeMs: number | undefined;
+  force: boolean;
+}
+
+/** --to-dir's configuration, or undefined for the other targets (which refuse its flags). */
+export function resolveDirRestore(opts: RestoreBackupOptions, env: Env, cwd: string): DirRestoreConfig | undefined {
+  if (opts.toDir === undefined) {
+    const flag = opts.verifyAgainst !== undefined ? '--verify-against' : opts.keepOutsideLinks ? '--keep-outside-links' : undefined;
+    if (flag) throw new UsageError(`${flag} applies only to --to-dir (a directory backup)`);
+    return undefined;
+  }
+  const other = (['toDb', 'toRedis', 'toRedisDir', 'toSqlite', 'toPgdata', 'table', 'schema', 'afterRestore', 'safetyDir', 'rollback'] as const).find((k) => opts[k] !== undefined);
+  if (other) throw new UsageError(`--${other.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --to-dir`);
+  const select = resolveSelectConfig(opts, env);
+  // Restoring into a directory, `latest` means the newest directory backup.
+  select.selector.kind ??= 'dir';
+  return {
+    select,
+    dir: resolve(cwd, opts.toDir),
+    verifyAgainst: opts.verifyAgainst !== undefined ? resolve(cwd, opts.verifyAgainst) : undefined,
+    keepOutsideLinks: opts.keepOutsideLinks === true,
+    workDir: workDirOf(opts, env),
+    maxAgeMs: opts.maxAge,
+    force: opts.force === true,
   };
 }
 
@@ -108,7 +145,7 @@ export function resolveRestoreConfig(opts: RestoreBackupOptions, env: Env, cwd: 
   const select = resolveSelectConfig(opts, env);
   const given = (['toDb', 'toRedis', 'toRedisDir', 'toSqlite'] as const).filter((k) => opts[k] !== undefined);
   if (given.length !== 1) {
-    throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL, --to-redis-dir DIR, --to-sqlite PATH or --to-pgdata DIR' : '--to-db, --to-redis, --to-redis-dir and --to-sqlite are exclusive');
+    throw new UsageError(given.length === 0 ? 'missing target: give --to-db URL, --to-redis URL, --to-redis-dir DIR, --to-sqlite PATH, --to-pgdata DIR or --to-dir DIR' : '--to-db, --to-redis, --to-redis-dir and --to-sqlite are exclusive');
   }
   let target: TargetSpec;
   let sqlite: RestoreConfig['sqlite'];

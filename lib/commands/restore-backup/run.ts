@@ -1,5 +1,5 @@
 import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
-import { resolvePitrRequest, resolveRestoreConfig, resolveRollbackConfig, type RestoreBackupOptions, type RestoreConfig, type RollbackConfig } from './options.js';
+import { resolveDirRestore, resolvePitrRequest, resolveRestoreConfig, resolveRollbackConfig, type RestoreBackupOptions, type RestoreConfig, type RollbackConfig } from './options.js';
 import { OperationError, UsageError, interruptedWith } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
 import { restorePostgresBackup, type PgRestoreResult } from '../../restore/postgres.js';
@@ -26,6 +26,8 @@ export async function run(opts: RestoreBackupOptions, _args: string[], io: Io): 
   if (rollback) return rollBack(rollback, io);
   const pitr = resolvePitrRequest(opts, io.env, io.cwd);
   if (pitr) return (await import('./to-pgdata.js')).restoreToPgdata(pitr, io);
+  const dir = resolveDirRestore(opts, io.env, io.cwd);
+  if (dir) return (await import('./to-dir.js')).restoreToDir(dir, io);
   const config = resolveRestoreConfig(opts, io.env, io.cwd);
   const checks = await checkBackup(
     config,
@@ -154,6 +156,9 @@ async function rollBack(config: RollbackConfig, io: Io): Promise<void> {
 /** Refuses, before anything is read or connected, an artifact the chosen target cannot take. */
 function checkFit(config: RestoreConfig, entry: CatalogEntry, format: ArtifactFormat): void {
   const target = config.target;
+  if (format === 'dir-tar') {
+    throw new UsageError(`${entry.id} is a directory backup: it is extracted into a new directory`, { hint: 'restore-backup --to-dir NEWDIR' });
+  }
   if (format === 'pg_basebackup-tar') {
     throw new UsageError(`${entry.id} is a physical base backup of a whole cluster: it is not loaded into a server but extracted into a new data directory`, {
       hint: 'restore-backup --to-pgdata NEWDIR [--target-time TIME] (README: point-in-time recovery)',

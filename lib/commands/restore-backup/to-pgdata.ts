@@ -5,6 +5,7 @@
  */
 import { interruptedWith } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
+import { shellWord } from '../../cli/format.js';
 import { checkPitrDir, dataDirMajor, planPitr, restorePitr, type PitrRequest, type PitrRestored } from '../../restore/pitr.js';
 import { checkReport } from '../../verdict/render.js';
 
@@ -54,9 +55,4 @@ function howToStart(restored: PitrRestored, major: string | undefined, req: Pitr
   }
   if (!req.keepArchiveMode) lines.push("archive_mode is off in the copy; to make it the new primary, set it back (and archive to its own --group) before it takes writes.");
   return `${lines.join('\n')}\n`;
-}
-
-/** A path as one word for a shell the operator pastes into. */
-function shellWord(text: string): string {
-  return `'${text.replace(/'/g, "'\\''")}'`;
 }

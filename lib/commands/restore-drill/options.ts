@@ -42,9 +42,11 @@ export function restoreDrillProgram() {
     .option('--rpo <duration>', 'exit 3 when the backup is older, e.g. 24h', durationArg('--rpo'))
     .option('--expect-table <name[:min]>', 'this table must exist with at least min rows (repeatable)', repeatable(expectTableArg))
     .option('--check-sql <sql>', 'one read-only query that must return true or a non-empty result (repeatable)', repeatable(textArg('--check-sql', 'the query is empty')))
-    .addOption(new Option('--check-timeout <duration>', 'each --check-sql and --expect-table query fails after this long').argParser(durationArg('--check-timeout')).default(DEFAULT_CHECK_TIMEOUT_MS, '60s'))
+    .addOption(new Option('--check-timeout <duration>', 'each --check-sql and --expect-table query, or --check-cmd, fails after this long').argParser(durationArg('--check-timeout')).default(DEFAULT_CHECK_TIMEOUT_MS, '60s'))
     .option('--report <file>', 'write the evidence as JSON, or Markdown when the name ends in .md', textArg('--report', 'the file name is empty'))
-    .option('--keep', 'keep the restored database (it is dropped by default, on failure and signals too)')
+    .option('--check-cmd <command>', 'directory drills: a shell command that must exit 0, run with RESTORED_PATH set to the restored tree (repeatable; an application-level check)', repeatable(textArg('--check-cmd', 'the command is empty')))
+    .option('--keep-outside-links', 'directory drills: restore symbolic links that point outside the tree (as links) instead of failing')
+    .option('--keep', 'keep the restored database or directory (it is removed by default, on failure and signals too)')
     .option('--pitr', 'rehearse a point-in-time restore: a base backup and the WAL archive, replayed by a throwaway PostgreSQL to the target')
     .option('--check-db <name>', 'with --pitr: the database --expect-table and --check-sql run in (default: postgres)', textArg('--check-db', 'empty'))
     .addHelpText('after', '\nThe old form `restore-drill --backup PATH --target-db appdb_restore` works as it did, for a database that does not exist yet.');
@@ -61,7 +63,10 @@ export interface DrillConfig extends SelectConfig {
   rpoMs: number | undefined;
   expectTables: ExpectTable[];
   checkSql: string[];
-  /** How long each --expect-table and --check-sql query may run. */
+  /** Directory drills: shell commands run against the restored tree. */
+  checkCmd: string[];
+  keepOutsideLinks: boolean;
+  /** How long each --expect-table and --check-sql query, or --check-cmd, may run. */
   checkTimeoutMs: number;
   report: string | undefined;
   keep: boolean;
@@ -80,6 +85,7 @@ export function resolveDrillConfig(opts: RestoreDrillOptions, env: Env): DrillCo
   if (opts.pitr) {
     if (opts.targetDb !== undefined) throw new UsageError('--target-db does not apply to --pitr: the drill restores a whole cluster into a temporary data directory');
     if (select.selector.from === undefined) throw new UsageError('--pitr needs --from LOCATION: the WAL archive is read there too');
+    if (opts.checkCmd !== undefined) throw new UsageError('--check-cmd applies to directory drills (--kind dir), not to --pitr');
     pitr = resolveRecoveryTarget(opts);
   } else {
     const flag = givenRecoveryFlag(opts) ?? (opts.checkDb !== undefined ? '--check-db' : undefined);
@@ -95,6 +101,8 @@ export function resolveDrillConfig(opts: RestoreDrillOptions, env: Env): DrillCo
     rpoMs: opts.rpo,
     expectTables: opts.expectTable ?? [],
     checkSql: opts.checkSql ?? [],
+    checkCmd: opts.checkCmd ?? [],
+    keepOutsideLinks: opts.keepOutsideLinks === true,
     checkTimeoutMs: opts.checkTimeout,
     report: opts.report,
     keep: Boolean(opts.keep),

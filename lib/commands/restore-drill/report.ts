@@ -24,7 +24,7 @@ export interface DrillReport {
   rto: { limit_ms: number | null; actual_ms: number; ok: boolean };
   rpo: { limit_ms: number | null; age_ms: number | null; ok: boolean };
   checks: DrillCheck[];
-  target: { kind: 'postgres' | 'postgres-pitr' | 'redis' | 'sqlite'; where: string; server_version: string | null; kept: boolean } | null;
+  target: { kind: 'postgres' | 'postgres-pitr' | 'redis' | 'sqlite' | 'dir'; where: string; server_version: string | null; kept: boolean } | null;
   tool: string | null;
   host: string;
   started_at: string;

@@ -37,7 +37,7 @@ describe('manifest v1', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'format must be "restorable.manifest/1"',
-        'kind must be one of postgres, redis, sqlite, postgres-base',
+        'kind must be one of postgres, redis, sqlite, postgres-base, dir',
         'started_at must be an ISO-8601 UTC time',
         'artifact.name must be a non-empty string',
         'artifact.sha256 must be 64 lowercase hex digits',
