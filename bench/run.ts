@@ -1,6 +1,7 @@
 /** `npm run bench`: runs every benchmark (or those named as arguments) and prints one JSON line per result. */
 import { benchApi } from './api.js';
 import { benchCleanup } from './cleanup.js';
+import { benchDir } from './dir.js';
 import { benchPgBackup } from './pg-backup.js';
 import { benchPitr } from './pitr.js';
 import { benchRedisBackup } from './redis-backup.js';
@@ -17,6 +18,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>[]>> = {
   wal: benchWal,
   pitr: benchPitr,
   api: benchApi,
+  dir: benchDir,
 };
 
 // The harness itself uses the AWS SDK (to inspect s3rver); its Node 20 notice is noise in the report.

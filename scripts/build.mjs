@@ -50,10 +50,13 @@ const ageApart = {
 
 await rm(`${root}dist`, { recursive: true, force: true });
 await build({
-  // The SQLite worker thread runs its own bundle (see lib/sqlite/engine.ts).
+  // The SQLite worker process and the content index's worker thread run bundles of their own (see
+  // lib/sqlite/engine.ts, lib/dir/index-thread.ts).
   entryPoints: [
     ...tools.map((tool) => ({ in: `${root}bin/${tool}.ts`, out: tool })),
     { in: `${root}lib/sqlite/worker.ts`, out: 'sqlite-worker' },
+    { in: `${root}lib/dir/index-worker.ts`, out: 'index-worker' },
+    { in: `${root}lib/dir/check-worker.ts`, out: 'dir-check-worker' },
     { in: 'age-encryption', out: 'age' },
   ],
   outdir: `${root}dist/tools`,

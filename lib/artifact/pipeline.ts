@@ -27,11 +27,12 @@ export type Producer =
           kind: 'child';
           start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child;
           /**
-           * Pass its output through Node even to zstd, so the check sees the raw bytes as they go by instead of
-           * decompressing the artifact again: for a check that costs less than a second decompression (a
-           * directory's archive, hashed file by file as it is read).
+           * Pass its output through Node even to zstd, each chunk handed to `tap` on the way (a promise it
+           * returns holds the stream back until it settles; a throw fails the run): for a reading that costs
+           * less than decompressing the artifact again (a directory's archive, indexed file by file as it is
+           * read).
            */
-          throughNode?: boolean;
+          tap?: (chunk: Buffer) => void | Promise<void>;
         }
       | { kind: 'stream'; stream: Readable }
     ) & { check?: ProducerCheck })
@@ -140,10 +141,10 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const verified = producer.kind === 'file' ? producer.verified() : undefined;
   verified?.catch(() => stop.abort());
   // A child writing straight into zstd's stdin: its bytes never pass through Node.
-  const childToPipe = producer.kind === 'child' && compressor?.inputIsPipe === true && !producer.throughNode;
+  const childToPipe = producer.kind === 'child' && compressor?.inputIsPipe === true && !producer.tap;
   if (producer.kind === 'child') {
     const child = producer.start(compressor ? (childToPipe ? compressor.input! : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
-    const output = childToPipe ? null : inspect(child.stdout!);
+    const output = childToPipe ? null : inspect(producer.tap ? throughInto(child.stdout!, new ContentTee(producer.tap)) : child.stdout!);
     const input = compressor?.input;
     if (childToPipe) {
       input!.destroy(); // the child holds the write end now; ours must close so zstd sees EOF

@@ -2,8 +2,9 @@
  * GNU tar's diagnostics while it creates an archive, sorted into what a directory backup reports: files that
  * changed or vanished while being read (the archive holds what was read: a restore is consistent only with a
  * --before hook that froze the tree) and files it could not read (missing from the archive: the run fails).
- * tar is run with LC_ALL=C and --quoting-style=escape, so each line is `tar: <escaped path>: <message>` with
- * the path's bytes recoverable exactly.
+ * tar is run with LC_ALL=C and --quoting-style=escape, so each line is `tar: <escaped path>: <message>` (tar
+ * names itself as it was started: `/usr/bin/tar: …`) with the path's bytes recoverable exactly; the paths are
+ * the walk's, all starting with `.`.
  */
 
 export type TarProblemKind = 'changed' | 'vanished' | 'unreadable';
@@ -18,9 +19,14 @@ const CHANGED = [/^file changed as we read it$/, /^File shrank by \d+ bytes; pad
 const VANISHED = [/^File removed before we read it$/, /^Cannot (stat|open|readlink): No such file or directory$/];
 const UNREADABLE = [/^Cannot (open|stat|readlink|read|savedir|opendir|getxattr|listxattr|llistxattr|lgetxattr): /, /^Read error at byte \d+/];
 
+/** tar's closing line after problems it reported: says nothing of its own. */
+export function isTarExitNote(line: string): boolean {
+  return /^(?:[^:\n]*\/)?tar: Exiting with failure status due to previous errors$/.test(line);
+}
+
 /** One line of tar's stderr: a problem with a file, or undefined for anything else (the caller keeps it). */
 export function parseTarMessage(line: string): TarProblem | undefined {
-  const m = /^tar: (\..*?): ([A-Z].*)$/.exec(line);
+  const m = /^(?:[^:\n]*\/)?tar: (\.(?:\/.*?)?): (\S.*)$/.exec(line);
   if (!m) return undefined;
   const path = unescapeTar(m[1]!);
   const message = m[2]!;

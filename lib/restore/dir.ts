@@ -173,13 +173,8 @@ async function extract(r: DirRestoreRequest, index: string, where: string): Prom
 }
 
 /** Step 3: the tree on disk against the index. */
-async function checkAgainst(dir: string, index: string, where: string, signal: AbortSignal, extras?: { exclude: readonly string[] }): Promise<TreeCheckResult> {
-  const reader = new IndexReader(index, `the content index of ${where}`);
-  try {
-    return await checkTree(dir, reader, { signal, ...(extras ? { extras } : {}) });
-  } finally {
-    reader.close();
-  }
+function checkAgainst(dir: string, index: string, where: string, signal: AbortSignal, extras?: { exclude: readonly string[] }): Promise<TreeCheckResult> {
+  return checkTree(dir, index, `the content index of ${where}`, { signal, extras });
 }
 
 function extractFailure(error: Error, r: DirRestoreRequest, where: string): OperationError {

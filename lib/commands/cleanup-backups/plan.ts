@@ -14,7 +14,7 @@
  */
 import type { CatalogEntry } from '../../catalog/catalog.js';
 import { formatDuration } from '../../cli/format.js';
-import { seriesKey } from '../../catalog/naming.js';
+import { isManifestName, seriesKey } from '../../catalog/naming.js';
 import { applyRetention, FUTURE_TOLERANCE_MS, type RetentionItem, type RetentionPolicy } from '../../retention/policy.js';
 
 export interface CleanupSettings {
@@ -129,9 +129,10 @@ export function deletionBatches(lines: readonly PlanLine[], size = 1000): { name
       first.push(...entry.files);
       continue;
     }
-    const manifest = entry.files.find((f) => f !== entry.artifact);
+    const manifest = entry.files.find(isManifestName);
     if (manifest) first.push(manifest);
-    artifacts.push({ name: entry.artifact, manifest });
+    // The artifact, and a directory backup's content index with it: after the manifest that commits them.
+    for (const name of entry.files) if (name !== manifest) artifacts.push({ name, manifest });
   }
   const batches: { names: string[]; manifestOf: Map<string, string> }[] = [];
   let current = { names: [] as string[], manifestOf: new Map<string, string>() };

@@ -1,21 +1,20 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { backupManifest, finishBackup, openOutput, produceBackup, type Backup, type BackupPlan } from '../../artifact/backup-run.js';
 import { compressionSuffix } from '../../artifact/compression.js';
 import { produceArtifact, type Producer } from '../../artifact/pipeline.js';
 import { acquireLock } from '../../catalog/lock.js';
 import type { Manifest, ManifestIndex } from '../../catalog/manifest.js';
 import { indexNameFor, seriesKey } from '../../catalog/naming.js';
-import { OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
+import { IntegrityError, OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
 import { tempDirOf, type Io } from '../../cli/io.js';
 import { toolVersion } from '../../cli/version.js';
-import { createArchiveContentCheck, type ArchiveFacts } from '../../dir/archive-check.js';
+import type { ArchiveFacts } from '../../dir/archive-check.js';
+import { IndexThread } from '../../dir/index-thread.js';
 import { printablePath } from '../../dir/printable-path.js';
-import { parseTarMessage, type TarProblem } from '../../dir/tar-messages.js';
+import { isTarExitNote, parseTarMessage, type TarProblem } from '../../dir/tar-messages.js';
 import { walkTree, type SkippedCounts, type WalkProblem } from '../../dir/walk.js';
 import { captureOutput, findOnPath, spawnChild, type Child, type StdioItem } from '../../process/child.js';
 import { sweepLeftovers } from '../../process/leftovers.js';
@@ -82,13 +81,10 @@ async function backUp(config: DirBackupConfig, tar: TarBinary, output: Awaited<R
   const indexFile = join(work, 'index.ndjson');
   let published: { backup: Backup; index: string } | undefined;
   try {
-    const lines = createWriteStream(indexFile, { mode: 0o600, flags: 'wx' });
-    const read = readTree(config, tar, io, (line) => void lines.write(line));
+    const read = readTree(config, tar, io, indexFile);
     const plan: BackupPlan = { kind: 'dir', group: config.group, ext: `tar${compressionSuffix(output.compression)}`, output, config, startedAt };
-    const backup = await produceBackup(plan, read.producer, io);
+    const backup = await produceBackup(plan, read.producer, io).finally(() => read.stop());
     const facts = read.facts();
-    lines.end();
-    await finished(lines);
     const indexName = indexNameFor(backup.name, `${compressionSuffix(output.compression)}${output.encryption ? '.age' : ''}`);
     published = { backup, index: indexName };
     const stored = await produceArtifact({
@@ -130,19 +126,20 @@ interface ReadFacts {
   vanished: Array<TarProblem | WalkProblem>;
 }
 
-/** The producer: the walk feeding GNU tar's list, tar's archive checked and indexed as it passes. */
-function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, onLine: (line: string) => void): { producer: Producer; facts(): ReadFacts } {
+/**
+ * The producer: the walk feeding GNU tar's list; tar's archive passing through this process, each chunk also
+ * handed to the index worker (every header checked, every file hashed, the index written to `indexFile`).
+ */
+function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, indexFile: string): { producer: Producer; facts(): ReadFacts; stop(): Promise<void> } {
   const skipped: SkippedCounts = { sockets: 0, devices: 0, fifos: 0, excluded: 0 };
   const walkProblems: WalkProblem[] = [];
   const tarProblems: TarProblem[] = [];
   const otherLines: string[] = [];
   let archive: ArchiveFacts | undefined;
-  const check = createArchiveContentCheck(`the archive of ${config.path}`, undefined, onLine);
-  const kept = { ...check, end: () => (archive = check.end()) };
+  const index = new IndexThread(indexFile, `the archive of ${config.path}`);
   const producer: Producer = {
     kind: 'child',
-    throughNode: true,
-    check: { name: 'tar', create: async () => kept },
+    tap: (chunk) => index.push(chunk),
     start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child {
       let partial = '';
       const child = spawnChild('tar', tar.path, tarArgs(config.path), {
@@ -158,7 +155,7 @@ function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, onLine: (line
           for (const line of lines) {
             const problem = parseTarMessage(line);
             if (problem) tarProblems.push(problem);
-            else if (line.trim() !== '' && !/^tar: Exiting with failure status/.test(line)) otherLines.push(line);
+            else if (line.trim() !== '' && !isTarExitNote(line)) otherLines.push(line);
           }
         },
       });
@@ -170,6 +167,12 @@ function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, onLine: (line
           const exit = await child.exited;
           const listed = await listing.then(() => undefined, (error: unknown) => error);
           if (signal.aborted) throw signal.reason;
+          // What the index worker found wrong with the stream is the first cause (tar may have died of it).
+          if (exit.code === 0 || exit.code === 1 || exit.code === 2) {
+            archive = await index.end().catch((error: unknown) => {
+              throw error instanceof IntegrityError ? new OperationError(`tar wrote no complete archive: ${error.message}`, { cause: error }) : error;
+            });
+          }
           if (child.spawnError()) throw new OperationError(`cannot run ${tar.path}: ${child.spawnError()!.message}`);
           if (listed !== undefined) throw new OperationError(`cannot walk ${config.path}: ${(listed as Error).message}`);
           const unreadable = [...walkProblems.filter((p) => p.reason === 'unreadable'), ...tarProblems.filter((p) => p.kind === 'unreadable')];
@@ -193,6 +196,7 @@ function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, onLine: (line
   };
   return {
     producer,
+    stop: () => index.stop(),
     facts: () => ({
       archive: archive!,
       skipped,
@@ -210,8 +214,8 @@ async function feedList(child: Child, config: DirBackupConfig, skipped: SkippedC
     throw new Error('tar ended before the list was written');
   });
   gone.catch(() => {});
-  for await (const path of walkTree(config.path, { exclude: config.exclude, skipped, problems })) {
-    if (!stdin.write(Buffer.concat([path, NUL]))) await Promise.race([once(stdin, 'drain'), gone]);
+  for await (const paths of walkTree(config.path, { exclude: config.exclude, skipped, problems })) {
+    if (!stdin.write(Buffer.concat(paths.flatMap((path) => [path, NUL])))) await Promise.race([once(stdin, 'drain'), gone]);
   }
   stdin.end();
 }
