@@ -9,6 +9,7 @@ import { TarReader } from '../../lib/dir/tar-reader.js';
 import { buildRichTree, describeTree } from '../support/dir-tree.js';
 import { listDir, tempDir } from '../support/fixtures.js';
 import { serverAccount } from '../support/postgres.js';
+import { listKeys, s3ForSuite } from '../support/s3.js';
 import { runBin, startBin } from '../support/run-bin.js';
 import { tarArchive, type TarMember } from '../support/tar.js';
 import { waitFor } from '../support/wait.js';
@@ -350,4 +351,38 @@ describe('dir-backup and restore-backup --to-dir', () => {
     expect(cleanup.exitCode, cleanup.stderr).toBe(0);
     expect(stored(out).sort()).toEqual([second.artifact.name, second.index!.name, `${second.artifact.name}.manifest.json`].sort());
   });
+
+  describe('to S3 (s3rver), encrypted', () => {
+    const s3 = s3ForSuite();
+    it('uploads the archive, its index (both sealed to the recipient) and the manifest; restores from there with the key', async () => {
+      const dir = tempDir('dir3');
+      const src = join(dir, 'site');
+      mkdirSync(join(src, 'img'), { recursive: true });
+      writeFileSync(join(src, 'index.html'), '<h1>hello</h1>');
+      writeFileSync(join(src, 'img', 'logo.png'), Buffer.alloc(300_000, 7));
+      const key = join(dir, 'key.txt');
+      execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+      const recipient = execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }).trim();
+      const location = `s3://${s3().bucket}/volumes`;
+      const result = await runBin('dir-backup', ['--path', src, '--to', location, '--encrypt-to', recipient, '--json'], { env: s3().env() });
+      expect(result.stderr).toBe('');
+      expect(result.exitCode).toBe(0);
+      const manifest = JSON.parse(result.stdout) as Manifest;
+      expect(manifest.artifact.name).toMatch(/\.tar\.zst\.age$/);
+      expect(manifest.index!.name).toBe(`${manifest.artifact.name}.index.ndjson.zst.age`);
+      expect(manifest.encryption).toEqual({ scheme: 'age', recipients: [recipient] });
+      expect(await listKeys(s3(), 'volumes/')).toEqual([`volumes/${manifest.artifact.name}`, `volumes/${manifest.index!.name}`, `volumes/${manifest.artifact.name}.manifest.json`].sort());
+      const withoutKey = await runBin('restore-backup', ['--from', location, '--to-dir', join(dir, 'nokey')], { env: s3().env() });
+      expect(withoutKey.exitCode).toBe(2);
+      expect(withoutKey.stderr).toMatch(/is encrypted; give --identity FILE/);
+      const restored = join(dir, 'restored');
+      const restore = await runBin('restore-backup', ['--from', location, '--to-dir', restored, '--identity', key, '--spool-dir', dir], { env: s3().env() });
+      expect(restore.stderr).toBe('');
+      expect(restore.exitCode).toBe(0);
+      expect(describeTree(restored)).toEqual(describeTree(src));
+      // Nothing downloaded or decrypted stays behind in the work directory (--spool-dir).
+      expect(readdirSync(dir).filter((n) => n.startsWith('.restorable'))).toEqual([]);
+    });
+  });
 });
+

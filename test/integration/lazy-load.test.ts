@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
@@ -60,7 +60,7 @@ describe('lazy loading', () => {
   });
 
   it('no tool loads a client library or the SQLite library for --help', async () => {
-    for (const tool of ['pg-backup', 'redis-backup', 'sqlite-backup', 'list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
+    for (const tool of ['pg-backup', 'redis-backup', 'sqlite-backup', 'dir-backup', 'list-backups', 'cleanup-backups', 'snapshot-dry-run', 'restore-backup', 'restore-drill', 'heartbeat']) {
       const help = await importsOf(['--help'], {}, tool);
       expect(help.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici' || s === 'better-sqlite3'), tool).toEqual([]);
     }
@@ -72,6 +72,14 @@ describe('lazy loading', () => {
     const imports = await importsOf(['--db', join(dir, 'app.db'), '--to', join(dir, 'out')], {}, 'sqlite-backup');
     expect(imports).toContain('better-sqlite3');
     expect(imports.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici')).toEqual([]);
+  });
+
+  it('dir-backup loads no client library, no SQLite and no age', async () => {
+    const dir = tempDir('dirl');
+    mkdirSync(join(dir, 'tree'));
+    writeFileSync(join(dir, 'tree', 'f.txt'), 'f');
+    const imports = await importsOf(['--path', join(dir, 'tree'), '--to', join(dir, 'out')], {}, 'dir-backup');
+    expect(imports.filter((s) => s.startsWith('@aws-sdk/') || s === 'ioredis' || s === 'pg' || s === 'undici' || s === 'better-sqlite3' || s === 'age-encryption' || s.endsWith('/age.cjs'))).toEqual([]);
   });
 
   it('an s3:// location does import it', async () => {
