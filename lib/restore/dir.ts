@@ -142,9 +142,11 @@ async function extract(r: DirRestoreRequest, index: string, where: string): Prom
     const follower = new IndexFollower(() => reader.next(), where);
     const tar = new TarReader(follower, where);
     const source = decompressFile(r.file, r.manifest.artifact.compression, { env: r.env, signal: r.signal });
-    // GNU tar: permissions exactly (-p), directories' modes and times set after their content, xattrs.
-    // Run as root it keeps the files' owners.
-    const sink = spawnChild('tar', 'tar', ['-x', '-f', '-', '-C', r.dir, '-p', '--delay-directory-restore', '--xattrs'], { env: { ...r.env, LC_ALL: 'C' }, stdin: 'pipe', stdout: 'ignore', signal: r.signal });
+    // GNU tar: permissions exactly (-p), directories' modes and times set after their content, xattrs. Run as
+    // root it keeps the files' owners. --ignore-zeros: it reads to the end instead of leaving at the end-of-archive
+    // blocks, which would close its input under the padding still on its way (the reader here refuses anything
+    // but zeros after them, so nothing more can reach tar).
+    const sink = spawnChild('tar', 'tar', ['-x', '-f', '-', '-C', r.dir, '-p', '--delay-directory-restore', '--xattrs', '--ignore-zeros'], { env: { ...r.env, LC_ALL: 'C' }, stdin: 'pipe', stdout: 'ignore', signal: r.signal });
     sink.process.stdin!.on('error', () => {});
     const input = source ? source.stdout! : createReadStream(r.file);
     try {

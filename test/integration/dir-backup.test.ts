@@ -120,6 +120,25 @@ describe('dir-backup and restore-backup --to-dir', () => {
     }
   });
 
+  it.each(['gzip', 'none'] as const)('with --compress %s: the archive and its index stored so, restored and verified', async (compress) => {
+    const dir = tempDir('dirz');
+    const src = join(dir, 'tree');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'sub', 'a.txt'), 'a'.repeat(10_000));
+    const out = join(dir, 'out');
+    const manifest = await backUp(src, out, ['--compress', compress]);
+    const suffix = compress === 'gzip' ? '.gz' : '';
+    expect(manifest.artifact).toMatchObject({ compression: compress, name: expect.stringMatching(new RegExp(`\\.tar${suffix.replace('.', '\\.')}$`)) });
+    expect(manifest.index!.name).toBe(`${manifest.artifact.name}.index.ndjson${suffix}`);
+    const restored = join(dir, 'restored');
+    const result = await runBin('restore-backup', ['--from', out, '--to-dir', restored]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(describeTree(restored)).toEqual(describeTree(src));
+    const listed = await runBin('list-backups', ['--from', out, '--verify', '--json']);
+    expect(JSON.parse(listed.stdout.trim())).toMatchObject({ status: 'ok' });
+  });
+
   it('leaves out what --exclude matches; compares a live tree with --verify-against', async () => {
     const dir = tempDir('dirx');
     const src = join(dir, 'uploads');
