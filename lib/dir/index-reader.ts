@@ -41,7 +41,7 @@ export class IndexReader {
         if (this.buffer.length > 0) throw new IntegrityError(`${this.where}: the last line is cut short (truncated)`);
         return undefined;
       }
-      if (this.buffer.length > CHUNK) throw new IntegrityError(`${this.where}: line ${this.line + 1} is longer than ${CHUNK} bytes`);
+      if (this.buffer.length >= CHUNK) throw new IntegrityError(`${this.where}: line ${this.line + 1} is longer than ${CHUNK} bytes`);
       const chunk = Buffer.allocUnsafe(CHUNK);
       const read = readSync(this.fd, chunk, 0, CHUNK, null);
       if (read === 0) this.eof = true;

@@ -26,7 +26,8 @@ export function isTarExitNote(line: string): boolean {
 
 /** One line of tar's stderr: a problem with a file, or undefined for anything else (the caller keeps it). */
 export function parseTarMessage(line: string): TarProblem | undefined {
-  const m = /^(?:[^:\n]*\/)?tar: (\.(?:\/.*?)?): (\S.*)$/.exec(line);
+  // The path: escapes taken as pairs (tar writes a ':' in a name as '\:'), up to the first unescaped ': '.
+  const m = /^(?:[^:\n]*\/)?tar: (\.(?:\/(?:[^\\]|\\.)*?)?): (\S.*)$/.exec(line);
   if (!m) return undefined;
   const path = unescapeTar(m[1]!);
   const message = m[2]!;
@@ -37,7 +38,7 @@ export function parseTarMessage(line: string): TarProblem | undefined {
   return undefined;
 }
 
-const SIMPLE: Record<string, number> = { '\\': 0x5c, n: 0x0a, t: 0x09, r: 0x0d, a: 0x07, b: 0x08, f: 0x0c, v: 0x0b, '?': 0x3f, ' ': 0x20 };
+const SIMPLE: Record<string, number> = { ':': 0x3a, '\\': 0x5c, n: 0x0a, t: 0x09, r: 0x0d, a: 0x07, b: 0x08, f: 0x0c, v: 0x0b, '?': 0x3f, ' ': 0x20 };
 
 /** The bytes of a name as `--quoting-style=escape` wrote it (C escapes, `\ooo` for other bytes); undefined if malformed. */
 export function unescapeTar(text: string): Buffer | undefined {

@@ -96,7 +96,8 @@ export interface CheckShare {
 export function checkShare(job: CheckShare): TreeCheckResult {
   const result: TreeCheckResult = { entries: 0, files: 0, bytes: 0, differences: [], differing: 0 };
   const base = Buffer.from(job.root);
-  const full = (path: Buffer) => Buffer.concat([base, SLASH, path]);
+  // Without the trailing '/' tar gives a directory's name: with it, lstat would follow a link put in its place.
+  const full = (path: Buffer) => Buffer.concat([base, SLASH, withoutTrailingSlashes(path)]);
   const buffer = Buffer.allocUnsafe(1 << 20);
   const reader = new IndexReader(job.indexFile, job.where);
   try {
@@ -145,10 +146,22 @@ function checkInWorker(job: CheckShare, options: TreeCheckOptions): Promise<Tree
 
 const SLASH = Buffer.from('/');
 
+function withoutTrailingSlashes(path: Buffer): Buffer {
+  let end = path.length;
+  while (end > 1 && path[end - 1] === 0x2f) end -= 1;
+  return path.subarray(0, end);
+}
+
 /** What is wrong with the entry on disk at `at`, or undefined. */
 function checkEntry(line: IndexLine, at: Buffer, full: (path: Buffer) => Buffer, buffer: Buffer, result: TreeCheckResult): string | undefined {
-  const info = lstatSync(at, { throwIfNoEntry: false });
-  if (!info) return 'missing';
+  let info;
+  try {
+    info = lstatSync(at);
+  } catch (error) {
+    // ENOTDIR: a directory above it is no longer one.
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : `unreadable: ${code ?? (error as Error).message}`;
+  }
   const type = lineType(line);
   const mode = info.mode & 0o7777;
   if (type === 'file') {
@@ -172,7 +185,12 @@ function checkEntry(line: IndexLine, at: Buffer, full: (path: Buffer) => Buffer,
     const target = readlinkSync(at, { encoding: 'buffer' });
     if (!target.equals(targetBytes(line))) return `links to ${printablePath(target)}, the backup to ${printablePath(targetBytes(line))}`;
   } else if (type === 'hardlink') {
-    const other = lstatSync(full(targetBytes(line)), { throwIfNoEntry: false });
+    let other;
+    try {
+      other = lstatSync(full(targetBytes(line)));
+    } catch {
+      other = undefined;
+    }
     if (!info.isFile() || !other || other.ino !== info.ino || other.dev !== info.dev) return `not a hard link of ${printablePath(targetBytes(line))}`;
   }
   return undefined;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  artifactOfIndex,
   buildArtifactName,
   formatStamp,
+  indexNameFor,
   isManifestName,
   isTempName,
   isValidGroup,
@@ -78,5 +80,55 @@ describe('naming', () => {
     expect(sanitizeGroup('ünïcode')).toBe('n-code');
     expect(sanitizeGroup('///')).toBe('default');
     expect(() => buildArtifactName('postgres', 'a b', time, 'dump')).toThrow();
+  });
+
+  it('parses directory backups as kind dir', () => {
+    const name = buildArtifactName('dir', 'home', time, 'tar.zst');
+    expect(name).toBe('dir_home_20261122T020000Z.tar.zst');
+    expect(parseArtifactName(name)).toEqual({
+      name,
+      id: 'dir_home_20261122T020000Z',
+      kind: 'dir',
+      group: 'home',
+      time: new Date('2026-11-22T02:00:00Z'),
+      ext: 'tar.zst',
+      legacy: false,
+    });
+    expect(parseArtifactName('dir_srv.data_20261122T020000Z.tar.zst.age')).toMatchObject({ kind: 'dir', group: 'srv.data', ext: 'tar.zst.age' });
+  });
+
+  it("names a content index beside its artifact, and finds the artifact from the index's name", () => {
+    const artifact = 'dir_home_20261122T020000Z.tar.zst';
+    expect(indexNameFor(artifact, '')).toBe('dir_home_20261122T020000Z.tar.zst.index.ndjson');
+    expect(indexNameFor(artifact, '.zst.age')).toBe('dir_home_20261122T020000Z.tar.zst.index.ndjson.zst.age');
+    for (const suffix of ['', '.zst', '.gz', '.age', '.zst.age', '.gz.age']) {
+      const name = indexNameFor(artifact, suffix);
+      expect(artifactOfIndex(name), name).toBe(artifact);
+      // An index is no backup of its own.
+      expect(parseArtifactName(name), name).toBeUndefined();
+    }
+  });
+
+  it('finds no artifact for names that are not index names', () => {
+    for (const name of [
+      'dir_home_20261122T020000Z.tar.zst',
+      'dir_home_20261122T020000Z.tar.zst.manifest.json',
+      'dir_home_20261122T020000Z.tar.zst.index.ndjson.bz2',
+      'dir_home_20261122T020000Z.tar.zst.index.ndjson.age.zst',
+      'dir_home_20261122T020000Z.tar.zst.index.ndjson.zst.gz',
+      'dir_home_20261122T020000Z.tar.zst.index.ndjson.zst.age.tmp',
+      'dir_home_20261122T020000Z.tar.zst.index.ndjsonx',
+      'dir_home_20261122T020000Z.tar.zst.index.json',
+      '.index.ndjson',
+      '.index.ndjson.zst',
+      '',
+    ]) {
+      expect(artifactOfIndex(name), name).toBeUndefined();
+    }
+    // The last '.index.ndjson' decides: a group that holds the infix is still an artifact's.
+    const odd = buildArtifactName('dir', 'x.index.ndjson', time, 'tar.zst');
+    expect(artifactOfIndex(odd)).toBeUndefined();
+    expect(parseArtifactName(odd)).toMatchObject({ kind: 'dir', group: 'x.index.ndjson' });
+    expect(artifactOfIndex(indexNameFor(odd, '.zst'))).toBe(odd);
   });
 });

@@ -56,8 +56,10 @@ describe('IndexReader', () => {
 
   it('reads lines that cross its 1 MiB reads', () => {
     const lines: IndexLine[] = [];
-    for (let i = 0; lines.reduce((n, l) => n + text(l).length, 0) < 3.5 * (1 << 20); i += 1) {
-      lines.push({ path: `./dir-${i}/${'n'.repeat(i % 300)}`, size: i, mode: 0o644, sha256: SHA });
+    for (let i = 0, total = 0; total < 3.5 * (1 << 20); i += 1) {
+      const line: IndexLine = { path: `./dir-${i}/${'n'.repeat(i % 300)}`, size: i, mode: 0o644, sha256: SHA };
+      lines.push(line);
+      total += text(line).length;
     }
     const content = lines.map(text).join('');
     const read = readAll(indexFile(content));
@@ -110,5 +112,14 @@ describe('IndexReader', () => {
 
   it('fails to open a file that is not there', () => {
     expect(() => new IndexReader(join(tempDir('index-reader'), 'nope'), 'x')).toThrow(/ENOENT/);
+  });
+});
+
+/** The 1 MiB line limit holds for a line that takes more than one read (it was once checked only before a read). */
+describe('IndexReader: the 1 MiB line limit', () => {
+  it('refuses a line of 1.5 MiB', () => {
+    const line = `{"path":"./${'y'.repeat(1.5 * (1 << 20))}","type":"dir","mode":493}\n`;
+    const read = readAll(indexFile(line));
+    expect(read.error?.message).toBe('the index of x: line 1 is longer than 1048576 bytes');
   });
 });

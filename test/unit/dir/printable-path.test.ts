@@ -25,6 +25,7 @@ describe('printablePath', () => {
   it('cuts what it shows at 300 characters', () => {
     const exactly = 'a'.repeat(300);
     expect(printablePath(Buffer.from(exactly))).toBe(`'${exactly}'`);
+    expect(printablePath(Buffer.from(`${exactly}b`))).toBe(`'${exactly}…'`);
     expect(printablePath(Buffer.from(`${exactly}bcd`))).toBe(`'${exactly}…'`);
     // Escapes count as the four characters they are shown as.
     const escaped = printablePath(latin1('\xe9'.repeat(100)));

@@ -144,8 +144,8 @@ describe('parseTarMessage on lines GNU tar writes', () => {
 
   it('reads the escaped form of every byte back exactly', () => {
     const dir = tempDir('tarmsg');
-    // Every byte but NUL and '/', and ':' (see the known bug below), in one missing name.
-    const bytes = Array.from({ length: 256 }, (_, b) => b).filter((b) => b !== 0 && b !== 0x2f && b !== 0x3a);
+    // Every byte but NUL and '/' in one missing name.
+    const bytes = Array.from({ length: 256 }, (_, b) => b).filter((b) => b !== 0 && b !== 0x2f);
     const name = Buffer.concat([Buffer.from('./'), Buffer.from(bytes)]);
     const run = tarCreate(dir, [name]);
     expect(run.lines).toHaveLength(2);
@@ -177,11 +177,8 @@ describe('parseTarMessage on lines GNU tar writes', () => {
   });
 });
 
-/**
- * A known bug in lib/dir/tar-messages.ts: these assert what GNU tar 1.34 really writes and the result it should
- * get. `it.fails` keeps the suite green while the bug is there and turns red once it is fixed (then drop `.fails`).
- */
-describe('parseTarMessage known bug: names with a colon', () => {
+/** GNU tar 1.34 escapes ':' in a name: the path is recovered whole, even one that holds ': '. */
+describe('parseTarMessage: names with a colon', () => {
   it("GNU tar escapes ':' in a name as '\\:'", () => {
     const run = tarCreate(tempDir('tarmsg'), [Buffer.from('./12:00.log'), Buffer.from('./a: Cannot stat: b')]);
     expect(run.lines.slice(0, 2)).toEqual([
@@ -190,11 +187,11 @@ describe('parseTarMessage known bug: names with a colon', () => {
     ]);
   });
 
-  it.fails("BUG (asserts the fix): a name with '\\:' in it is recovered (unescapeTar refuses the escape, so the line is not classified)", () => {
+  it("a name with '\\:' in it is recovered and the line classified", () => {
     expect(parseTarMessage('tar: ./12\\:00.log: Cannot stat: No such file or directory')).toEqual({ kind: 'vanished', path: Buffer.from('./12:00.log'), message: 'Cannot stat: No such file or directory' });
   });
 
-  it.fails("BUG (asserts the fix): a name holding ': ' is recovered whole (the lazy path pattern stops at the escaped '\\: ')", () => {
+  it("a name holding ': ' is recovered whole", () => {
     expect(parseTarMessage('tar: ./a\\: Cannot stat\\: b: Cannot stat: No such file or directory')).toEqual({ kind: 'vanished', path: Buffer.from('./a: Cannot stat: b'), message: 'Cannot stat: No such file or directory' });
   });
 });
