@@ -120,6 +120,20 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   // The producer's content check, fed wherever its raw bytes can be seen (see contentChecked below).
   const check = await producer.check?.create();
   let checkFailure: unknown;
+  // A tap that fails stops the producer at once (else it would block on a pipe nobody reads) and is the cause.
+  let tapFailure: unknown;
+  const tapped = (tap: (chunk: Buffer) => void | Promise<void>) => (chunk: Buffer) => {
+    const failed = (error: unknown) => {
+      tapFailure ??= error;
+      stop.abort();
+      throw error;
+    };
+    try {
+      return tap(chunk)?.catch(failed);
+    } catch (error) {
+      return failed(error);
+    }
+  };
   const inspect = (onto: Readable): Readable => {
     if (!check) return onto;
     const tee = new ContentTee((chunk) => {
@@ -144,7 +158,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   const childToPipe = producer.kind === 'child' && compressor?.inputIsPipe === true && !producer.tap;
   if (producer.kind === 'child') {
     const child = producer.start(compressor ? (childToPipe ? compressor.input! : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
-    const output = childToPipe ? null : inspect(producer.tap ? throughInto(child.stdout!, new ContentTee(producer.tap)) : child.stdout!);
+    const output = childToPipe ? null : inspect(producer.tap ? throughInto(child.stdout!, new ContentTee(tapped(producer.tap))) : child.stdout!);
     const input = compressor?.input;
     if (childToPipe) {
       input!.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
@@ -204,6 +218,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
         await contentChecked();
       } catch (error) {
         // Damage the check found is the cause, whatever it made the other stages do.
+        if (tapFailure !== undefined) throw tapFailure;
         throw producer.check ? producerCheckError(producer.check, checkFailure ?? error) : error;
       }
     })());

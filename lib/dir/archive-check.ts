@@ -14,6 +14,8 @@ import { printablePath } from './printable-path.js';
 
 export interface ArchiveFacts extends IndexSummary {
   entries: number;
+  /** The first few entries that are devices, FIFOs or other special files, printable. */
+  specials: string[];
   /** sha256 of the content index the archive yields. */
   indexSha256: string;
 }
@@ -24,6 +26,7 @@ export interface ArchiveFacts extends IndexSummary {
  */
 export function createArchiveContentCheck(where: string, expectedIndex?: string, onLine?: (line: string) => void): ContentCheck<ArchiveFacts> {
   const digest = createHash('sha256');
+  const specials: string[] = [];
   const index = new IndexBuilder((line) => {
     digest.update(line);
     onLine?.(line);
@@ -36,6 +39,7 @@ export function createArchiveContentCheck(where: string, expectedIndex?: string,
         if (entry.type === 'hardlink' && 'refused' in entryComponents(entry.linkpath ?? Buffer.alloc(0))) {
           throw new IntegrityError(`${where}: the hard link ${printablePath(entry.path)} names ${printablePath(entry.linkpath ?? Buffer.alloc(0))}, outside the directory`);
         }
+        if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type) && specials.length < 10) specials.push(printablePath(entry.path));
         index.entry(entry);
       },
       data: (chunk) => index.data(chunk),
@@ -53,7 +57,7 @@ export function createArchiveContentCheck(where: string, expectedIndex?: string,
       if (expectedIndex !== undefined && indexSha256 !== expectedIndex) {
         throw new IntegrityError(`${where}: the files in the archive do not match its content index (the index digest differs)`);
       }
-      return { ...index.summary, entries, indexSha256 };
+      return { ...index.summary, entries, specials, indexSha256 };
     },
   };
 }

@@ -5,9 +5,9 @@
  * back the archive rather than filling memory. The worker's verdict — the facts, or the first damage it
  * found — comes back from {@link IndexThread.end}.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { IntegrityError, OperationError } from '../cli/errors.js';
+import { IntegrityError, OperationError, StoreError, describeSystemError } from '../cli/errors.js';
 import type { ArchiveFacts } from './archive-check.js';
 
 export interface IndexWorkerData {
@@ -16,7 +16,7 @@ export interface IndexWorkerData {
 }
 
 export type IndexThreadRequest = { type: 'bytes'; bytes: Uint8Array } | { type: 'end' };
-export type IndexThreadReply = { type: 'done'; bytes: number } | { type: 'facts'; facts: ArchiveFacts } | { type: 'failed'; message: string; integrity: boolean };
+export type IndexThreadReply = { type: 'done'; bytes: number } | { type: 'facts'; facts: ArchiveFacts } | { type: 'failed'; message: string; integrity: boolean; code: string | undefined };
 
 const BATCH = 1 << 20;
 const IN_FLIGHT = 32 << 20;
@@ -57,7 +57,13 @@ export class IndexThread {
       } else if (message.type === 'facts') {
         this.finished!(message.facts);
       } else {
-        failWith(message.integrity ? new IntegrityError(message.message) : new OperationError(`the content index could not be built: ${message.message}`));
+        failWith(
+          message.integrity
+            ? new IntegrityError(message.message)
+            : message.code === 'ENOSPC' || message.code === 'EDQUOT'
+              ? new StoreError(`cannot write the content index in ${dirname(indexFile)}: ${describeSystemError({ code: message.code })}`, { hint: 'set TMPDIR to a disk with room (the index takes about 150 bytes per file)' })
+              : new OperationError(`the content index could not be built: ${message.message}`),
+        );
       }
     });
     this.worker.on('error', (error) => failWith(new OperationError(`the content index worker failed: ${error.message}`)));

@@ -40,6 +40,6 @@ parentPort!.on('message', (message: IndexThreadRequest) => {
     }
   } catch (error) {
     failed = true;
-    reply({ type: 'failed', message: (error as Error).message, integrity: error instanceof IntegrityError });
+    reply({ type: 'failed', message: (error as Error).message, integrity: error instanceof IntegrityError, code: (error as NodeJS.ErrnoException).code });
   }
 });

@@ -18,6 +18,8 @@ export class IndexJudge {
   private readonly symlinks = new Set<string>();
   /** Symbolic links that point outside the directory (kept when allowed). */
   outsideLinks = 0;
+  /** The names the entries have directly under the directory (latin1 keys, bytes): what a failed restore removes. */
+  readonly topNames = new Map<string, Buffer>();
 
   constructor(private readonly keepOutsideLinks: boolean) {}
 
@@ -28,6 +30,7 @@ export class IndexJudge {
     if ('refused' in named) return `${printablePath(path)} has ${named.refused}`;
     const type = lineType(line);
     if (named.parts.length === 0 && type !== 'dir') return `${printablePath(path)} names the directory itself`;
+    if (named.parts.length > 0) this.topNames.set(named.parts[0]!.toString('latin1'), named.parts[0]!);
     const beneath = this.beneathLink(named.parts);
     if (beneath) return `${printablePath(path)} lies beneath the symbolic link ${beneath}`;
     if (type === 'other') return `${printablePath(path)} is a device or FIFO`;

@@ -16,7 +16,8 @@ export interface TarProblem {
 }
 
 const CHANGED = [/^file changed as we read it$/, /^File shrank by \d+ bytes; padding with zeros$/, /^file changed as we read it; .*$/];
-const VANISHED = [/^File removed before we read it$/, /^Cannot (stat|open|readlink): No such file or directory$/];
+// A listed file that became a socket is left out by tar ("socket ignored"): gone from the backup.
+const VANISHED = [/^File removed before we read it$/, /^socket ignored$/, /^Cannot (stat|open|readlink): No such file or directory$/];
 const UNREADABLE = [/^Cannot (open|stat|readlink|read|savedir|opendir|getxattr|listxattr|llistxattr|lgetxattr): /, /^Read error at byte \d+/];
 
 /** tar's closing line after problems it reported: says nothing of its own. */

@@ -40,8 +40,11 @@ export interface TarHandler {
 
 const BLOCK = 512;
 const TYPES: Record<string, EntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo' };
-/** A pax or GNU long-name record larger than this is not a name: refused rather than buffered. */
-const MAX_META = 1024 * 1024;
+/**
+ * A pax or GNU long-name record larger than this is refused rather than buffered. Generous: a file's extended
+ * attributes travel in its pax record (Linux allows 64 KiB per value, and many values on some file systems).
+ */
+const MAX_META = 16 * 1024 * 1024;
 
 type State =
   | { kind: 'header' }

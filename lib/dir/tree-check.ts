@@ -5,7 +5,7 @@
  * list are reported too (comparing a live volume with a backup).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readSync, readlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, openSync, readSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -171,7 +171,7 @@ function checkEntry(line: IndexLine, at: Buffer, full: (path: Buffer) => Buffer,
     if (info.size !== line.size) return `${info.size} bytes, the backup has ${line.size}`;
     let sha256: string;
     try {
-      sha256 = hashFile(at, buffer);
+      sha256 = hashReadable(at, buffer, mode);
     } catch (error) {
       return `unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
     }
@@ -194,6 +194,24 @@ function checkEntry(line: IndexLine, at: Buffer, full: (path: Buffer) => Buffer,
     if (!info.isFile() || !other || other.ino !== info.ino || other.dev !== info.dev) return `not a hard link of ${printablePath(targetBytes(line))}`;
   }
   return undefined;
+}
+
+/**
+ * sha256 of a file the restore made. One its owner may not read (mode 000, 0200: restored as backed up) is
+ * made readable for the read and given its mode back — a restore that does not run as root owns its files.
+ */
+function hashReadable(path: Buffer, buffer: Buffer, mode: number): string {
+  try {
+    return hashFile(path, buffer);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES' || (mode & 0o400) !== 0) throw error;
+    chmodSync(path, mode | 0o400);
+    try {
+      return hashFile(path, buffer);
+    } finally {
+      chmodSync(path, mode);
+    }
+  }
 }
 
 /** sha256 of a regular file, never through a symbolic link put in its place meanwhile. */

@@ -11,6 +11,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import picomatch from 'picomatch';
+import { UsageError } from '../cli/errors.js';
 
 export interface SkippedCounts {
   sockets: number;
@@ -87,13 +88,25 @@ async function typeOf(root: string, path: Buffer) {
   return lstat(Buffer.concat([Buffer.from(root), SLASH, path])).catch(() => undefined);
 }
 
-/** A test of (path from the root, own name) against the patterns; names that are not UTF-8 are matched as latin1. */
-function excluder(patterns: readonly string[]): (path: Buffer, name: Buffer) => boolean {
+/**
+ * A test of (path from the root, own name) against the patterns; names that are not UTF-8 are matched as
+ * latin1. Throws a UsageError naming --exclude for a pattern that can match nothing (`/`, `./`) or does not
+ * compile.
+ */
+export function excluder(patterns: readonly string[]): (path: Buffer, name: Buffer) => boolean {
   if (patterns.length === 0) return () => false;
   const byName = patterns.filter((p) => !p.includes('/'));
   const byPath = patterns.filter((p) => p.includes('/')).map((p) => p.replace(/^\.?\/+/, '').replace(/\/+$/, ''));
-  const nameMatch = byName.length > 0 ? picomatch(byName, { dot: true }) : () => false;
-  const pathMatch = byPath.length > 0 ? picomatch(byPath, { dot: true }) : () => false;
+  const empty = patterns.find((p) => p.includes('/') && p.replace(/^\.?\/+/, '').replace(/\/+$/, '') === '');
+  if (empty !== undefined) throw new UsageError(`--exclude: '${empty}' names the directory itself; give what to leave out under it`);
+  let nameMatch: (text: string) => boolean;
+  let pathMatch: (text: string) => boolean;
+  try {
+    nameMatch = byName.length > 0 ? picomatch(byName, { dot: true }) : () => false;
+    pathMatch = byPath.length > 0 ? picomatch(byPath, { dot: true }) : () => false;
+  } catch (error) {
+    throw new UsageError(`--exclude: ${(error as Error).message}`);
+  }
   const text = (bytes: Buffer) => {
     const utf8 = bytes.toString('utf8');
     return Buffer.from(utf8, 'utf8').equals(bytes) ? utf8 : bytes.toString('latin1');

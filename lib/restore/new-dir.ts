@@ -4,7 +4,7 @@
  * fails, since everything in it is the restore's.
  */
 import { constants } from 'node:fs';
-import { access, lstat, readdir, rm, stat } from 'node:fs/promises';
+import { access, chmod, lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError, describeSystemError, errnoCode } from '../cli/errors.js';
 
@@ -39,11 +39,35 @@ export async function checkNewDir(dir: string, flag: string, what: string): Prom
   return true;
 }
 
-/** Removes what a failed restore put in `dir` (all of it is the restore's), and `dir` itself if it made it. */
-export async function emptyOut(dir: string, existed: boolean): Promise<void> {
+/**
+ * Removes what a failed restore put in `dir`, and `dir` itself if it made it. `names`: only these entries of
+ * `dir` are the restore's (else all of it is).
+ */
+export async function emptyOut(dir: string, existed: boolean, names?: Iterable<Buffer>): Promise<void> {
   if (!existed) {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeTree(Buffer.from(dir));
     return;
   }
-  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+  for (const name of names ?? (await readdir(dir, { encoding: 'buffer' }).catch(() => [] as Buffer[]))) await removeTree(child(Buffer.from(dir), name));
+}
+
+/**
+ * rm -rf of a tree the restore made, also where it restored directories without write permission for their
+ * owner (a read-only directory, restored as it was backed up, cannot be emptied until it is made writable).
+ */
+export async function removeTree(path: Buffer): Promise<void> {
+  if (await rm(path, { recursive: true, force: true }).then(() => true, () => false)) return;
+  const open = async (at: Buffer): Promise<void> => {
+    const info = await lstat(at).catch(() => undefined);
+    if (!info?.isDirectory()) return;
+    await chmod(at, 0o700).catch(() => {});
+    for (const name of await readdir(at, { encoding: 'buffer' }).catch(() => [] as Buffer[])) await open(child(at, name));
+  };
+  await open(path);
+  await rm(path, { recursive: true, force: true }).catch(() => {});
+}
+
+/** A name (bytes, any encoding) in a directory. */
+function child(dir: Buffer, name: Buffer): Buffer {
+  return Buffer.concat([dir, Buffer.from('/'), name]);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { buildManifest, serializeManifest, validateManifest, type Manifest } fro
 import { IndexBuilder } from '../../lib/dir/content-index.js';
 import { TarReader } from '../../lib/dir/tar-reader.js';
 import { buildRichTree, describeTree } from '../support/dir-tree.js';
-import { listDir, tempDir } from '../support/fixtures.js';
+import { listDir, tempDir, withTinyDisk } from '../support/fixtures.js';
 import { serverAccount } from '../support/postgres.js';
 import { listKeys, s3ForSuite } from '../support/s3.js';
 import { runBin, startBin } from '../support/run-bin.js';
@@ -242,6 +242,100 @@ describe('dir-backup and restore-backup --to-dir', () => {
     expect(afterFails.exitCode).toBe(1);
     expect(afterFails.stderr).toMatch(/--after failed \(exit 4\): cannot thaw; the backup itself was stored/);
     expect(stored(join(dir, 'out3')).filter((n) => n.endsWith('.manifest.json'))).toHaveLength(1);
+  });
+
+  it('refuses a location inside the tree unless excluded, and excludes that match nothing; holds the lock through --after', async () => {
+    const dir = tempDir('dirin');
+    const src = join(dir, 'srv');
+    mkdirSync(join(src, 'data'), { recursive: true });
+    writeFileSync(join(src, 'data', 'f.txt'), 'f');
+    const inside = await runBin('dir-backup', ['--path', src, '--to', join(src, 'backups')]);
+    expect(inside.exitCode).toBe(2);
+    expect(inside.stderr).toMatch(/--to: .*\/srv\/backups is inside --path .*: every backup would hold the ones before it \(hint: store them elsewhere, or --exclude 'backups'\)/);
+    const excluded = await backUp(src, join(src, 'backups'), ['--exclude', 'backups']);
+    expect(excluded.source.stats!.files).toBe(1);
+    const slash = await runBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--exclude', '/', '--before', `touch ${join(dir, 'ran')}`]);
+    expect(slash.exitCode).toBe(2);
+    expect(slash.stderr).toMatch(/--exclude: '\/' names the directory itself/);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+
+    // A second run while the first one's --after still runs waits its turn: 75, its hooks never run.
+    const log = join(dir, 'hooks.log');
+    const first = startBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--after', `echo first-after-start >> ${log}; sleep 2; echo first-after-end >> ${log}`]);
+    await waitFor(() => existsSync(log), 'the first run to reach --after');
+    const second = await runBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--before', `echo second-before >> ${log}`]);
+    expect(second.exitCode).toBe(75);
+    expect((await first).exitCode).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('first-after-start\nfirst-after-end\n');
+  });
+
+  it('fails cleanly when the content index cannot be written (a full TMPDIR): no hang, nothing stored, --after ran', async () => {
+    const dir = tempDir('dirfull');
+    const src = join(dir, 'many');
+    mkdirSync(src);
+    for (let i = 0; i < 8000; i += 1) writeFileSync(join(src, `${'long-name-'.repeat(15)}${i}`), '');
+    const out = join(dir, 'out');
+    const log = join(dir, 'after.log');
+    await withTinyDisk(async (tiny) => {
+      const result = await runBin('dir-backup', ['--path', src, '--to', out, '--after', `echo "after $BACKUP_RESULT" >> ${log}`], { env: { TMPDIR: tiny }, timeoutMs: 60_000 });
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(/cannot write the content index in .*: no space left on device \(ENOSPC\) \(hint: set TMPDIR to a disk with room/);
+    });
+    expect(readFileSync(log, 'utf8')).toBe('after failed\n');
+    expect(stored(out)).toEqual([]);
+  });
+
+  it('a listed file that becomes a FIFO before tar reaches it is never stored (no restore would take it)', async () => {
+    const dir = tempDir('dirfifo');
+    const src = join(dir, 'tree');
+    mkdirSync(src);
+    // Incompressible, so the read of a-big takes long enough (seconds) for the swap to land before z-file's turn.
+    const random = randomBytes(64 * 1024 * 1024);
+    writeFileSync(join(src, 'a-big.bin'), Buffer.concat([random, random, random, random]));
+    writeFileSync(join(src, 'z-file'), 'soon a fifo');
+    const out = join(dir, 'out');
+    const run = startBin('dir-backup', ['--path', src, '--to', out, '--allow-changing']);
+    await waitFor(() => existsSync(out) && readdirSync(out).some((n) => n.startsWith('.') && n.includes('.tmp-')), 'the partial artifact');
+    rmSync(join(src, 'z-file'));
+    execFileSync('mkfifo', [join(src, 'z-file')]);
+    const result = await run;
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    expect(String(result.stderr)).toMatch(/1 entry under .* became a device, FIFO or socket while being read \('\.\/z-file'\); nothing was stored/);
+    expect(stored(out)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('restores as an unprivileged user a tree with a read-only directory and an unreadable file; a failed restore leaves nothing', async () => {
+    const account = serverAccount();
+    const dir = tempDir('dirnr');
+    const src = join(dir, 'tree');
+    mkdirSync(join(src, 'ro'), { recursive: true });
+    writeFileSync(join(src, 'ro', 'f.txt'), 'in a read-only directory');
+    writeFileSync(join(src, 'zero'), 'no one may read me');
+    chmodSync(join(src, 'zero'), 0o000);
+    chmodSync(join(src, 'ro'), 0o500);
+    const out = join(dir, 'out');
+    const manifest = await backUp(src, out);
+    const base = tempDir('dirnr-target');
+    const as = account ? { uid: account.uid, gid: account.gid } : {};
+    if (account) for (const path of [base, dir, out, ...readdirSync(out).map((n) => join(out, n))]) chownSync(path, account.uid, account.gid);
+    const restored = join(base, 'restored');
+    const result = await runBin('restore-backup', ['--from', out, '--to-dir', restored, '--spool-dir', base], { ...as, cwd: '/' });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(statSync(join(restored, 'ro')).mode & 0o777).toBe(0o500);
+    expect(statSync(join(restored, 'zero')).mode & 0o777).toBe(0o000);
+    // The same backup with one byte of ro/f.txt flipped (its manifest re-sealed): exit 5, and nothing left.
+    const artifact = join(out, manifest.artifact.name);
+    const archive = execFileSync('zstd', ['-dcq', artifact]);
+    archive[archive.indexOf('in a read-only directory')] = 'I'.charCodeAt(0);
+    const forged = execFileSync('zstd', ['-q', '-c'], { input: archive });
+    writeFileSync(artifact, forged);
+    writeFileSync(join(out, `${manifest.artifact.name}.manifest.json`), serializeManifest({ ...manifest, artifact: { ...manifest.artifact, sha256: sha256(forged), size_bytes: forged.length } }));
+    const failed = await runBin('restore-backup', ['--from', out, '--to-dir', join(base, 'again'), '--spool-dir', base], { ...as, cwd: '/' });
+    expect(failed.exitCode).toBe(5);
+    expect(failed.stderr).toMatch(/'\.\/ro\/f\.txt': its content \(sha256\) differs/);
+    expect(existsSync(join(base, 'again'))).toBe(false);
   });
 
   it('on SIGTERM mid-read: --after runs, nothing is published, exit 143', async () => {

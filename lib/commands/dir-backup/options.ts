@@ -1,12 +1,13 @@
 /** dir-backup's flags, declared, parsed and typed here, and resolved into what a run needs. */
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { Option } from '@commander-js/extra-typings';
 import type { Env } from '../../cli/io.js';
 import { createProgram } from '../../cli/program.js';
 import { UsageError, describeSystemError } from '../../cli/errors.js';
 import { durationArg, repeatable, textArg } from '../../cli/values.js';
 import { addWriterOptions, resolveWriter, type WriterConfig } from '../../cli/write-options.js';
+import { excluder } from '../../dir/walk.js';
 
 const DEFAULT_HOOK_TIMEOUT_MS = 10 * 60_000;
 
@@ -51,13 +52,34 @@ export async function resolveDirBackupConfig(opts: DirBackupOptions, env: Env, c
   });
   if (!info.isDirectory()) throw new UsageError(`--path: ${path} is not a directory`);
   if (opts.stdout) throw new UsageError('--stdout: dir-backup needs a location (--to) for the archive and its content index', { hint: 'give --to DIR (or s3://bucket/prefix)' });
+  const exclude = opts.exclude ?? [];
+  const excluded = excluder(exclude);
+  const writer = resolveWriter(opts, env, 'archive', basename(path) || 'root');
+  refuseLocationInside(writer.location, path, cwd, excluded, writer.locationFlag);
   return {
-    ...resolveWriter(opts, env, 'archive', basename(path) || 'root'),
+    ...writer,
     path,
-    exclude: opts.exclude ?? [],
+    exclude,
     before: opts.before,
     after: opts.after,
     hookTimeoutMs: opts.hookTimeout,
     allowChanging: opts.allowChanging === true,
   };
+}
+
+/**
+ * A local location inside the tree would back up the backups — each archive holding the ones before it, and
+ * its own temporary file, which changes as it is read: refused unless an --exclude leaves it out.
+ */
+function refuseLocationInside(location: string | undefined, path: string, cwd: string, excluded: (path: Buffer, name: Buffer) => boolean, flag: string): void {
+  if (location === undefined || /^s3:\/\//i.test(location)) return;
+  const dir = resolve(cwd, location.replace(/^file:\/\//i, ''));
+  const inside = relative(path, dir);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+    if (inside === '') throw new UsageError(`${flag}: ${dir} is the directory being backed up`);
+    return;
+  }
+  const parts = inside.split('/');
+  for (let i = 1; i <= parts.length; i += 1) if (excluded(Buffer.from(parts.slice(0, i).join('/')), Buffer.from(parts[i - 1]!))) return;
+  throw new UsageError(`${flag}: ${dir} is inside --path ${path}: every backup would hold the ones before it`, { hint: `store them elsewhere, or --exclude '${parts.join('/')}'` });
 }

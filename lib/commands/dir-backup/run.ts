@@ -36,6 +36,16 @@ export async function run(opts: DirBackupOptions, _args: string[], io: Io): Prom
   if (config.after) io.setCleanupGrace?.(config.hookTimeoutMs + 10_000);
   const output = await openOutput(config, io);
   const lock = output.store ? await acquireLock(output.store.lockPath(seriesKey('dir', config.group)), io.tool) : undefined;
+  try {
+    await runWithHooks(config, tar, output, io);
+  } finally {
+    // Held until --after is done: the next run's --before must not freeze what this run's --after thaws.
+    await lock?.release();
+  }
+}
+
+/** --before, the backup, and --after on every path. */
+async function runWithHooks(config: DirBackupConfig, tar: TarBinary, output: Awaited<ReturnType<typeof openOutput>>, io: Io): Promise<void> {
   const hookEnv = { ...io.env, BACKUP_PATH: config.path };
   const hookOutput = (chunk: Buffer) => void io.stderr.write(io.redact(chunk.toString('utf8')));
   let failure: unknown;
@@ -47,8 +57,6 @@ export async function run(opts: DirBackupOptions, _args: string[], io: Io): Prom
     await backUp(config, tar, output, io);
   } catch (error) {
     failure = io.signal.aborted ? io.signal.reason : error;
-  } finally {
-    await lock?.release();
   }
   if (config.after) {
     // Never stopped by the signal that may have ended the read: what it undoes (a freeze, a snapshot) must be undone.
@@ -183,6 +191,13 @@ function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, indexFile: st
           }
           if (exit.code !== 0 && (otherLines.length > 0 || exit.code !== 1 && tarProblems.length === 0)) {
             throw new OperationError(`tar ${exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}: ${otherLines.slice(-3).join('; ') || child.stderrText().trim().split('\n').pop() || 'no reason given'}; nothing was stored`);
+          }
+          // A listed file that became a device or FIFO meanwhile is in the archive as one, which no restore
+          // takes: never stored, --allow-changing or not.
+          if (archive && archive.specials.length > 0) {
+            throw new OperationError(`${archive.other} ${archive.other === 1 ? 'entry' : 'entries'} under ${config.path} became a device, FIFO or socket while being read (${archive.specials.join(', ')}); nothing was stored`, {
+              hint: 'read a frozen tree (--before with a snapshot), or --exclude them',
+            });
           }
           const moved = [...tarProblems, ...walkProblems];
           if (moved.length > 0 && !config.allowChanging) {

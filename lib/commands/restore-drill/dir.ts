@@ -4,7 +4,7 @@
  * read back and compared), then each --check-cmd run against the tree with RESTORED_PATH set, under
  * --check-timeout. The directory is removed on every path unless --keep.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogEntry } from '../../catalog/catalog.js';
 import type { VerifiedArtifact } from '../../catalog/verify.js';
@@ -12,6 +12,7 @@ import { IntegrityError, UsageError } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
 import { runShellHook } from '../../process/shell-hook.js';
 import { restoreDir } from '../../restore/dir.js';
+import { removeTree } from '../../restore/new-dir.js';
 import type { DrillConfig } from './options.js';
 import type { DrillCheck, DrillReport, Phase } from './report.js';
 
@@ -65,6 +66,6 @@ export async function drillDir(
     phases.checks = performance.now() - checking;
     return { target: { kind: 'dir', where: dir, server_version: null, kept: config.keep }, tool: typeof entry.manifest.source.tool_version === 'string' ? entry.manifest.source.tool_version : null };
   } finally {
-    if (!config.keep) await rm(parent, { recursive: true, force: true });
+    if (!config.keep) await removeTree(Buffer.from(parent));
   }
 }
