@@ -31,7 +31,9 @@ parentPort!.on('message', (message: IndexThreadRequest) => {
   try {
     if (message.type === 'bytes') {
       check.push(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
-      reply({ type: 'done', bytes: message.bytes.byteLength });
+      // The buffer goes back to the main thread for its next batch (nothing here keeps a view of it).
+      const buffer = message.bytes.buffer as ArrayBuffer;
+      parentPort!.postMessage({ type: 'done', bytes: message.bytes.byteLength, buffer } satisfies IndexThreadReply, [buffer]);
     } else {
       const facts = check.end();
       writeSync(fd, pending);

@@ -70,6 +70,7 @@ export class TarReader {
     private readonly where: string,
   ) {}
 
+  /** The next bytes of the archive; nothing keeps a view of `chunk` once this returns (it may be reused). */
   push(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
@@ -96,7 +97,7 @@ export class TarReader {
       }
       if (state.kind === 'meta') {
         const take = Math.min(state.left, chunk.length - at);
-        state.parts.push(chunk.subarray(at, at + take));
+        state.parts.push(Buffer.from(chunk.subarray(at, at + take))); // a copy: the chunk may be reused
         at += take;
         this.offset += take;
         state.left -= take;
@@ -110,7 +111,8 @@ export class TarReader {
       const need = BLOCK - this.pending.length;
       const piece = chunk.subarray(at, at + need);
       at += piece.length;
-      this.pending = this.pending.length === 0 && piece.length === BLOCK ? piece : Buffer.concat([this.pending, piece]);
+      // Copied: an entry's name may be a view of its header, and the caller may reuse the chunk once pushed.
+      this.pending = this.pending.length === 0 && piece.length === BLOCK ? Buffer.from(piece) : Buffer.concat([this.pending, piece]);
       if (this.pending.length < BLOCK) continue;
       const block = this.pending;
       this.pending = Buffer.alloc(0);

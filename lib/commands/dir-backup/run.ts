@@ -1,26 +1,21 @@
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { backupManifest, finishBackup, openOutput, produceBackup, type Backup, type BackupPlan } from '../../artifact/backup-run.js';
 import { compressionSuffix } from '../../artifact/compression.js';
-import { produceArtifact, type Producer } from '../../artifact/pipeline.js';
+import { produceArtifact } from '../../artifact/pipeline.js';
 import { acquireLock } from '../../catalog/lock.js';
 import type { Manifest, ManifestIndex } from '../../catalog/manifest.js';
 import { indexNameFor, seriesKey } from '../../catalog/naming.js';
-import { IntegrityError, OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
+import { OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
 import { tempDirOf, type Io } from '../../cli/io.js';
 import { toolVersion } from '../../cli/version.js';
-import type { ArchiveFacts } from '../../dir/archive-check.js';
-import { IndexThread } from '../../dir/index-thread.js';
-import { printablePath } from '../../dir/printable-path.js';
-import { isTarExitNote, parseTarMessage, type TarProblem } from '../../dir/tar-messages.js';
-import { walkTree, type SkippedCounts, type WalkProblem } from '../../dir/walk.js';
-import { captureOutput, findOnPath, spawnChild, type Child, type StdioItem } from '../../process/child.js';
+import { findGnuTar, type TarBinary } from '../../dir/gnu-tar.js';
 import { sweepLeftovers } from '../../process/leftovers.js';
 import { currentPid } from '../../process/self.js';
 import { runShellHook } from '../../process/shell-hook.js';
 import { resolveDirBackupConfig, type DirBackupConfig, type DirBackupOptions } from './options.js';
+import { listPaths, readTree, type ReadFacts } from './read-tree.js';
 
 /**
  * dir-backup: `--before`, then the tree walked (names as bytes, sorted, excludes and special files left out)
@@ -31,7 +26,7 @@ import { resolveDirBackupConfig, type DirBackupConfig, type DirBackupOptions } f
  */
 export async function run(opts: DirBackupOptions, _args: string[], io: Io): Promise<void> {
   const config = await resolveDirBackupConfig(opts, io.env, io.cwd);
-  const tar = await findGnuTar(io);
+  const tar = await findGnuTar(io.env);
   // The after-hook must finish even after SIGTERM: the runner waits for it (and a little more).
   if (config.after) io.setCleanupGrace?.(config.hookTimeoutMs + 10_000);
   const output = await openOutput(config, io);
@@ -127,131 +122,6 @@ async function backUp(config: DirBackupConfig, tar: TarBinary, output: Awaited<R
   }
 }
 
-interface ReadFacts {
-  archive: ArchiveFacts;
-  skipped: SkippedCounts;
-  changed: TarProblem[];
-  vanished: Array<TarProblem | WalkProblem>;
-}
-
-/**
- * The producer: the walk feeding GNU tar's list; tar's archive passing through this process, each chunk also
- * handed to the index worker (every header checked, every file hashed, the index written to `indexFile`).
- */
-function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, indexFile: string): { producer: Producer; facts(): ReadFacts; stop(): Promise<void> } {
-  const skipped: SkippedCounts = { sockets: 0, devices: 0, fifos: 0, excluded: 0 };
-  const walkProblems: WalkProblem[] = [];
-  const tarProblems: TarProblem[] = [];
-  const otherLines: string[] = [];
-  let archive: ArchiveFacts | undefined;
-  const index = new IndexThread(indexFile, `the archive of ${config.path}`);
-  const producer: Producer = {
-    kind: 'child',
-    tap: (chunk) => index.push(chunk),
-    start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child {
-      let partial = '';
-      const child = spawnChild('tar', tar.path, tarArgs(config.path), {
-        env: { ...io.env, LC_ALL: 'C' },
-        stdin: 'pipe',
-        stdout,
-        signal,
-        onStderr: (chunk) => {
-          onStderr?.(chunk);
-          const text = partial + chunk.toString('utf8');
-          const lines = text.split('\n');
-          partial = lines.pop()!;
-          for (const line of lines) {
-            const problem = parseTarMessage(line);
-            if (problem) tarProblems.push(problem);
-            else if (line.trim() !== '' && !isTarExitNote(line)) otherLines.push(line);
-          }
-        },
-      });
-      const listing = feedList(child, config, skipped, walkProblems);
-      listing.catch(() => child.stop());
-      return {
-        ...child,
-        async succeeded() {
-          const exit = await child.exited;
-          const listed = await listing.then(() => undefined, (error: unknown) => error);
-          if (signal.aborted) throw signal.reason;
-          // What the index worker found wrong with the stream is the first cause (tar may have died of it).
-          if (exit.code === 0 || exit.code === 1 || exit.code === 2) {
-            archive = await index.end().catch((error: unknown) => {
-              throw error instanceof IntegrityError ? new OperationError(`tar wrote no complete archive: ${error.message}`, { cause: error }) : error;
-            });
-          }
-          if (child.spawnError()) throw new OperationError(`cannot run ${tar.path}: ${child.spawnError()!.message}`);
-          if (listed !== undefined) throw new OperationError(`cannot walk ${config.path}: ${(listed as Error).message}`);
-          const unreadable = [...walkProblems.filter((p) => p.reason === 'unreadable'), ...tarProblems.filter((p) => p.kind === 'unreadable')];
-          if (unreadable.length > 0) {
-            throw new OperationError(`${unreadable.length} ${unreadable.length === 1 ? 'entry' : 'entries'} under ${config.path} could not be read (${listPaths(unreadable)}); nothing was stored`, {
-              hint: 'run as a user who can read the whole tree, or leave them out with --exclude',
-            });
-          }
-          if (exit.code !== 0 && (otherLines.length > 0 || exit.code !== 1 && tarProblems.length === 0)) {
-            throw new OperationError(`tar ${exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}: ${otherLines.slice(-3).join('; ') || child.stderrText().trim().split('\n').pop() || 'no reason given'}; nothing was stored`);
-          }
-          // A listed file that became a device or FIFO meanwhile is in the archive as one, which no restore
-          // takes: never stored, --allow-changing or not.
-          if (archive && archive.specials.length > 0) {
-            throw new OperationError(`${archive.other} ${archive.other === 1 ? 'entry' : 'entries'} under ${config.path} became a device, FIFO or socket while being read (${archive.specials.join(', ')}); nothing was stored`, {
-              hint: 'read a frozen tree (--before with a snapshot), or --exclude them',
-            });
-          }
-          const moved = [...tarProblems, ...walkProblems];
-          if (moved.length > 0 && !config.allowChanging) {
-            throw new OperationError(`${moved.length} ${moved.length === 1 ? 'file' : 'files'} changed or vanished while ${config.path} was read (${listPaths(moved)}); nothing was stored`, {
-              hint: 'read a frozen tree (--before with fsfreeze, an LVM or ZFS snapshot, or a stopped writer), or --allow-changing to store it anyway',
-            });
-          }
-        },
-      };
-    },
-  };
-  return {
-    producer,
-    stop: () => index.stop(),
-    facts: () => ({
-      archive: archive!,
-      skipped,
-      changed: tarProblems.filter((p) => p.kind === 'changed'),
-      vanished: [...tarProblems.filter((p) => p.kind === 'vanished'), ...walkProblems],
-    }),
-  };
-}
-
-/** Writes the walk into tar's stdin, NUL-separated, as fast as tar takes it. */
-async function feedList(child: Child, config: DirBackupConfig, skipped: SkippedCounts, problems: WalkProblem[]): Promise<void> {
-  const stdin = child.process.stdin!;
-  stdin.on('error', () => {}); // tar gone early: its exit says why
-  const gone = child.exited.then(() => {
-    throw new Error('tar ended before the list was written');
-  });
-  gone.catch(() => {});
-  for await (const paths of walkTree(config.path, { exclude: config.exclude, skipped, problems })) {
-    if (!stdin.write(Buffer.concat(paths.flatMap((path) => [path, NUL])))) await Promise.race([once(stdin, 'drain'), gone]);
-  }
-  stdin.end();
-}
-
-const NUL = Buffer.from([0]);
-
-/**
- * GNU tar reading the list: pax (long names, exact mtimes, xattrs), names as given (never recursing: the walk
- * decided), NUL-separated and never taken as options; messages in C quoting, so paths can be read back.
- * atime and ctime records are left out: they change with every read and would make two archives of one tree
- * differ.
- */
-function tarArgs(dir: string): string[] {
-  return ['--create', '--file=-', '--format=pax', '--pax-option=delete=atime,delete=ctime', '--xattrs', '--quoting-style=escape', '--directory', dir, '--no-recursion', '--null', '--verbatim-files-from', '--files-from=-'];
-}
-
-function listPaths(problems: Array<{ path: Buffer; message: string }>): string {
-  const shown = problems.slice(0, 5).map((p) => `${printablePath(p.path)}: ${p.message}`);
-  return problems.length > 5 ? `${shown.join('; ')}; and ${problems.length - 5} more` : shown.join('; ');
-}
-
 function report(facts: ReadFacts, config: DirBackupConfig, io: Io): void {
   const { sockets, devices, fifos } = facts.skipped;
   if (sockets + devices + fifos > 0) io.log.info(`skipped ${sockets} sockets, ${devices} devices and ${fifos} FIFOs: they hold no data to restore`);
@@ -283,22 +153,6 @@ function sourceFacts(config: DirBackupConfig, tar: TarBinary, facts: ReadFacts):
       vanished: listed(facts.vanished),
     },
   };
-}
-
-interface TarBinary {
-  path: string;
-  /** e.g. "GNU tar 1.34". */
-  version: string;
-}
-
-/** GNU tar, which the archive's pax options, the NUL-separated list and the messages read here are written for. */
-async function findGnuTar(io: Io): Promise<TarBinary> {
-  const path = await findOnPath('tar', io.env);
-  if (!path) throw new UsageError('tar is not on PATH', { hint: 'install GNU tar (apt-get install tar)' });
-  const { stdout } = await captureOutput(path, ['--version'], { env: io.env, timeoutMs: 10_000 });
-  const m = /^tar \(GNU tar\) (\S+)/.exec(stdout);
-  if (!m) throw new UsageError(`${path} is not GNU tar`, { hint: 'install GNU tar (on BSD and macOS: gtar, first on PATH)' });
-  return { path, version: `GNU tar ${m[1]}` };
 }
 
 const INDEX_PREFIX = '.restorable-dir-index-';
