@@ -102,16 +102,12 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
       if (copy && !copy.write(chunk)) await once(copy, 'drain');
     };
     let first = true;
-    for await (const chunk of bytes as AsyncIterable<Buffer>) {
-      noteStreamed(chunk.length);
+    await forEachOpened(bytes as AsyncIterable<Buffer>, opener, take, (chunk) => {
       if (first && !encryption && chunk.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) {
         throw new IntegrityError(`${where} is an age file, but its manifest does not say it is encrypted`);
       }
       first = false;
-      if (!opener) await take(chunk);
-      else for (const plain of await opener.push(chunk)) await take(plain);
-    }
-    for (const plain of opener?.end() ?? []) await take(plain);
+    });
     if (copy) {
       copy.end();
       await finished(copy);
@@ -152,17 +148,23 @@ async function verifyIndex(store: Store, manifest: Manifest, options: VerifyOpti
     if (out && !out.write(chunk)) await once(out, 'drain');
   };
   const source = await store.get(index.name, options.signal ? { signal: options.signal } : {});
-  for await (const chunk of verified(source, index, where) as AsyncIterable<Buffer>) {
-    noteStreamed(chunk.length);
-    if (!opener) await take(chunk);
-    else for (const plain of await opener.push(chunk)) await take(plain);
-  }
-  for (const plain of opener?.end() ?? []) await take(plain);
+  await forEachOpened(verified(source, index, where) as AsyncIterable<Buffer>, opener, take);
   if (out) {
     out.end();
     await finished(out);
   }
   return copy ? (copyTo ?? inPlace) : undefined;
+}
+
+/** Every chunk of `stored` (opened as it is read, when `opener` is given) handed to `take`, in order. */
+async function forEachOpened(stored: AsyncIterable<Buffer>, opener: AgeOpener | undefined, take: (chunk: Buffer) => Promise<void>, onStored?: (chunk: Buffer) => void): Promise<void> {
+  for await (const chunk of stored) {
+    noteStreamed(chunk.length);
+    onStored?.(chunk);
+    if (!opener) await take(chunk);
+    else for (const plain of await opener.push(chunk)) await take(plain);
+  }
+  for (const plain of opener?.end() ?? []) await take(plain);
 }
 
 const COPY_PREFIX = '.restorable-verify-';

@@ -187,31 +187,27 @@ describe('walkTree problems', () => {
     expect(opts.problems).toEqual([{ path: Buffer.from('.'), reason: 'vanished', message: 'ENOENT' }]);
   });
 
-  it('a directory removed between its listing and its reading is recorded as vanished, and the walk goes on', async () => {
+  it.each([
+    ['removed', 'ENOENT', (root: string) => rmSync(join(root, 'a'), { recursive: true })],
+    [
+      'replaced by a file',
+      'ENOTDIR',
+      (root: string) => {
+        rmSync(join(root, 'a'), { recursive: true });
+        writeFileSync(join(root, 'a'), 'now a file');
+      },
+    ],
+  ] as const)('a directory %s between its listing and its reading is recorded as vanished (%s), and the walk goes on', async (_what, code, change) => {
     const root = tree();
     const opts = options();
     const walker = walkTree(root, opts);
     expect((await walker.next()).value).toEqual([Buffer.from('.')]);
     expect(((await walker.next()).value as Buffer[]).map((p) => p.toString('latin1'))).toEqual(FULL[1]);
-    rmSync(join(root, 'a'), { recursive: true });
+    change(root);
     const rest: string[][] = [];
     for await (const paths of { [Symbol.asyncIterator]: () => walker }) rest.push(paths.map((p) => p.toString('latin1')));
     expect(rest).toEqual([FULL[4]]);
-    expect(opts.problems).toEqual([{ path: Buffer.from('./a'), reason: 'vanished', message: 'ENOENT' }]);
-  });
-
-  it('a directory replaced by a file meanwhile is recorded as vanished (ENOTDIR)', async () => {
-    const root = tree();
-    const opts = options();
-    const walker = walkTree(root, opts);
-    await walker.next();
-    await walker.next();
-    rmSync(join(root, 'a'), { recursive: true });
-    writeFileSync(join(root, 'a'), 'now a file');
-    const rest: string[][] = [];
-    for await (const paths of { [Symbol.asyncIterator]: () => walker }) rest.push(paths.map((p) => p.toString('latin1')));
-    expect(rest).toEqual([FULL[4]]);
-    expect(opts.problems).toEqual([{ path: Buffer.from('./a'), reason: 'vanished', message: 'ENOTDIR' }]);
+    expect(opts.problems).toEqual([{ path: Buffer.from('./a'), reason: 'vanished', message: code }]);
   });
 
   it('a directory that cannot be listed is recorded as unreadable (a symbolic link loop, ELOOP: chmod 000 does not stop root)', async () => {
