@@ -69,10 +69,7 @@ export async function restoreDir(r: DirRestoreRequest): Promise<DirRestored> {
     const index = join(work, 'index.ndjson');
     await openIndex(r.indexFile, r.manifest.index!.compression, index, r);
     const judged = judgeIndex(index, r, where);
-    // Into a directory that existed, only what the archive holds is ever removed again: anything else someone
-    // puts there meanwhile stays.
-    if (r.existed) await mkdir(r.dir, { recursive: true });
-    else await mkdir(r.dir, { mode: 0o700 });
+    if (!r.existed) await mkdir(r.dir, { mode: 0o700 });
     let restored: DirRestored;
     try {
       let clock = performance.now();
@@ -83,6 +80,7 @@ export async function restoreDir(r: DirRestoreRequest): Promise<DirRestored> {
       if (checked.differing > 0) throw differencesError(`${where}: ${checked.differing} restored ${checked.differing === 1 ? 'entry differs' : 'entries differ'} from the content index`, checked);
       restored = { path: r.dir, entries: checked.entries, files: checked.files, bytes: checked.bytes, outside_links: judged.outsideLinks, extract_ms: extractMs, verify_ms: Math.round(performance.now() - clock) };
     } catch (error) {
+      // From a directory that existed, only what the archive holds is removed: anything else put there stays.
       await emptyOut(r.dir, r.existed, judged.topNames.values());
       throw r.signal.aborted ? r.signal.reason : error;
     }

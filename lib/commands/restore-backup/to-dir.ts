@@ -2,6 +2,7 @@
  * restore-backup --to-dir: a directory backup extracted into a new directory beside the original, checked
  * file by file against its content index, and the swap left to the operator — the output says how.
  */
+import { stat } from 'node:fs/promises';
 import { artifactFormat } from '../../catalog/catalog.js';
 import { IntegrityError, UsageError, describeSystemError, interruptedWith } from '../../cli/errors.js';
 import type { Io } from '../../cli/io.js';
@@ -12,7 +13,6 @@ import { checkBackup } from '../../verdict/gather.js';
 import { checkReport } from '../../verdict/render.js';
 import { verdictError } from '../../verdict/verdict-error.js';
 import type { DirRestoreConfig } from './options.js';
-import { stat } from 'node:fs/promises';
 
 export async function restoreToDir(config: DirRestoreConfig, io: Io): Promise<void> {
   const existed = await checkNewDir(config.dir, '--to-dir', 'anything');
