@@ -180,7 +180,7 @@ describe('dir-backup and restore-backup --to-dir', () => {
     const src = join(dir, 'busy');
     mkdirSync(src);
     // A large file first in the order, appended to the whole time: tar sees it change under its read.
-    writeFileSync(join(src, 'a-growing.log'), Buffer.alloc(256 * 1024 * 1024, 'x'));
+    writeFileSync(join(src, 'a-growing.log'), Buffer.alloc(48 * 1024 * 1024, 'x'));
     writeFileSync(join(src, 'b-still.txt'), 'still');
     const writer = spawn('sh', ['-c', 'while :; do echo line >> "$1"; done', 'sh', join(src, 'a-growing.log')], { stdio: 'ignore' });
     try {
@@ -261,7 +261,7 @@ describe('dir-backup and restore-backup --to-dir', () => {
 
     // A second run while the first one's --after still runs waits its turn: 75, its hooks never run.
     const log = join(dir, 'hooks.log');
-    const first = startBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--after', `echo first-after-start >> ${log}; sleep 2; echo first-after-end >> ${log}`]);
+    const first = startBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--after', `echo first-after-start >> ${log}; sleep 1; echo first-after-end >> ${log}`]);
     await waitFor(() => existsSync(log), 'the first run to reach --after');
     const second = await runBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--before', `echo second-before >> ${log}`]);
     expect(second.exitCode).toBe(75);
@@ -290,7 +290,7 @@ describe('dir-backup and restore-backup --to-dir', () => {
     const src = join(dir, 'tree');
     mkdirSync(src);
     // Incompressible, so the read of a-big takes long enough (seconds) for the swap to land before z-file's turn.
-    const random = randomBytes(64 * 1024 * 1024);
+    const random = randomBytes(32 * 1024 * 1024);
     writeFileSync(join(src, 'a-big.bin'), Buffer.concat([random, random, random, random]));
     writeFileSync(join(src, 'z-file'), 'soon a fifo');
     const out = join(dir, 'out');
@@ -346,7 +346,7 @@ describe('dir-backup and restore-backup --to-dir', () => {
     const dir = tempDir('dirs');
     const src = join(dir, 'big');
     mkdirSync(src);
-    for (let i = 0; i < 4; i += 1) writeFileSync(join(src, `part-${i}.bin`), Buffer.alloc(128 * 1024 * 1024, i));
+    for (let i = 0; i < 2; i += 1) writeFileSync(join(src, `part-${i}.bin`), Buffer.alloc(128 * 1024 * 1024, i));
     const log = join(dir, 'after.log');
     const out = join(dir, 'out');
     // --before holds the read back until the test has seen it start; the read itself is slowed by a pipe.
