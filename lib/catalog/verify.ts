@@ -116,7 +116,7 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
       throw error instanceof IntegrityError && !error.message.startsWith(where) ? new IntegrityError(`${where}: ${error.message}`, { cause: error }) : error;
     });
     // A directory backup's content index is part of it: its stored bytes are proven too (and kept, opened, for a restore).
-    if (manifest?.index) indexPath = await verifyIndex(store, manifest, options, readable, keepIn === undefined ? undefined : (name) => (copies.push(name), name));
+    if (manifest?.index) indexPath = await verifyIndex(store, manifest, options, readable, keepIn === undefined ? undefined : copies);
   } catch (error) {
     feed?.abort();
     await release();
@@ -132,16 +132,18 @@ export async function verifyArtifact(store: Store, entry: CatalogEntry, options:
 }
 
 /**
- * Proves a directory backup's stored content index against its manifest (size, sha256). With `copy`, its
+ * Proves a directory backup's stored content index against its manifest (size, sha256). With `copies`, its
  * bytes (opened when encrypted, still compressed) are kept in a local file — the store's own file when it is
- * local and plain — and its path returned.
+ * local and plain — and its path returned; a copy made is added to `copies` before it is written, so release
+ * removes it on every path.
  */
-async function verifyIndex(store: Store, manifest: Manifest, options: VerifyOptions, readable: boolean, copy: ((name: string) => string) | undefined): Promise<string | undefined> {
+async function verifyIndex(store: Store, manifest: Manifest, options: VerifyOptions, readable: boolean, copies: string[] | undefined): Promise<string | undefined> {
   const index = manifest.index!;
   const where = store.locate(index.name);
   const encryption = manifest.encryption;
   const inPlace = encryption ? undefined : store.localPath?.(index.name);
-  const copyTo = copy && !inPlace && readable ? copy(join(options.keepIn!, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${index.name.replace(/\.age$/, '')}`)) : undefined;
+  const copyTo = copies && !inPlace && readable ? join(options.keepIn!, `${COPY_PREFIX}${currentPid()}-${randomBytes(6).toString('hex')}-${index.name.replace(/\.age$/, '')}`) : undefined;
+  if (copyTo) copies!.push(copyTo);
   const opener = encryption && copyTo ? new AgeOpener({ identities: options.identities, expected: encryption.recipients, where }) : undefined;
   const out = copyTo ? createWriteStream(copyTo, { mode: 0o600, flags: 'wx' }) : undefined;
   const take = async (chunk: Buffer) => {
@@ -153,7 +155,7 @@ async function verifyIndex(store: Store, manifest: Manifest, options: VerifyOpti
     out.end();
     await finished(out);
   }
-  return copy ? (copyTo ?? inPlace) : undefined;
+  return copies ? (copyTo ?? inPlace) : undefined;
 }
 
 /** Every chunk of `stored` (opened as it is read, when `opener` is given) handed to `take`, in order. */

@@ -50,6 +50,11 @@ export interface Io {
   readonly setCleanupGrace?: (ms: number) => void;
 }
 
+/** Where an operator's command's output goes (a hook, a migration, a check): stderr, the run's secrets blanked. */
+export function commandOutputTo(io: Io): (chunk: Buffer) => void {
+  return (chunk) => void io.stderr.write(io.redact(chunk.toString('utf8')));
+}
+
 /** Builds the stderr logger used by runCli and by tests: one line per message, secrets and control characters never. */
 export function createLog(tool: string, stderr: OutStream, verbose: boolean, redact: (text: string) => string = (t) => t): Log {
   const line = (text: string) => `${tool}: ${printable(redact(text))}\n`;

@@ -8,7 +8,7 @@ import { acquireLock } from '../../catalog/lock.js';
 import type { Manifest, ManifestIndex } from '../../catalog/manifest.js';
 import { indexNameFor, seriesKey } from '../../catalog/naming.js';
 import { OperationError, UsageError, describeSystemError } from '../../cli/errors.js';
-import { tempDirOf, type Io } from '../../cli/io.js';
+import { commandOutputTo, tempDirOf, type Io } from '../../cli/io.js';
 import { toolVersion } from '../../cli/version.js';
 import { findGnuTar, type TarBinary } from '../../dir/gnu-tar.js';
 import { sweepLeftovers } from '../../process/leftovers.js';
@@ -42,7 +42,7 @@ export async function run(opts: DirBackupOptions, _args: string[], io: Io): Prom
 /** --before, the backup, and --after on every path. */
 async function runWithHooks(config: DirBackupConfig, tar: TarBinary, output: Awaited<ReturnType<typeof openOutput>>, io: Io): Promise<void> {
   const hookEnv = { ...io.env, BACKUP_PATH: config.path };
-  const hookOutput = (chunk: Buffer) => void io.stderr.write(io.redact(chunk.toString('utf8')));
+  const hookOutput = commandOutputTo(io);
   let failure: unknown;
   try {
     if (config.before) {

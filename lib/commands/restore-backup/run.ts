@@ -1,7 +1,7 @@
 import { artifactCompression, artifactFormat, type ArtifactFormat, type CatalogEntry } from '../../catalog/catalog.js';
 import { resolveDirRestore, resolvePitrRequest, resolveRestoreConfig, resolveRollbackConfig, type RestoreBackupOptions, type RestoreConfig, type RollbackConfig } from './options.js';
 import { OperationError, UsageError, interruptedWith } from '../../cli/errors.js';
-import type { Io } from '../../cli/io.js';
+import { commandOutputTo, type Io } from '../../cli/io.js';
 import { restorePostgresBackup, type PgRestoreResult } from '../../restore/postgres.js';
 import { connectRedis } from '../../redis/client.js';
 import { factsFromInfo } from '../../redis/info.js';
@@ -100,7 +100,7 @@ async function restore(config: RestoreConfig, entry: CatalogEntry, file: string,
         env: io.env,
         signal: io.signal,
         log: io.log,
-        onOutput: (chunk) => void io.stderr.write(io.redact(chunk.toString('utf8'))),
+        onOutput: commandOutputTo(io),
       });
       return { target: 'sqlite', ...restored };
     } finally {

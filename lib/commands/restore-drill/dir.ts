@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CatalogEntry } from '../../catalog/catalog.js';
 import type { VerifiedArtifact } from '../../catalog/verify.js';
 import { IntegrityError, UsageError } from '../../cli/errors.js';
-import type { Io } from '../../cli/io.js';
+import { commandOutputTo, type Io } from '../../cli/io.js';
 import { runShellHook } from '../../process/shell-hook.js';
 import { restoreDir } from '../../restore/dir.js';
 import { removeTree } from '../../restore/new-dir.js';
@@ -53,7 +53,7 @@ export async function drillDir(
         env: { ...io.env, RESTORED_PATH: dir },
         timeoutMs: config.checkTimeoutMs,
         signal: io.signal,
-        onOutput: (chunk) => void io.stderr.write(io.redact(chunk.toString('utf8'))),
+        onOutput: commandOutputTo(io),
       }).then(
         () => 'exit 0',
         (error: unknown) => {
