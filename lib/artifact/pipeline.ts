@@ -26,17 +26,17 @@ export type Producer =
       | {
           kind: 'child';
           start(stdout: StdioItem, signal: AbortSignal, onStderr?: (chunk: Buffer) => void): Child;
-          /**
-           * Pass its output through Node even to zstd, each chunk handed to `tap` on the way (a promise it
-           * returns holds the stream back until it settles; a throw fails the run): for a reading that costs
-           * less than decompressing the artifact again (a directory's archive, indexed file by file as it is
-           * read).
-           */
-          tap?: (chunk: Buffer) => void | Promise<void>;
         }
       | { kind: 'stream'; stream: Readable }
     ) & { check?: ProducerCheck })
-  | { kind: 'file'; path: string; verified(): Promise<void>; check?: undefined };
+  | {
+      kind: 'file';
+      /** A file, or a FIFO whose writer `verified` starts. */
+      path: string;
+      /** Resolves once the file's bytes are proven; `signal` aborts when the pipeline stops. */
+      verified(signal: AbortSignal): Promise<void>;
+      check?: undefined;
+    };
 
 export interface ProducerCheck {
   /** Names the producer in the error, e.g. "pg_dump". */
@@ -120,20 +120,14 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   // The producer's content check, fed wherever its raw bytes can be seen (see contentChecked below).
   const check = await producer.check?.create();
   let checkFailure: unknown;
-  // A tap that fails stops the producer at once (else it would block on a pipe nobody reads) and is the cause.
-  let tapFailure: unknown;
-  const tapped = (tap: (chunk: Buffer) => void | Promise<void>) => (chunk: Buffer) => {
-    const failed = (error: unknown) => {
-      tapFailure ??= error;
-      stop.abort();
-      throw error;
-    };
-    try {
-      return tap(chunk)?.catch(failed);
-    } catch (error) {
-      return failed(error);
-    }
-  };
+  // A compressor that fails on its own stops every stage at once (a producer may be waiting for it to read)
+  // and is the cause.
+  let compressorFailure: unknown;
+  compressor?.succeeded().catch((error: unknown) => {
+    if (signal.aborted) return;
+    compressorFailure = error;
+    stop.abort(error); // the reason whoever is stopped by it reports
+  });
   const inspect = (onto: Readable): Readable => {
     if (!check) return onto;
     const tee = new ContentTee((chunk) => {
@@ -152,13 +146,13 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
   let producerSucceeded: () => Promise<void>;
   let producerStopped: Promise<unknown>;
   // A file producer's verification: its failure stops every stage at once and is the cause reported.
-  const verified = producer.kind === 'file' ? producer.verified() : undefined;
+  const verified = producer.kind === 'file' ? producer.verified(signal) : undefined;
   verified?.catch(() => stop.abort());
   // A child writing straight into zstd's stdin: its bytes never pass through Node.
-  const childToPipe = producer.kind === 'child' && compressor?.inputIsPipe === true && !producer.tap;
+  const childToPipe = producer.kind === 'child' && compressor?.inputIsPipe === true;
   if (producer.kind === 'child') {
     const child = producer.start(compressor ? (childToPipe ? compressor.input! : 'pipe') : (fileFd ?? 'pipe'), signal, passStderr);
-    const output = childToPipe ? null : inspect(producer.tap ? throughInto(child.stdout!, new ContentTee(tapped(producer.tap))) : child.stdout!);
+    const output = childToPipe ? null : inspect(child.stdout!);
     const input = compressor?.input;
     if (childToPipe) {
       input!.destroy(); // the child holds the write end now; ours must close so zstd sees EOF
@@ -218,7 +212,7 @@ export async function produceArtifact(options: ProduceOptions): Promise<Digest> 
         await contentChecked();
       } catch (error) {
         // Damage the check found is the cause, whatever it made the other stages do.
-        if (tapFailure !== undefined) throw tapFailure;
+        if (compressorFailure !== undefined) throw compressorFailure;
         throw producer.check ? producerCheckError(producer.check, checkFailure ?? error) : error;
       }
     })());

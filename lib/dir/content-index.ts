@@ -7,7 +7,8 @@
  * byte. A path or target that is not UTF-8 is kept exactly, as base64 (`path_b64`, `target_b64`), since JSON
  * text cannot hold its bytes.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { IntegrityError } from '../cli/errors.js';
 import type { TarEntry, TarHandler } from './tar-reader.js';
 
@@ -43,7 +44,8 @@ export interface IndexSummary {
 
 export class IndexBuilder implements TarHandler {
   readonly summary: IndexSummary = { files: 0, bytes: 0, directories: 0, symlinks: 0, hardlinks: 0, other: 0 };
-  private current: { entry: TarEntry; hash: Hash } | undefined;
+  /** The file being read: its digest, once its content came whole in one chunk, or the hash it is fed to. */
+  private current: { entry: TarEntry; hash?: Hash; digest?: string } | undefined;
 
   /** `write` gets each line, newline included, in archive order. */
   constructor(private readonly write: (line: string) => void) {}
@@ -51,11 +53,11 @@ export class IndexBuilder implements TarHandler {
   entry(entry: TarEntry): void {
     const s = this.summary;
     this.current = undefined;
-    const named = fields('path', entry.path);
     if (entry.type === 'file') {
-      this.current = { entry, hash: createHash('sha256') };
+      this.current = { entry };
       return;
     }
+    const named = fields('path', entry.path);
     if (entry.type === 'directory') {
       s.directories += 1;
       this.line({ ...named, type: 'dir', mode: entry.mode });
@@ -70,7 +72,12 @@ export class IndexBuilder implements TarHandler {
   }
 
   data(chunk: Buffer): void {
-    this.current?.hash.update(chunk);
+    const current = this.current;
+    if (!current) return;
+    // Most files arrive whole in one chunk: hashed in one call, without a Hash object for the collector to
+    // finalize (measured: a few percent less CPU for an index of 100,000 small files).
+    if (!current.hash && chunk.length === current.entry.size) current.digest = hash('sha256', chunk, 'hex');
+    else (current.hash ??= createHash('sha256')).update(chunk);
   }
 
   entryEnd(): void {
@@ -80,7 +87,10 @@ export class IndexBuilder implements TarHandler {
     const { entry } = current;
     this.summary.files += 1;
     this.summary.bytes += entry.size;
-    this.line({ ...fields('path', entry.path), size: entry.size, mode: entry.mode, sha256: current.hash.digest('hex') });
+    // The line JSON.stringify would make of { path, size, mode, sha256 }, without building the object: one
+    // per file, the index's hot path.
+    const sha256 = current.digest ?? current.hash?.digest('hex') ?? EMPTY_SHA256;
+    this.write(`{${field('path', entry.path)},"size":${entry.size},"mode":${entry.mode},"sha256":"${sha256}"}\n`);
   }
 
   private line(line: IndexLine): void {
@@ -88,11 +98,17 @@ export class IndexBuilder implements TarHandler {
   }
 }
 
+const EMPTY_SHA256 = hash('sha256', '', 'hex');
+
 /** A path or target as the index writes it: as text when its bytes are UTF-8, else as base64. */
 function fields<K extends 'path' | 'target'>(key: K, bytes: Buffer): Record<K, string> | Record<`${K}_b64`, string> {
-  const text = bytes.toString('utf8');
-  if (Buffer.from(text, 'utf8').equals(bytes)) return { [key]: text } as Record<K, string>;
+  if (isUtf8(bytes)) return { [key]: bytes.toString('utf8') } as Record<K, string>;
   return { [`${key}_b64`]: bytes.toString('base64') } as Record<`${K}_b64`, string>;
+}
+
+/** The same as JSON members: `"path":"…"` or `"path_b64":"…"`. */
+function field(key: 'path', bytes: Buffer): string {
+  return isUtf8(bytes) ? `"${key}":${JSON.stringify(bytes.toString('utf8'))}` : `"${key}_b64":"${bytes.toString('base64')}"`;
 }
 
 /** The path's bytes as the index gives them. */

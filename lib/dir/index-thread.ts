@@ -1,29 +1,25 @@
 /**
- * The main thread's side of the content index's worker (index-worker.ts): the archive's chunks are copied
- * into batches of about 1 MiB and handed over (transferred, not copied again), and the worker hands each
- * buffer back for the next batch: a fixed pool, no garbage for either thread's collector to fall behind on
- * (measured: 200 MB peak with a fresh buffer per batch). At most 8 MiB may wait in the worker; beyond that
- * {@link IndexThread.push} returns a promise the stream waits for, so a slow worker holds back the archive
- * rather than filling memory. The worker's verdict — the facts, or the first damage it
- * found — comes back from {@link IndexThread.end}.
+ * The main thread's side of the content index's worker (index-worker.ts), which carries the archive from tar's
+ * FIFO to the compressor's and indexes it on the way. The worker's verdict — the facts, or the first damage it
+ * found — comes back from {@link IndexThread.end}. A FIFO's open waits for its other end: when one never comes
+ * (tar failed to start, the compressor was stopped), the FIFO is retired so that no thread is left waiting.
  */
+import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { IntegrityError, OperationError, StoreError, describeSystemError } from '../cli/errors.js';
 import type { ArchiveFacts } from './archive-check.js';
 
 export interface IndexWorkerData {
+  /** The FIFO tar writes the archive into. */
+  archiveFifo: string;
+  /** The FIFO the compressor reads. */
+  compressorFifo: string;
   indexFile: string;
   where: string;
 }
 
-export type IndexThreadRequest = { type: 'bytes'; bytes: Uint8Array } | { type: 'end' };
-export type IndexThreadReply = { type: 'done'; bytes: number; buffer: ArrayBuffer } | { type: 'facts'; facts: ArchiveFacts } | { type: 'failed'; message: string; integrity: boolean; code: string | undefined };
-
-const BATCH = 1 << 20;
-/** A batch ends with the chunk that takes it past BATCH: room for that. */
-const BUFFER = BATCH + (256 << 10);
-const IN_FLIGHT = 8 << 20;
+export type IndexThreadReply = { type: 'facts'; facts: ArchiveFacts } | { type: 'failed'; message: string; integrity: boolean; code: string | undefined };
 
 /** The worker's bundle, beside the tool's own in dist/tools. */
 function defaultWorkerFile(): string {
@@ -32,99 +28,80 @@ function defaultWorkerFile(): string {
 
 export class IndexThread {
   private readonly worker: Worker;
-  private batch: Buffer[] = [];
-  private batched = 0;
-  private inFlight = 0;
-  /** Buffers the worker gave back, for the next batches. */
-  private readonly pool: ArrayBuffer[] = [];
-  private waiting: (() => void) | undefined;
-  private failure: Error | undefined;
-  private finished: ((facts: ArchiveFacts) => void) | undefined;
   private readonly outcome: Promise<ArchiveFacts>;
+  private readonly gone: Promise<true>;
+  private stopping = false;
 
-  /** Starts the worker, which writes the index lines into `indexFile` (created, mode 0600). */
-  constructor(indexFile: string, where: string, workerFile = defaultWorkerFile()) {
+  constructor(
+    private readonly data: IndexWorkerData,
+    workerFile = defaultWorkerFile(),
+  ) {
     // A small young generation: the worker's garbage is many short strings and hash states, collected often.
-    this.worker = new Worker(workerFile, { workerData: { indexFile, where } satisfies IndexWorkerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-    let fail: (error: Error) => void;
+    this.worker = new Worker(workerFile, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    this.gone = new Promise((resolve) => this.worker.once('exit', () => resolve(true)));
     this.outcome = new Promise<ArchiveFacts>((resolve, reject) => {
-      this.finished = resolve;
-      fail = reject;
+      this.worker.on('message', (message: IndexThreadReply) => {
+        if (message.type === 'facts') resolve(message.facts);
+        else reject(workerFailure(message, data.indexFile));
+      });
+      this.worker.on('error', (error) => reject(new OperationError(`the content index worker failed: ${error.message}`)));
+      this.worker.on('exit', (code) => {
+        if (!this.stopping) reject(new OperationError(`the content index worker exited (code ${code})`));
+      });
     });
     this.outcome.catch(() => {});
-    const failWith = (error: Error) => {
-      this.failure ??= error;
-      fail(this.failure);
-      this.release();
-    };
-    this.worker.on('message', (message: IndexThreadReply) => {
-      if (message.type === 'done') {
-        this.inFlight -= message.bytes;
-        this.pool.push(message.buffer);
-        if (this.inFlight <= IN_FLIGHT / 2) this.release();
-      } else if (message.type === 'facts') {
-        this.finished!(message.facts);
-      } else {
-        failWith(
-          message.integrity
-            ? new IntegrityError(message.message)
-            : message.code === 'ENOSPC' || message.code === 'EDQUOT'
-              ? new StoreError(`cannot write the content index in ${dirname(indexFile)}: ${describeSystemError({ code: message.code })}`, { hint: 'set TMPDIR to a disk with room (the index takes about 150 bytes per file)' })
-              : new OperationError(`the content index could not be built: ${message.message}`),
-        );
-      }
-    });
-    this.worker.on('error', (error) => failWith(new OperationError(`the content index worker failed: ${error.message}`)));
-    this.worker.on('exit', (code) => failWith(new OperationError(`the content index worker exited (code ${code})`)));
   }
 
-  /** The archive's next bytes; a promise when the worker is behind (wait for it before the next). */
-  push(chunk: Buffer): Promise<void> | undefined {
-    if (this.failure) throw this.failure;
-    this.batch.push(chunk);
-    this.batched += chunk.length;
-    if (this.batched >= BATCH) this.flush();
-    if (this.inFlight <= IN_FLIGHT) return undefined;
-    return new Promise((resolve) => (this.waiting = resolve));
+  /** The archive's facts once tar's stream has ended, or the damage the worker found. */
+  end(): Promise<ArchiveFacts> {
+    return this.outcome;
   }
 
-  /** The archive ended: the facts, or the damage the worker found. The worker stops either way. */
-  async end(): Promise<ArchiveFacts> {
-    try {
-      if (this.failure) throw this.failure;
-      this.flush();
-      this.worker.postMessage({ type: 'end' } satisfies IndexThreadRequest);
-      return await this.outcome;
-    } finally {
-      await this.stop();
-    }
+  /** Tar has exited: no writer will come any more, so a worker still waiting for one reads EOF instead. */
+  archiveClosed(): void {
+    retire(this.data.archiveFifo);
   }
 
-  /** Stops the worker (the run failed elsewhere). */
+  /**
+   * Stops the worker (tar must be stopped first). A thread waiting in a FIFO's open cannot be interrupted, so
+   * both FIFOs are retired first: whoever waits for an end goes on, and nobody can wait for one again.
+   */
   async stop(): Promise<void> {
-    this.worker.removeAllListeners('exit');
+    this.stopping = true;
+    retire(this.data.archiveFifo);
+    retire(this.data.compressorFifo);
     await this.worker.terminate();
+    await this.gone;
   }
+}
 
-  private flush(): void {
-    if (this.batched === 0) return;
-    // One copy into a buffer of the pool (never Node's shared one), then transferred: never copied twice.
-    const reused = this.pool.pop();
-    const owned = new Uint8Array(reused && reused.byteLength >= this.batched ? reused : new ArrayBuffer(Math.max(this.batched, BUFFER)), 0, this.batched);
-    let at = 0;
-    for (const chunk of this.batch) {
-      owned.set(chunk, at);
-      at += chunk.length;
-    }
-    this.batch = [];
-    this.inFlight += this.batched;
-    this.batched = 0;
-    this.worker.postMessage({ type: 'bytes', bytes: owned } satisfies IndexThreadRequest, [owned.buffer]);
+/**
+ * Releases whoever waits in a FIFO's open, for either end, and everyone who would: opened for both reading
+ * and writing (on Linux that never waits), unlinked, closed. Readers then see EOF, writers EPIPE, and a later
+ * open by name fails (ENOENT) instead of waiting.
+ */
+function retire(fifo: string): void {
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  } catch {
+    return; // already retired
   }
+  try {
+    unlinkSync(fifo);
+  } finally {
+    closeSync(fd);
+  }
+}
 
-  private release(): void {
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.();
+/** The compressor closed its FIFO early: its own failure, reported by the pipeline, is the cause. */
+export class CompressorStopped extends OperationError {}
+
+function workerFailure(message: Extract<IndexThreadReply, { type: 'failed' }>, indexFile: string): Error {
+  if (message.integrity) return new IntegrityError(message.message);
+  if (message.code === 'ENOSPC' || message.code === 'EDQUOT') {
+    return new StoreError(`cannot write the content index in ${dirname(indexFile)}: ${describeSystemError({ code: message.code })}`, { hint: 'set TMPDIR to a disk with room (the index takes about 150 bytes per file)' });
   }
+  if (message.code === 'EPIPE') return new CompressorStopped('the compressor stopped reading the archive');
+  return new OperationError(`the content index could not be built: ${message.message}`);
 }

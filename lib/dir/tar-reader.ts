@@ -39,6 +39,7 @@ export interface TarHandler {
 }
 
 const BLOCK = 512;
+const EMPTY = Buffer.alloc(0);
 const TYPES: Record<string, EntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo' };
 /**
  * A pax or GNU long-name record larger than this is refused rather than buffered. Generous: a file's extended
@@ -55,7 +56,7 @@ type State =
 
 export class TarReader {
   private state: State = { kind: 'header' };
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private offset = 0;
   private zeroBlocks = 0;
   private readonly global = new Map<string, Buffer>();
@@ -107,15 +108,20 @@ export class TarReader {
         }
         continue;
       }
-      // A header (or, after the end, the zero blocks that pad the last record): 512 bytes at a time.
+      // A header (or, after the end, the zero blocks that pad the last record): 512 bytes at a time, copied
+      // (an entry's name may be a view of its header, and the caller may reuse the chunk once pushed).
       const need = BLOCK - this.pending.length;
-      const piece = chunk.subarray(at, at + need);
-      at += piece.length;
-      // Copied: an entry's name may be a view of its header, and the caller may reuse the chunk once pushed.
-      this.pending = this.pending.length === 0 && piece.length === BLOCK ? Buffer.from(piece) : Buffer.concat([this.pending, piece]);
+      const end = Math.min(chunk.length, at + need);
+      if (this.pending.length === 0 && end - at === BLOCK) {
+        this.pending = Buffer.allocUnsafe(BLOCK);
+        chunk.copy(this.pending, 0, at, end);
+      } else {
+        this.pending = Buffer.concat([this.pending, chunk.subarray(at, end)]);
+      }
+      at = end;
       if (this.pending.length < BLOCK) continue;
       const block = this.pending;
-      this.pending = Buffer.alloc(0);
+      this.pending = EMPTY;
       const start = this.offset;
       this.offset += BLOCK;
       if (state.kind === 'end') {
@@ -151,7 +157,7 @@ export class TarReader {
       if (size === 0) this.meta(flag, Buffer.alloc(0));
       return;
     }
-    const pax = new Map([...this.global, ...this.local]);
+    const pax = this.global.size === 0 ? this.local : new Map([...this.global, ...this.local]);
     const magic = block.subarray(257, 263).toString('latin1');
     const prefix = magic.startsWith('ustar') ? cString(block.subarray(345, 500)) : Buffer.alloc(0);
     const name = cString(block.subarray(0, 100));
@@ -235,28 +241,38 @@ function readNumber(field: Buffer): number | undefined {
     for (let i = 1; i < field.length; i += 1) value = value * 256 + field[i]!;
     return Number.isSafeInteger(value) ? value : undefined;
   }
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (text === '') return 0;
-  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined;
+  // Octal digits, after leading spaces, up to a NUL or space (and nothing but those after them).
+  let at = 0;
+  while (at < field.length && field[at] === 0x20) at += 1;
+  let value = 0;
+  let digits = 0;
+  for (; at < field.length; at += 1) {
+    const byte = field[at]!;
+    if (byte < 0x30 || byte > 0x37) break;
+    value = value * 8 + (byte - 0x30);
+    digits += 1;
+  }
+  for (; at < field.length; at += 1) if (field[at] !== 0 && field[at] !== 0x20) return undefined;
+  return digits === 0 || Number.isSafeInteger(value) ? value : undefined;
 }
 
 /** The checksum field holds the sum of the header's bytes with itself counted as spaces (unsigned; some old tars summed signed bytes). */
 function checksumMatches(block: Buffer): boolean {
   const stored = readNumber(block.subarray(148, 156));
   if (stored === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i += 1) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  return stored === unsigned || stored === signed;
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i += 1) unsigned += block[i]!;
+  for (let i = 156; i < BLOCK; i += 1) unsigned += block[i]!;
+  if (stored === unsigned) return true;
+  let high = 0; // bytes above 127, which a signed sum counts 256 lower
+  for (let i = 0; i < BLOCK; i += 1) if ((i < 148 || i >= 156) && block[i]! > 127) high += 1;
+  return stored === unsigned - 256 * high;
 }
 
+/** Up to the first NUL; a view (headers are copies of their own, and pax records are copied as read). */
 function cString(field: Buffer): Buffer {
   const nul = field.indexOf(0);
-  return Buffer.from(nul < 0 ? field : field.subarray(0, nul));
+  return nul < 0 ? field : field.subarray(0, nul);
 }
 
 function isZero(block: Buffer): boolean {

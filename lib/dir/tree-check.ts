@@ -4,7 +4,7 @@
  * (hard links: the same inode as the entry they name). With `extras`, entries of the tree the index does not
  * list are reported too (comparing a live volume with a backup).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { chmodSync, closeSync, constants, lstatSync, openSync, readSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -218,9 +218,13 @@ function hashReadable(path: Buffer, buffer: Buffer, mode: number): string {
 function hashFile(path: Buffer, buffer: Buffer): string {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const hash = createHash('sha256');
-    for (let read = readSync(fd, buffer, 0, buffer.length, null); read > 0; read = readSync(fd, buffer, 0, buffer.length, null)) hash.update(buffer.subarray(0, read));
-    return hash.digest('hex');
+    // A file that fits the buffer is hashed in one call, without a Hash object for the collector to finalize.
+    let filled = 0;
+    for (let read = -1; read !== 0 && filled < buffer.length; filled += read) read = readSync(fd, buffer, filled, buffer.length - filled, null);
+    if (filled < buffer.length) return hash('sha256', buffer.subarray(0, filled), 'hex');
+    const hashing = createHash('sha256').update(buffer);
+    for (let read = readSync(fd, buffer, 0, buffer.length, null); read > 0; read = readSync(fd, buffer, 0, buffer.length, null)) hashing.update(buffer.subarray(0, read));
+    return hashing.digest('hex');
   } finally {
     closeSync(fd);
   }

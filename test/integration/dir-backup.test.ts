@@ -285,6 +285,32 @@ describe('dir-backup and restore-backup --to-dir', () => {
     expect(stored(out)).toEqual([]);
   });
 
+  it('never waits on a stage that is gone: zstd failing at its start or midway, tar failing before it opens its archive', async () => {
+    const dir = tempDir('dirstage');
+    const src = join(dir, 'tree');
+    mkdirSync(src);
+    writeFileSync(join(src, 'big.bin'), randomBytes(6 << 20));
+    writeFileSync(join(src, 'small.txt'), 'x');
+    const fakes: Array<[string, string, RegExp]> = [
+      ['zstd', 'echo "zstd: cannot start" >&2; exit 1', /zstd exited with code 1: zstd: cannot start/],
+      ['zstd', 'eval "last=\\${$#}"; head -c 1000000 "$last" > /dev/null; echo "zstd: gave up" >&2; exit 1', /zstd exited with code 1: zstd: gave up/],
+      ['tar', 'if [ "$1" = --version ]; then echo "tar (GNU tar) 1.34"; exit 0; fi; echo "tar: cannot open" >&2; exit 2', /tar exited with code 2: tar: cannot open; nothing was stored/],
+    ];
+    for (const [i, [name, script, message]] of fakes.entries()) {
+      const bin = join(dir, `bin${i}`);
+      mkdirSync(bin);
+      writeFileSync(join(bin, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+      const out = join(dir, `out${i}`);
+      const tmp = join(dir, `tmp${i}`);
+      mkdirSync(tmp);
+      const result = await runBin('dir-backup', ['--path', src, '--to', out], { env: { PATH: `${bin}:${process.env.PATH}`, TMPDIR: tmp }, timeoutMs: 30_000 });
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(stored(out)).toEqual([]);
+      expect(readdirSync(tmp)).toEqual([]); // the FIFOs and the index went with the run
+    }
+  });
+
   it('a listed file that becomes a FIFO before tar reaches it is never stored (no restore would take it)', async () => {
     const dir = tempDir('dirfifo');
     const src = join(dir, 'tree');

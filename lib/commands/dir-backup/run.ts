@@ -19,8 +19,8 @@ import { listPaths, readTree, type ReadFacts } from './read-tree.js';
 
 /**
  * dir-backup: `--before`, then the tree walked (names as bytes, sorted, excludes and special files left out)
- * and handed to GNU tar, whose pax stream passes through this process on its way to zstd: every header is
- * checked and every regular file hashed as it goes by, building the content index; the archive is stored
+ * and handed to GNU tar, whose pax stream a worker thread carries on to zstd: every header is checked and
+ * every regular file hashed as it goes by, building the content index; the archive is stored
  * only if tar read everything (changed or vanished files fail the run unless --allow-changing, unreadable ones
  * always do); then the index, then the manifest. `--after` runs on every path, signals included.
  */
@@ -81,17 +81,16 @@ async function backUp(config: DirBackupConfig, tar: TarBinary, output: Awaited<R
   const work = await mkdtemp(join(temp, `${INDEX_PREFIX}${currentPid()}-`)).catch((error: unknown) => {
     throw new UsageError(`TMPDIR: cannot create a directory in ${temp}: ${describeSystemError(error)}`);
   });
-  const indexFile = join(work, 'index.ndjson');
   let published: { backup: Backup; index: string } | undefined;
   try {
-    const read = readTree(config, tar, io, indexFile);
+    const read = await readTree(config, tar, io, work);
     const plan: BackupPlan = { kind: 'dir', group: config.group, ext: `tar${compressionSuffix(output.compression)}`, output, config, startedAt };
     const backup = await produceBackup(plan, read.producer, io).finally(() => read.stop());
     const facts = read.facts();
     const indexName = indexNameFor(backup.name, `${compressionSuffix(output.compression)}${output.encryption ? '.age' : ''}`);
     published = { backup, index: indexName };
     const stored = await produceArtifact({
-      producer: { kind: 'file', path: indexFile, verified: async () => {} },
+      producer: { kind: 'file', path: read.indexFile, verified: async () => {} },
       compression: output.compression,
       zstdPath: output.zstdPath,
       sink: { store, name: indexName, tags: { kind: 'dir', group: config.group } },

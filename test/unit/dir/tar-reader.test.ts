@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TarReader, type TarEntry } from '../../../lib/dir/tar-reader.js';
 import { tempDir } from '../../support/fixtures.js';
+import { tarHeader } from '../../support/tar.js';
 
 /** A tree with what directories hold: long, unicode and non-UTF-8 names, links, an empty directory, a larger file. */
 function tree(): { dir: string; big: Buffer } {
@@ -87,6 +88,39 @@ describe('tar reader', () => {
     const trailing = Buffer.concat([archive, Buffer.from('garbage'.padEnd(512, '\0'))]);
     expect(() => read(trailing, 512)).toThrow(/data after the end of the archive/);
     expect(() => read(Buffer.from('not a tar archive at all'.padEnd(1024, ' ')), 512)).toThrow(/fails its checksum/);
+  });
+
+  it('takes a checksum summed over signed bytes, as some old tars wrote it, and only a right one', () => {
+    const header = tarHeader({ name: 'caf\xe9-\xff.txt', size: 0 });
+    let signed = 0;
+    header.fill(0x20, 148, 156);
+    for (const byte of header) signed += byte > 127 ? byte - 256 : byte;
+    header.write(`${signed.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const entries: TarEntry[] = [];
+    const reader = new TarReader({ entry: (e) => entries.push(e) }, 'old.tar');
+    reader.push(Buffer.concat([header, Buffer.alloc(1024)]));
+    reader.end();
+    expect(entries.map((e) => e.path.toString('latin1'))).toEqual(['caf\xe9-\xff.txt']);
+    header.write(`${(signed + 1).toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    expect(() => new TarReader({ entry: () => {} }, 'old.tar').push(header)).toThrow(/fails its checksum/);
+    // Octal fields: leading spaces, then digits, then NULs or spaces; anything else is no number.
+    const withMode = (mode: string) => {
+      const h = tarHeader({ name: 'a', size: 0 });
+      h.write(mode.padEnd(8, '\0'), 100, 'latin1');
+      h.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const byte of h) sum += byte;
+      h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      const got: TarEntry[] = [];
+      new TarReader({ entry: (e) => got.push(e) }, 'modes.tar').push(h);
+      return got[0]!.mode;
+    };
+    expect(withMode(' 000644 ')).toBe(0o644);
+    expect(withMode('0000755\0')).toBe(0o755);
+    expect(withMode('\0')).toBe(0);
+    expect(() => withMode('64x')).toThrow(/modes\.tar: the header at byte 0 has no valid mode/);
+    expect(() => withMode('6 4')).toThrow(/no valid mode/);
+    expect(() => withMode('0008')).toThrow(/no valid mode/);
   });
 
   it('reads a size in base-256, as GNU tar writes sizes too large for octal', () => {
