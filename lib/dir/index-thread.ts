@@ -19,7 +19,12 @@ export interface IndexWorkerData {
   where: string;
 }
 
-export type IndexThreadReply = { type: 'facts'; facts: ArchiveFacts } | { type: 'failed'; message: string; integrity: boolean; code: string | undefined };
+export type IndexThreadReply =
+  /** The worker is past its open of that FIFO (opened it, or found it retired): nobody waits in it. */
+  | { type: 'opened'; fifo: 'archive' | 'compressor' }
+  | { type: 'facts'; facts: ArchiveFacts }
+  /** `ended`: the damage was found at the end of tar's stream (tar stopped writing before the archive's end). */
+  | { type: 'failed'; message: string; integrity: boolean; ended: boolean; code: string | undefined };
 
 /** The worker's bundle, beside the tool's own in dist/tools. */
 function defaultWorkerFile(): string {
@@ -30,6 +35,7 @@ export class IndexThread {
   private readonly worker: Worker;
   private readonly outcome: Promise<ArchiveFacts>;
   private readonly gone: Promise<true>;
+  private readonly opened: Record<'archive' | 'compressor', Promise<unknown>>;
   private stopping = false;
 
   constructor(
@@ -39,9 +45,13 @@ export class IndexThread {
     // A small young generation: the worker's garbage is many short strings and hash states, collected often.
     this.worker = new Worker(workerFile, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     this.gone = new Promise((resolve) => this.worker.once('exit', () => resolve(true)));
+    const opened = { archive: () => {}, compressor: () => {} };
+    const past = (fifo: 'archive' | 'compressor') => Promise.race([new Promise<void>((resolve) => (opened[fifo] = resolve)), this.gone]);
+    this.opened = { archive: past('archive'), compressor: past('compressor') };
     this.outcome = new Promise<ArchiveFacts>((resolve, reject) => {
       this.worker.on('message', (message: IndexThreadReply) => {
-        if (message.type === 'facts') resolve(message.facts);
+        if (message.type === 'opened') opened[message.fifo]();
+        else if (message.type === 'facts') resolve(message.facts);
         else reject(workerFailure(message, data.indexFile));
       });
       this.worker.on('error', (error) => reject(new OperationError(`the content index worker failed: ${error.message}`)));
@@ -58,8 +68,8 @@ export class IndexThread {
   }
 
   /** Tar has exited: no writer will come any more, so a worker still waiting for one reads EOF instead. */
-  archiveClosed(): void {
-    retire(this.data.archiveFifo);
+  async archiveClosed(): Promise<void> {
+    await retire(this.data.archiveFifo, this.opened.archive);
   }
 
   /**
@@ -68,8 +78,7 @@ export class IndexThread {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    retire(this.data.archiveFifo);
-    retire(this.data.compressorFifo);
+    await Promise.all([retire(this.data.archiveFifo, this.opened.archive), retire(this.data.compressorFifo, this.opened.compressor)]);
     await this.worker.terminate();
     await this.gone;
   }
@@ -77,18 +86,21 @@ export class IndexThread {
 
 /**
  * Releases whoever waits in a FIFO's open, for either end, and everyone who would: opened for both reading
- * and writing (on Linux that never waits), unlinked, closed. Readers then see EOF, writers EPIPE, and a later
- * open by name fails (ENOENT) instead of waiting.
+ * and writing (on Linux that never waits) and unlinked, so a later open by name fails (ENOENT) instead of
+ * waiting; held open until the worker is past its own open (`past`), since it may have found the FIFO by
+ * name just before the unlink and be about to wait in it; then closed: readers see EOF, writers EPIPE.
  */
-function retire(fifo: string): void {
+async function retire(fifo: string, past: Promise<unknown>): Promise<void> {
   let fd: number;
   try {
     fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-  } catch {
-    return; // already retired
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // already retired
+    throw error;
   }
   try {
     unlinkSync(fifo);
+    await past;
   } finally {
     closeSync(fd);
   }
@@ -97,8 +109,11 @@ function retire(fifo: string): void {
 /** The compressor closed its FIFO early: its own failure, reported by the pipeline, is the cause. */
 export class CompressorStopped extends OperationError {}
 
+/** Tar's stream ended before the archive did: tar stopped on its own, and its exit says why. */
+export class ArchiveCutShort extends IntegrityError {}
+
 function workerFailure(message: Extract<IndexThreadReply, { type: 'failed' }>, indexFile: string): Error {
-  if (message.integrity) return new IntegrityError(message.message);
+  if (message.integrity) return message.ended ? new ArchiveCutShort(message.message) : new IntegrityError(message.message);
   if (message.code === 'ENOSPC' || message.code === 'EDQUOT') {
     return new StoreError(`cannot write the content index in ${dirname(indexFile)}: ${describeSystemError({ code: message.code })}`, { hint: 'set TMPDIR to a disk with room (the index takes about 150 bytes per file)' });
   }

@@ -6,7 +6,7 @@
  * never sees the archive (measured: passing 1.4 GB through it, in 64 KiB chunks, cost more CPU than zstd
  * left free on two cores).
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { IntegrityError } from '../cli/errors.js';
 import { createArchiveContentCheck } from './archive-check.js';
@@ -15,6 +15,8 @@ import type { IndexThreadReply, IndexWorkerData } from './index-thread.js';
 const { archiveFifo, compressorFifo, indexFile, where } = workerData as IndexWorkerData;
 const reply = (message: IndexThreadReply) => parentPort!.postMessage(message);
 const fds: number[] = [];
+/** Past tar's stream: damage found now is an archive cut short. */
+let ended = false;
 
 try {
   const index = openSync(indexFile, 'wx', 0o600);
@@ -24,14 +26,21 @@ try {
   const check = createArchiveContentCheck(where, undefined, (line) => {
     pending += line;
     if (pending.length >= 65536) {
-      writeSync(index, pending);
+      writeAll(index, pending);
       pending = '';
     }
   });
   // Each open waits for the other end: tar opening its archive, the compressor its input.
   // Tar's FIFO is gone when tar exited without opening it: an empty archive, which the check refuses.
   const input = openIfThere(archiveFifo);
-  const output = openSync(compressorFifo, 'w');
+  reply({ type: 'opened', fifo: 'archive' });
+  // Never created here: once retired, the FIFO is gone (ENOENT), not a file to fill.
+  let output: number;
+  try {
+    output = openSync(compressorFifo, constants.O_WRONLY);
+  } finally {
+    reply({ type: 'opened', fifo: 'compressor' });
+  }
   fds.push(output);
   const buffer = Buffer.allocUnsafeSlow(1 << 20);
   for (;;) {
@@ -42,15 +51,22 @@ try {
     check.push(buffer.subarray(0, got));
   }
   closeSync(fds.pop()!); // the compressor's EOF
+  ended = true;
   const facts = check.end();
-  writeSync(index, pending);
+  writeAll(index, pending);
   closeSync(fds.shift()!);
   reply({ type: 'facts', facts });
 } catch (error) {
-  reply({ type: 'failed', message: (error as Error).message, integrity: error instanceof IntegrityError, code: (error as NodeJS.ErrnoException).code });
+  reply({ type: 'failed', message: (error as Error).message, integrity: error instanceof IntegrityError, ended, code: (error as NodeJS.ErrnoException).code });
 } finally {
   // Closing tar's end makes a tar still writing fail at once rather than wait for a reader.
   for (const fd of fds) closeSync(fd);
+}
+
+/** All of `text`: a write may take only part of it (a disk filling up), and the index must be whole. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 function openIfThere(fifo: string): number | undefined {

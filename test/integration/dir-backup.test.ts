@@ -285,16 +285,23 @@ describe('dir-backup and restore-backup --to-dir', () => {
     expect(stored(out)).toEqual([]);
   });
 
-  it('never waits on a stage that is gone: zstd failing at its start or midway, tar failing before it opens its archive', async () => {
+  it('never waits on a stage that is gone, and names the stage that failed: zstd at its start or midway, tar before it opens its archive or midway', async () => {
     const dir = tempDir('dirstage');
     const src = join(dir, 'tree');
     mkdirSync(src);
     writeFileSync(join(src, 'big.bin'), randomBytes(6 << 20));
     writeFileSync(join(src, 'small.txt'), 'x');
+    const realTar = execFileSync('sh', ['-c', 'command -v tar']).toString().trim();
     const fakes: Array<[string, string, RegExp]> = [
       ['zstd', 'echo "zstd: cannot start" >&2; exit 1', /zstd exited with code 1: zstd: cannot start/],
       ['zstd', 'eval "last=\\${$#}"; head -c 1000000 "$last" > /dev/null; echo "zstd: gave up" >&2; exit 1', /zstd exited with code 1: zstd: gave up/],
       ['tar', 'if [ "$1" = --version ]; then echo "tar (GNU tar) 1.34"; exit 0; fi; echo "tar: cannot open" >&2; exit 2', /tar exited with code 2: tar: cannot open; nothing was stored/],
+      // Half an archive, then tar's own fatal error: that is the cause, not the archive it left cut short.
+      [
+        'tar',
+        `if [ "$1" = --version ]; then exec ${realTar} --version; fi; for a; do case "$a" in --file=*) f="\${a#--file=}";; esac; done; ${realTar} -C ${src} -cf - big.bin | head -c 70000 > "$f"; echo "tar: memory exhausted" >&2; exit 2`,
+        /tar exited with code 2: tar: memory exhausted; nothing was stored/,
+      ],
     ];
     for (const [i, [name, script, message]] of fakes.entries()) {
       const bin = join(dir, `bin${i}`);

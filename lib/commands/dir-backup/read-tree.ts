@@ -12,11 +12,11 @@ import { IntegrityError, OperationError, UsageError } from '../../cli/errors.js'
 import type { Io } from '../../cli/io.js';
 import type { ArchiveFacts } from '../../dir/archive-check.js';
 import type { TarBinary } from '../../dir/gnu-tar.js';
-import { CompressorStopped, IndexThread } from '../../dir/index-thread.js';
+import { ArchiveCutShort, CompressorStopped, IndexThread } from '../../dir/index-thread.js';
 import { printablePath } from '../../dir/printable-path.js';
 import { isTarExitNote, parseTarMessage, type TarProblem } from '../../dir/tar-messages.js';
 import { walkTree, type SkippedCounts, type WalkProblem } from '../../dir/walk.js';
-import { captureOutput, findOnPath, spawnChild, type Child } from '../../process/child.js';
+import { findOnPath, spawnChild, type Child } from '../../process/child.js';
 import type { DirBackupConfig } from './options.js';
 
 export interface ReadFacts {
@@ -44,17 +44,21 @@ export async function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, 
   const stopped = new AbortController();
   let index: IndexThread | undefined;
   let child: Child | undefined;
-  const stop = async () => {
-    stopped.abort();
-    await child?.exited;
-    await index?.stop();
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      stopped.abort();
+      await child?.exited;
+      await index?.stop();
+    })());
 
   async function verified(pipeline: AbortSignal): Promise<void> {
     try {
       await readAll(AbortSignal.any([io.signal, stopped.signal, pipeline]));
     } catch (error) {
-      await stop();
+      // Stopped once the pipeline has seen this failure and stopped too: the compressor may still be waiting to
+      // open its FIFO, and what it then says is not the cause. The run awaits the same stop before it ends.
+      setImmediate(() => void stop());
       throw error;
     }
   }
@@ -86,13 +90,14 @@ export async function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, 
     void child.exited.then(() => (tarEnded = true));
     let stoppedForIndex = false;
     const indexed = index.end();
-    indexed.catch(() => {
-      if (tarEnded) return;
+    indexed.catch((error: unknown) => {
+      // A stream that merely ended early: tar stopped on its own, and its exit says why.
+      if (tarEnded || error instanceof ArchiveCutShort) return;
       stoppedForIndex = true;
       child!.stop();
     });
     const exit = await child.exited;
-    index.archiveClosed();
+    await index.archiveClosed();
     const listed = await listing.then(() => undefined, (error: unknown) => error as Error);
     // The worker may still wait for the compressor: a pipeline that stops ends the wait.
     const aborted = untilAborted(signal);
@@ -100,7 +105,10 @@ export async function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, 
     const outcome = await Promise.race([indexed.then((facts) => ({ facts }), (error: unknown) => ({ error })), aborted]);
     // A compressor that stopped reading failed on its own: the pipeline stops for that in a moment, and that is
     // the cause to report (the wait is bounded, should it exit 0 all the same).
-    if ('error' in outcome && outcome.error instanceof CompressorStopped) await Promise.race([aborted, sleep(COMPRESSOR_EXIT_MS, undefined, { ref: false })]);
+    if ('error' in outcome && outcome.error instanceof CompressorStopped) {
+      const waited = new AbortController();
+      await Promise.race([aborted, sleep(COMPRESSOR_EXIT_MS, undefined, { signal: waited.signal }).catch(() => {})]).finally(() => waited.abort());
+    }
     // The first cause, in order: a stop; the worker failing on its own (a full disk, a dead compressor); tar
     // not starting; the walk; tar failing as a whole; then an archive tar left incomplete.
     if ('error' in outcome && !(outcome.error instanceof IntegrityError)) throw outcome.error;
@@ -152,8 +160,11 @@ export async function readTree(config: DirBackupConfig, tar: TarBinary, io: Io, 
 async function makeFifos(paths: string[], io: Io): Promise<void> {
   const mkfifo = await findOnPath('mkfifo', io.env);
   if (!mkfifo) throw new UsageError('mkfifo is not on PATH', { hint: 'install coreutils' });
-  const { code } = await captureOutput(mkfifo, ['-m', '600', '--', ...paths], { env: io.env });
-  if (code !== 0) throw new OperationError(`cannot create FIFOs in ${dirname(paths[0]!)} (mkfifo exited with code ${code})`, { hint: 'set TMPDIR to a local file system that allows FIFOs' });
+  await spawnChild('mkfifo', mkfifo, ['-m', '600', '--', ...paths], { env: io.env, stdout: 'ignore', timeoutMs: 10_000 })
+    .succeeded()
+    .catch((error: unknown) => {
+      throw new OperationError(`cannot create FIFOs in ${dirname(paths[0]!)}: ${(error as Error).message}`, { hint: 'set TMPDIR to a local file system that allows FIFOs' });
+    });
 }
 
 /** Writes the walk into tar's stdin, NUL-separated, as fast as tar takes it. */
