@@ -244,7 +244,7 @@ describe('dir-backup and restore-backup --to-dir', () => {
     expect(stored(join(dir, 'out3')).filter((n) => n.endsWith('.manifest.json'))).toHaveLength(1);
   });
 
-  it('refuses a location inside the tree unless excluded, and excludes that match nothing; holds the lock through --after', async () => {
+  it('refuses a location or TMPDIR inside the tree unless excluded, and excludes that match nothing; holds the lock through --after', async () => {
     const dir = tempDir('dirin');
     const src = join(dir, 'srv');
     mkdirSync(join(src, 'data'), { recursive: true });
@@ -254,6 +254,16 @@ describe('dir-backup and restore-backup --to-dir', () => {
     expect(inside.stderr).toMatch(/--to: .*\/srv\/backups is inside --path .*: every backup would hold the ones before it \(hint: store them elsewhere, or --exclude 'backups'\)/);
     const excluded = await backUp(src, join(src, 'backups'), ['--exclude', 'backups']);
     expect(excluded.source.stats!.files).toBe(1);
+    // The run's own working files (TMPDIR) inside the tree: refused before anything is read, unless excluded.
+    mkdirSync(join(src, 'tmp'));
+    const tmpInside = await runBin('dir-backup', ['--path', src, '--to', join(dir, 'out-tmp')], { env: { TMPDIR: join(src, 'tmp') } });
+    expect(tmpInside.exitCode).toBe(2);
+    expect(tmpInside.stderr).toMatch(/^dir-backup: TMPDIR: .*\/srv\/tmp is inside --path .*: dir-backup's working files there .* would be read into the archive \(hint: set TMPDIR to a directory outside it, or --exclude 'tmp'\)/);
+    expect(stored(join(dir, 'out-tmp'))).toEqual([]);
+    const tmpExcluded = await runBin('dir-backup', ['--path', src, '--to', join(dir, 'out-tmp'), '--exclude', 'tmp', '--exclude', 'backups', '--json'], { env: { TMPDIR: join(src, 'tmp') } });
+    expect(tmpExcluded.exitCode, tmpExcluded.stderr).toBe(0);
+    expect((JSON.parse(tmpExcluded.stdout) as Manifest).source.stats!.files).toBe(1);
+    expect(readdirSync(join(src, 'tmp'))).toEqual([]);
     const slash = await runBin('dir-backup', ['--path', src, '--to', join(dir, 'out'), '--exclude', '/', '--before', `touch ${join(dir, 'ran')}`]);
     expect(slash.exitCode).toBe(2);
     expect(slash.stderr).toMatch(/--exclude: '\/' names the directory itself/);

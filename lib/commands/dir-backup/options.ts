@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { Option } from '@commander-js/extra-typings';
-import type { Env } from '../../cli/io.js';
+import { tempDirOf, type Env } from '../../cli/io.js';
 import { createProgram } from '../../cli/program.js';
 import { UsageError, describeSystemError } from '../../cli/errors.js';
 import { durationArg, repeatable, textArg } from '../../cli/values.js';
@@ -55,7 +55,16 @@ export async function resolveDirBackupConfig(opts: DirBackupOptions, env: Env, c
   const exclude = opts.exclude ?? [];
   const excluded = excluder(exclude);
   const writer = resolveWriter(opts, env, 'archive', basename(path) || 'root');
-  refuseLocationInside(writer.location, path, cwd, excluded, writer.locationFlag);
+  if (writer.location !== undefined && !/^s3:\/\//i.test(writer.location)) {
+    refuseInside(resolve(cwd, writer.location.replace(/^file:\/\//i, '')), path, excluded, writer.locationFlag, 'every backup would hold the ones before it', 'store them elsewhere');
+  }
+  // The run's own working files change while the tree is read: the read would fail on them.
+  const temp = resolve(cwd, tempDirOf(env));
+  refuseInside(temp, path, excluded, 'TMPDIR', "dir-backup's working files there (the content index, the FIFOs the archive passes through) would be read into the archive", 'set TMPDIR to a directory outside it');
+  const spool = writer.s3?.spoolDir;
+  if (/^s3:\/\//i.test(writer.location ?? '') && spool !== undefined) {
+    refuseInside(resolve(cwd, spool), path, excluded, '--spool-dir', 'the archive spooled there would be read into itself', 'spool elsewhere');
+  }
   return {
     ...writer,
     path,
@@ -68,12 +77,10 @@ export async function resolveDirBackupConfig(opts: DirBackupOptions, env: Env, c
 }
 
 /**
- * A local location inside the tree would back up the backups — each archive holding the ones before it, and
- * its own temporary file, which changes as it is read: refused unless an --exclude leaves it out.
+ * A directory of the run's own inside the tree (the location, TMPDIR, the spool) would be read into the archive
+ * while it changes: refused unless an --exclude leaves it out.
  */
-function refuseLocationInside(location: string | undefined, path: string, cwd: string, excluded: (path: Buffer, name: Buffer) => boolean, flag: string): void {
-  if (location === undefined || /^s3:\/\//i.test(location)) return;
-  const dir = resolve(cwd, location.replace(/^file:\/\//i, ''));
+function refuseInside(dir: string, path: string, excluded: (path: Buffer, name: Buffer) => boolean, flag: string, why: string, elsewhere: string): void {
   const inside = relative(path, dir);
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
     if (inside === '') throw new UsageError(`${flag}: ${dir} is the directory being backed up`);
@@ -81,5 +88,5 @@ function refuseLocationInside(location: string | undefined, path: string, cwd: s
   }
   const parts = inside.split('/');
   for (let i = 1; i <= parts.length; i += 1) if (excluded(Buffer.from(parts.slice(0, i).join('/')), Buffer.from(parts[i - 1]!))) return;
-  throw new UsageError(`${flag}: ${dir} is inside --path ${path}: every backup would hold the ones before it`, { hint: `store them elsewhere, or --exclude '${parts.join('/')}'` });
+  throw new UsageError(`${flag}: ${dir} is inside --path ${path}: ${why}`, { hint: `${elsewhere}, or --exclude '${parts.join('/')}'` });
 }
