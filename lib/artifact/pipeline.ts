@@ -11,6 +11,7 @@ import { checkFile, ContentTee, feedCompressed, pushUntilDone } from './content-
 import { IntegrityError, OperationError } from '../cli/errors.js';
 import { tempDirOf, type Io } from '../cli/io.js';
 import { openSpool } from './spool.js';
+import { untilAborted } from '../process/until-aborted.js';
 import { sealingStream, startAgeFile } from '../crypto/age-file.js';
 
 /**
@@ -251,9 +252,5 @@ function producerCheckError(check: ProducerCheck, error: unknown): unknown {
 
 /** The deferred name, unless a stage fails or the run is stopped first: that is the cause to report then. */
 function settledFirst(naming: Promise<string>, stages: Promise<void>, signal: AbortSignal): Promise<string> {
-  const stopped = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-  return Promise.race([naming, stages.then(() => naming), stopped]);
+  return Promise.race([naming, stages.then(() => naming), untilAborted(signal)]);
 }

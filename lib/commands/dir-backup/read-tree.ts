@@ -17,6 +17,7 @@ import { printablePath } from '../../dir/printable-path.js';
 import { isTarExitNote, parseTarMessage, type TarProblem } from '../../dir/tar-messages.js';
 import { walkTree, type SkippedCounts, type WalkProblem } from '../../dir/walk.js';
 import { findOnPath, spawnChild, type Child } from '../../process/child.js';
+import { untilAborted } from '../../process/until-aborted.js';
 import type { DirBackupConfig } from './options.js';
 
 export interface ReadFacts {
@@ -189,13 +190,6 @@ class TarGone extends Error {}
 const COMPRESSOR_EXIT_MS = 10_000;
 
 
-/** Rejects with the signal's reason once it aborts. */
-function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
 
 /**
  * 64 KiB records (tar's default is 10 KiB): a FIFO's whole buffer per write, a sixth of the system calls on
