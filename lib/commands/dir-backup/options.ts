@@ -55,16 +55,13 @@ export async function resolveDirBackupConfig(opts: DirBackupOptions, env: Env, c
   const exclude = opts.exclude ?? [];
   const excluded = excluder(exclude);
   const writer = resolveWriter(opts, env, 'archive', basename(path) || 'root');
-  if (writer.location !== undefined && !/^s3:\/\//i.test(writer.location)) {
+  if (writer.location !== undefined && !writer.s3) {
     refuseInside(resolve(cwd, writer.location.replace(/^file:\/\//i, '')), path, excluded, writer.locationFlag, 'every backup would hold the ones before it', 'store them elsewhere');
   }
   // The run's own working files change while the tree is read: the read would fail on them.
   const temp = resolve(cwd, tempDirOf(env));
   refuseInside(temp, path, excluded, 'TMPDIR', "dir-backup's working files there (the content index, the FIFOs the archive passes through) would be read into the archive", 'set TMPDIR to a directory outside it');
-  const spool = writer.s3?.spoolDir;
-  if (/^s3:\/\//i.test(writer.location ?? '') && spool !== undefined) {
-    refuseInside(resolve(cwd, spool), path, excluded, '--spool-dir', 'the archive spooled there would be read into itself', 'spool elsewhere');
-  }
+  if (writer.s3) refuseInside(resolve(cwd, writer.s3.spoolDir), path, excluded, '--spool-dir', 'the archive spooled there would be read into itself', 'spool elsewhere');
   return {
     ...writer,
     path,
